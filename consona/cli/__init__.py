@@ -1,0 +1,1 @@
+"""consona's command line (Typer). One module per command group; see main.py."""

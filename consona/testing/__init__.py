@@ -1,0 +1,9 @@
+"""Fakes for every consona protocol, for tests and offline demos.
+
+Inject them through the public seams, e.g. ``PersonaAgent(backend=FakeBackend([...]),
+nli=FakeNLI())``.
+"""
+
+from consona.testing.nli import FakeNLI
+
+__all__ = ["FakeNLI"]

@@ -1,0 +1,70 @@
+"""A deterministic NLI fake for tests and offline demos.
+
+Rules, in order: an explicit ``verdicts`` entry for the pair wins; a negation on exactly
+one side of two sentences that share a content word → contradiction; the hypothesis'
+content words all in the premise → entailment; otherwise neutral.
+
+>>> nli = FakeNLI()
+>>> nli.label("I have two dogs.", "I have dogs.")
+'entailment'
+>>> nli.label("I have two dogs.", "I do not have dogs.")
+'contradiction'
+>>> nli.label("I have two dogs.", "I like jazz.")
+'neutral'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from consona.nli.base import LABELS, Pair
+
+_NEG = {"not", "no", "never", "don't", "dont", "doesn't", "didn't", "isn't", "aren't",
+        "can't", "cannot", "won't", "hate", "n't"}
+_STOP = {"i", "a", "an", "the", "am", "is", "are", "was", "were", "be", "to", "of", "and",
+         "or", "my", "me", "you", "your", "it", "in", "on", "at", "do", "does", "did", "have",
+         "has", "had", "for", "with", "that", "this", "so", "very", "really", "just", "too"}
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower().replace("n't", " n't"))
+
+
+def _content(text: str) -> set[str]:
+    return {w for w in _words(text) if w not in _STOP and w not in _NEG}
+
+
+def _negated(text: str) -> bool:
+    return any(w in _NEG for w in _words(text))
+
+
+class FakeNLI:
+    """Deterministic rule-based NLI (see module docstring). Counts ``calls`` and ``pairs``."""
+
+    name = "fake"
+
+    def __init__(self, verdicts: Mapping[Pair, str] | None = None) -> None:
+        self.verdicts = dict(verdicts or {})
+        self.calls = 0
+        self.pairs_seen = 0
+
+    def label(self, premise: str, hypothesis: str) -> str:
+        if (premise, hypothesis) in self.verdicts:
+            return self.verdicts[(premise, hypothesis)]
+        p, h = _content(premise), _content(hypothesis)
+        if p & h and _negated(premise) != _negated(hypothesis):
+            return "contradiction"
+        if h and h <= p and _negated(premise) == _negated(hypothesis):
+            return "entailment"
+        return "neutral"
+
+    def predict(self, pairs: Sequence[Pair], *, batch_size: int = 64) -> np.ndarray:
+        self.calls += 1
+        self.pairs_seen += len(pairs)
+        out = np.full((len(pairs), 3), 0.05, dtype=np.float32)
+        for i, (p, h) in enumerate(pairs):
+            out[i, LABELS.index(self.label(p, h))] = 0.9
+        return out

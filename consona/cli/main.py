@@ -20,6 +20,12 @@ from consona.errors import ConsonaError
 
 # Command-group modules, in the order --help lists them.
 COMMAND_MODULES: list[str] = [
+    "consona.cli.models",
+    "consona.cli.convert",
+    "consona.cli.build",
+    "consona.cli.chat",
+    "consona.cli.eval",
+    "consona.cli.extract",
 ]
 
 

@@ -3,5 +3,6 @@
 from consona.nli.base import CONTRADICTION, ENTAILMENT, LABELS, NEUTRAL, NLI_MODELS, NLIModel, Pair
 
 NLI_MODELS.register("fake", "consona.testing.nli:FakeNLI")
+NLI_MODELS.register("consona", "consona.nli.crossencoder:load_consona_nli")
 
 __all__ = ["CONTRADICTION", "ENTAILMENT", "LABELS", "NEUTRAL", "NLI_MODELS", "NLIModel", "Pair"]

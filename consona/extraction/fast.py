@@ -1,0 +1,284 @@
+"""The ``fast`` extractor: MiniLM clause vectors → persona clause classifier → first-person
+rewrite, plus a relation classifier for the triple.
+
+One MiniLM pass per utterance (``ClauseEncoder``); the trained part is a small numpy
+model (``FastModel``, an ``.npz`` of a few hundred KB shipped in
+``consona/data/extraction/``). ``consona extract train`` retrains it.
+
+>>> ex = load_fast()                                         # doctest: +SKIP
+>>> [f.text for f in ex.extract(Turn(speaker="a", text="i've been a nurse for ten years lol"))]
+["I've been a nurse for ten years."]                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from consona.errors import FormatError, ModelError
+from consona.extraction.encoder import ClauseEncoder, EncodedTurn
+from consona.extraction.text import (
+    about_other,
+    is_hypothetical,
+    is_question,
+    is_small_talk,
+    rewrite_clause,
+    tokens,
+)
+from consona.types import Fact, Turn
+
+__all__ = [
+    "FastExtractor",
+    "FastModel",
+    "clause_features",
+    "create_fast",
+    "default_model_path",
+    "guess_object",
+    "load_fast",
+]
+
+_FIRST = {"i", "i'm", "im", "i've", "ive", "i'd", "i'll", "my", "me", "mine", "we", "we're",
+          "our", "us", "myself"}  # fmt: skip
+N_HAND = 10
+
+
+def default_model_path() -> Path:
+    """The shipped model: ``consona/data/extraction/fast_extractor.npz``."""
+    return Path(str(resources.files("consona") / "data" / "extraction" / "fast_extractor.npz"))
+
+
+def hand_features(clause: str, *, position: int, n_clauses: int, utterance: str) -> list[float]:
+    toks = tokens(clause)
+    return [
+        float(is_question(clause)),
+        float(is_hypothetical(clause)),
+        float(about_other(clause)),
+        float(is_small_talk(clause)),
+        float(bool(set(toks) & _FIRST)),
+        min(len(toks), 40) / 20.0,
+        float(position == 0),
+        float(position == n_clauses - 1),
+        min(n_clauses, 8) / 4.0,
+        float(utterance.strip().endswith("?")),
+    ]
+
+
+def clause_features(enc: EncodedTurn, utterance: str) -> np.ndarray:
+    """``(n_clauses, 2*d + N_HAND)``: clause vector, utterance vector, hand features."""
+    n = len(enc.clauses)
+    if n == 0:
+        return np.zeros((0, 2 * enc.utterance_vec.shape[0] + N_HAND), np.float32)
+    hand = np.array(
+        [
+            hand_features(c.text, position=i, n_clauses=n, utterance=utterance)
+            for i, c in enumerate(enc.clauses)
+        ],
+        np.float32,
+    )
+    utt = np.repeat(enc.utterance_vec[None], n, axis=0)
+    return np.concatenate([enc.clause_vecs, utt, hand], axis=1).astype(np.float32)
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@dataclass
+class FastModel:
+    """The trained part: a clause MLP (persona-bearing or not) and a relation classifier.
+
+    >>> m = FastModel.random(dim=4, relations=["has_profession"])
+    >>> m.clause_probs(np.zeros((2, 8 + N_HAND), np.float32)).shape
+    (2,)
+    """
+
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+    rel_w: np.ndarray
+    rel_b: np.ndarray
+    relations: list[str]
+    threshold: float = 0.5
+    rel_threshold: float = 0.5
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def random(
+        cls, *, dim: int, relations: Sequence[str], hidden: int = 16, seed: int = 0
+    ) -> FastModel:
+        rng = np.random.default_rng(seed)
+        f = 2 * dim + N_HAND
+        return cls(
+            w1=rng.normal(0, 0.1, (f, hidden)).astype(np.float32),
+            b1=np.zeros(hidden, np.float32),
+            w2=rng.normal(0, 0.1, (hidden,)).astype(np.float32),
+            b2=np.zeros((), np.float32),
+            rel_w=rng.normal(0, 0.1, (dim, len(relations))).astype(np.float32),
+            rel_b=np.zeros(len(relations), np.float32),
+            relations=list(relations),
+        )
+
+    def clause_probs(self, feats: np.ndarray) -> np.ndarray:
+        if len(feats) == 0:
+            return np.zeros(0, np.float32)
+        h = _relu(feats @ self.w1 + self.b1)
+        return _sigmoid(h @ self.w2 + self.b2)
+
+    def relation_probs(self, clause_vecs: np.ndarray) -> np.ndarray:
+        return _softmax(clause_vecs @ self.rel_w + self.rel_b)
+
+    def save(self, path: str | Path) -> None:
+        from consona.io import atomic_write
+
+        arrays = {
+            k: getattr(self, k).astype(np.float16)
+            for k in ("w1", "b1", "w2", "b2", "rel_w", "rel_b")
+        }
+        header = {
+            "relations": self.relations,
+            "threshold": self.threshold,
+            "rel_threshold": self.rel_threshold,
+            "meta": self.meta,
+        }
+        arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        with atomic_write(path, mode="wb") as fh:
+            np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: str | Path) -> FastModel:
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(
+                f"No fast extractor model at {str(path)!r}",
+                hint="run 'consona extract train --data-dir DIR -o OUT' or reinstall consona",
+            )
+        try:
+            z = np.load(path, allow_pickle=False)
+            header = json.loads(bytes(z["header"]).decode())
+            arrs = {k: z[k].astype(np.float32) for k in ("w1", "b1", "w2", "b2", "rel_w", "rel_b")}
+        except (OSError, KeyError, ValueError) as exc:
+            raise FormatError(
+                f"not a fast extractor model ({exc})",
+                path=path,
+                hint="retrain with 'consona extract train'",
+            ) from None
+        return cls(
+            **arrs,
+            relations=list(header["relations"]),
+            threshold=float(header["threshold"]),
+            rel_threshold=float(header["rel_threshold"]),
+            meta=dict(header.get("meta", {})),
+        )
+
+
+_OBJ_STRIP = re.compile(
+    r"^(?:i|my|i'm|i've|i'd|i'll|we|we're)\b\s*(?:am|is|are|was|were|have|has|had|been|do|"
+    r"don't|do not|never|really|just|also|still|currently|always|usually|actually|"
+    r"like|love|enjoy|hate|dislike|prefer|adore|own|work|working|works|as|live|living|"
+    r"lives|in|at|for|to|go|going|play|playing|watch|watching|eat|eating|drink|drinking|"
+    r"listen|listening|read|reading|collect|collecting|want|wanted|would|got|get|a|an|"
+    r"the|of|on|with|from|be|being|not|favorite|favourite|name|names|called|\s)*",
+    re.IGNORECASE,
+)
+
+
+def guess_object(statement: str) -> str | None:
+    """A best-effort object for the triple: the statement without its subject and verb."""
+    obj = _OBJ_STRIP.sub("", statement.rstrip(".!").strip()).strip(" ,")
+    return obj.lower() or None
+
+
+class FastExtractor:
+    """MiniLM clause classifier + rewrite rules (see the module docstring).
+
+    >>> from consona.extraction.fast import load_fast        # doctest: +SKIP
+    >>> load_fast().extract(Turn(speaker="a", text="lol ok"))  # doctest: +SKIP
+    []
+    """
+
+    name = "fast"
+
+    def __init__(
+        self,
+        model: FastModel,
+        *,
+        encoder: ClauseEncoder | None = None,
+        threshold: float | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        self.model = model
+        self.encoder = encoder or ClauseEncoder(batch_size=batch_size)
+        self.threshold = model.threshold if threshold is None else threshold
+
+    def extract(self, turn: Turn, *, context: Sequence[Turn] = ()) -> list[Fact]:
+        return self.extract_batch([turn], contexts=[context])[0]
+
+    def extract_batch(
+        self, turns: Sequence[Turn], *, contexts: Sequence[Sequence[Turn]] | None = None
+    ) -> list[list[Fact]]:
+        texts = [t.text for t in turns]
+        encoded = self.encoder.encode(texts)
+        return [self.facts_from(enc, text) for enc, text in zip(encoded, texts, strict=True)]
+
+    def facts_from(self, enc: EncodedTurn, utterance: str) -> list[Fact]:
+        if not enc.clauses:
+            return []
+        probs = self.model.clause_probs(clause_features(enc, utterance))
+        rel_probs = self.model.relation_probs(enc.clause_vecs) if self.model.relations else None
+        facts: list[Fact] = []
+        for k, (clause, p) in enumerate(zip(enc.clauses, probs, strict=True)):
+            if p < self.threshold:
+                continue
+            raw = clause.text
+            if is_question(raw) or is_hypothetical(raw) or is_small_talk(raw) or about_other(raw):
+                continue
+            text = rewrite_clause(raw)
+            if len(tokens(text)) < 2:
+                continue
+            relation = obj = subject = None
+            if rel_probs is not None:
+                r = int(rel_probs[k].argmax())
+                if rel_probs[k, r] >= self.model.rel_threshold:
+                    relation = self.model.relations[r]
+                    obj = guess_object(text)
+                    subject = "i"
+            facts.append(
+                Fact(
+                    text=text,
+                    subject=subject,
+                    relation=relation,
+                    object=obj,
+                    confidence=round(float(p), 4),
+                )
+            )
+        return facts
+
+
+def load_fast(
+    path: str | Path | None = None, *, encoder: ClauseEncoder | None = None
+) -> FastExtractor:
+    """The fast extractor with the shipped model (or the model at ``path``)."""
+    return FastExtractor(FastModel.load(path or default_model_path()), encoder=encoder)
+
+
+def create_fast(*, backend: Any = None, nli: Any = None, settings: Any = None) -> FastExtractor:
+    """Registry factory; ``settings.extra['fast_extractor_model']`` overrides the model path."""
+    extra = getattr(settings, "extra", None) or {}
+    return load_fast(extra.get("fast_extractor_model"))

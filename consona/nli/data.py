@@ -1,0 +1,483 @@
+"""The persona-NLI training data recipe (``consona nli build-data``): deterministic.
+
+Every source has a licence entry. Only sources whose licence allows redistribution for
+any use (CC BY, CC BY-SA, MIT, Apache, PersonaChat/ConvAI2) are used by default;
+``allow_unlicensed=True`` adds NC / unstated sets for users training their own model.
+Sources missing from the data directory are skipped and reported; big files that are not
+staged here (Dialogue NLI's pair files, full SNLI/MNLI train) are used when present.
+
+Splits: persona sentences are hashed (crc32) into train 80% / dev 10% / test 10%; a pair
+goes to its persona premise's split, and persona–persona pairs need both in the same
+split, so dev/test share no persona sentence with train. General NLI sets go to train
+(5% hashed to dev for calibration); the test split is persona-only. Pairs are
+deduplicated on normalised (premise, hypothesis); a pair seen in dev/test never stays
+in train.
+
+>>> rows = build_dataset("no/such/dir")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import random
+import re
+import sys
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from consona.nli.dnli import dnli_pairs, read_triples_file
+
+Row = dict[str, str]
+LABEL_SET = ("entailment", "neutral", "contradiction")
+_LABEL_ALIASES = {
+    "entailment": "entailment", "e": "entailment", "0": "entailment", "positive": "entailment",
+    "neutral": "neutral", "n": "neutral", "1": "neutral",
+    "contradiction": "contradiction", "c": "contradiction", "2": "contradiction",
+    "negative": "contradiction", "self-contradiction": "contradiction",
+}  # fmt: skip
+
+
+def norm_label(value: Any) -> str | None:
+    return _LABEL_ALIASES.get(str(value).strip().lower())
+
+
+def norm_text(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def split_of(sentence: str, *, dev: int = 10, test: int = 10) -> str:
+    """Deterministic split of a persona sentence by crc32 of its normalised text."""
+    bucket = zlib.crc32(norm_text(sentence).encode()) % 100
+    return "test" if bucket < test else "dev" if bucket < test + dev else "train"
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    licence: str
+    allowed: bool  # may train a model that consona redistributes
+    persona: bool  # persona source (split by persona sentence) vs general NLI (train/dev)
+    reader: Callable[[Path, random.Random], Iterable[Row]]
+    paths: tuple[str, ...]  # relative paths that must exist (any one)
+    note: str = ""
+
+
+# ------------------------------------------------------------------ readers
+
+
+def _tsv(path: Path, *, delimiter: str = "\t") -> Iterator[dict[str, str]]:
+    csv.field_size_limit(sys.maxsize)
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        yield from csv.DictReader(fh, delimiter=delimiter, quoting=csv.QUOTE_NONE)
+
+
+def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+        head = fh.read(1)
+        fh.seek(0)
+        if head == "[":  # Dialogue NLI ships JSON lists with a .jsonl name
+            yield from json.load(fh)
+            return
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _rows(pairs: Iterable[tuple[Any, Any, Any]]) -> Iterator[Row]:
+    for p, h, lab in pairs:
+        label = norm_label(lab)
+        if label and isinstance(p, str) and isinstance(h, str) and p.strip() and h.strip():
+            yield {"premise": p.strip(), "hypothesis": h.strip(), "label": label}
+
+
+def read_dnli_triples(root: Path, rng: random.Random) -> Iterator[Row]:
+    items = read_triples_file(root / "convai2-dnli-triples/valid_both_original_dialogueNLI.txt")
+    yield from dnli_pairs(
+        items,
+        split_of=split_of,
+        per_label={"entailment": 2, "neutral": 2, "contradiction": 5},
+        seed=rng.randrange(1 << 30),
+    )
+
+
+def read_dnli_release(root: Path, rng: random.Random) -> Iterator[Row]:
+    for name in ("train", "dev", "test", "verified_test", "extra_test"):
+        for cand in (root / "dialogue_nli" / f"dialogue_nli_{name}.jsonl",
+                     root / "dialogue_nli" / f"dialogue_nli_{name}.json"):  # fmt: skip
+            if cand.is_file():
+                for r in _jsonl(cand):
+                    yield from _rows([(r.get("sentence1"), r.get("sentence2"), r.get("label"))])
+
+
+def read_personachat_entailed(root: Path, rng: random.Random) -> Iterator[Row]:
+    """[persona, utterance] pairs → entailment; the utterance against another dialogue's
+    random persona sentence → neutral (one per pair)."""
+    for name in ("train_entailed_pairs.json", "valid_entailed_pairs.json"):
+        path = root / "personachat" / name
+        if not path.is_file():
+            continue
+        pairs = [(p, u) for p, u in json.loads(path.read_text()) if p and u]
+        personas = sorted({p for p, _ in pairs})
+        linked = defaultdict(set)
+        for p, u in pairs:
+            linked[u].add(p)
+        for p, u in pairs:
+            yield {"premise": p, "hypothesis": u, "label": "entailment"}
+            other = personas[rng.randrange(len(personas))]
+            if other not in linked[u] and not (set(norm_text(other).split()) & _content_words(u)):
+                yield {"premise": other, "hypothesis": u, "label": "neutral"}
+
+
+def _content_words(text: str) -> set[str]:
+    stop = {"i", "a", "an", "the", "my", "me", "to", "and", "of", "in", "is", "am", "do", "it",
+            "you", "have", "like", "are", "for", "on", "with", "that", "so", "but", "not"}  # fmt: skip
+    return {w for w in norm_text(text).split() if w not in stop and len(w) > 2}
+
+
+def read_msc(root: Path, rng: random.Random) -> Iterator[Row]:
+    """MSC persona summaries: persona_text (premise) ⟶ the utterance that revealed it is
+    entailment; an utterance that reveals nothing against another episode's persona_text
+    → neutral."""
+    facts: list[str] = []
+    plain: list[str] = []
+    for path in sorted((root / "msc" / "msc_personasummary").glob("session_*/*.txt")):
+        for ep in _jsonl(path):
+            for turn in ep.get("dialog", []):
+                text = (turn.get("text") or "").strip()
+                fact = (turn.get("persona_text") or "").strip()
+                if not text:
+                    continue
+                if fact:
+                    for sent in re.split(r"(?<=[.!?])\s+", fact):
+                        if sent.strip():
+                            facts.append(sent.strip())
+                            yield {
+                                "premise": sent.strip(),
+                                "hypothesis": text,
+                                "label": "entailment",
+                            }
+                else:
+                    plain.append(text)
+    if facts:
+        for text in plain:
+            fact = facts[rng.randrange(len(facts))]
+            if not (_content_words(fact) & _content_words(text)):
+                yield {"premise": fact, "hypothesis": text, "label": "neutral"}
+
+
+_NEGATIONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^i am not "), "i am "),
+    (re.compile(r"^i am "), "i am not "),
+    (re.compile(r"^i'm "), "i am not "),
+    (re.compile(r"^i (do not|don't|never) (\w+)"), r"i \2"),
+    (re.compile(r"^i have never "), "i have "),
+    (re.compile(r"^i have (a|an|two|three|four|\d+) "), "i do not have any "),
+    (re.compile(r"^i (like|love|enjoy|adore) "), r"i do not \1 "),
+    (re.compile(r"^i can "), "i cannot "),
+    (re.compile(r"^i (own|play|read|eat|drink|watch|drive|ride|cook|write|paint|sing|swim|"
+                r"speak|work|live|go|listen|collect|volunteer|teach|study) "), r"i do not \1 "),
+]  # fmt: skip
+
+
+def negate(sentence: str) -> str | None:
+    """A rule-based contradiction of a first-person persona sentence, or None.
+
+    >>> negate("I have two dogs.")
+    'i do not have any dogs.'
+    >>> negate("i am a nurse.")
+    'i am not a nurse.'
+    """
+    s = sentence.strip().lower()
+    for pattern, repl in _NEGATIONS:
+        if pattern.search(s):
+            return pattern.sub(repl, s, count=1)
+    return None
+
+
+def read_persona_negations(root: Path, rng: random.Random) -> Iterator[Row]:
+    """Template negations of ConvAI2 persona sentences → contradiction (both directions)."""
+    seen: set[str] = set()
+    for item in read_triples_file(
+        root / "convai2-dnli-triples/valid_both_original_dialogueNLI.txt"
+    ):
+        key = norm_text(item.text)
+        if not item.persona or key in seen:
+            continue
+        seen.add(key)
+        neg = negate(item.text)
+        if neg:
+            yield {"premise": item.text, "hypothesis": neg, "label": "contradiction"}
+            yield {"premise": neg, "hypothesis": item.text, "label": "contradiction"}
+
+
+def read_msc_negations(root: Path, rng: random.Random) -> Iterator[Row]:
+    """Template negations of MSC persona summaries (first-person facts) → contradiction."""
+    seen: set[str] = set()
+    for row in read_msc(root, random.Random(0)):
+        fact = row["premise"]
+        key = norm_text(fact)
+        if row["label"] != "entailment" or key in seen:
+            continue
+        seen.add(key)
+        neg = negate(fact)
+        if neg:
+            yield {"premise": fact, "hypothesis": neg, "label": "contradiction"}
+            # the negated fact also contradicts the utterance that revealed the fact
+            yield {"premise": neg, "hypothesis": row["hypothesis"], "label": "contradiction",
+                   "split_key": fact}  # fmt: skip
+
+
+def read_personaext(root: Path, rng: random.Random) -> Iterator[Row]:
+    """PersonaExt (licence not stated): utterance triples → DNLI-style pairs among themselves."""
+    from consona.nli.dnli import Annotated, Triple
+
+    items = []
+    for rec in _jsonl(root / "personaext" / "personaext_dev.jsonl"):
+        for t in rec.get("triplets", []):
+            toks = t.get("tokens") or []
+            head = " ".join(toks[i] for i in t.get("head", []) if i < len(toks))
+            tail = " ".join(toks[i] for i in t.get("tail", []) if i < len(toks))
+            if toks and t.get("label"):
+                triple = Triple(head.lower(), str(t["label"]).lower(), tail.lower())
+                items.append(Annotated(" ".join(toks), [triple], True))
+    yield from dnli_pairs(items, split_of=split_of, per_item=1, seed=rng.randrange(1 << 30))
+
+
+def _tsv_reader(rel: str, p: str, h: str, lab: str, *, delimiter: str = "\t") -> Any:
+    def read(root: Path, rng: random.Random) -> Iterator[Row]:
+        for path in sorted(root.glob(rel)):
+            yield from _rows(
+                (r.get(p), r.get(h), r.get(lab)) for r in _tsv(path, delimiter=delimiter)
+            )
+
+    return read
+
+
+def _jsonl_reader(rel: str, p: str, h: str, lab: str) -> Any:
+    def read(root: Path, rng: random.Random) -> Iterator[Row]:
+        for path in sorted(root.glob(rel)):
+            yield from _rows((r.get(p), r.get(h), r.get(lab)) for r in _jsonl(path))
+
+    return read
+
+
+def read_gu_clasp(root: Path, rng: random.Random) -> Iterator[Row]:
+    for path in sorted((root / "nli/gu-clasp-dnli2024").glob("train_3_data.csv")):
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                cells = line.rstrip("\n").split("\t")
+                if len(cells) >= 3:
+                    ctx = re.sub(r"<[A-Z]>\s*", "", cells[0]).strip()
+                    yield from _rows([(ctx, cells[1], cells[2])])
+
+
+def read_nan_nli(root: Path, rng: random.Random) -> Iterator[Row]:
+    path = root / "nli/cannot-negation/nan_nli.csv"
+    with open(path, encoding="utf-8", newline="") as fh:
+        yield from _rows((r.get("premise"), r.get("hypothesis"), r.get("label"))
+                         for r in csv.DictReader(fh))  # fmt: skip
+
+
+def read_anli(root: Path, rng: random.Random) -> Iterator[Row]:
+    for path in sorted((root / "nli/anli-devtest").glob("R*/dev.jsonl")):
+        yield from _rows(
+            (r.get("context"), r.get("hypothesis"), r.get("label")) for r in _jsonl(path)
+        )
+
+
+def read_decode(root: Path, rng: random.Random) -> Iterator[Row]:
+    path = root / "nli/decode-pairs-prosecco/contradiction_df.tsv"
+    for r in _tsv(path):
+        yield from _rows([(r.get("seg1"), r.get("seg2"), r.get("label"))])
+
+
+SOURCES: list[Source] = [
+    Source("dnli-triples", "CC BY 4.0 (ConvAI2) + DNLI annotations", True, True,
+           read_dnli_triples, ("convai2-dnli-triples/valid_both_original_dialogueNLI.txt",)),
+    Source("persona-negation", "CC BY 4.0 (ConvAI2 persona sentences, rule-negated)", True, True,
+           read_persona_negations, ("convai2-dnli-triples/valid_both_original_dialogueNLI.txt",)),
+    Source("dialogue-nli", "CC BY 4.0 (Dialogue NLI release, when present)", True, True,
+           read_dnli_release, ("dialogue_nli",)),
+    Source("personachat-entailed", "CC BY 4.0 (PersonaChat)", True, True,
+           read_personachat_entailed, ("personachat/train_entailed_pairs.json",),
+           note="entailments predicted by a RoBERTa DNLI model, not gold"),
+    Source("msc-persona", "ParlAI release (MSC, built on PersonaChat)", True, True,
+           read_msc, ("msc/msc_personasummary",)),
+    Source("msc-negation", "ParlAI release (MSC persona summaries, rule-negated)", True, True,
+           read_msc_negations, ("msc/msc_personasummary",)),
+    Source("snli-1pct", "CC BY-SA 4.0", True, False,
+           _jsonl_reader("nli/snli-train-1pct/*.jsonl", "sentence1", "sentence2", "gold_label"),
+           ("nli/snli-train-1pct",)),
+    Source("snli-full", "CC BY-SA 4.0 (when present)", True, False,
+           _jsonl_reader("nli/snli_1.0/snli_1.0_train.jsonl", "sentence1", "sentence2",
+                         "gold_label"), ("nli/snli_1.0",)),
+    Source("mnli-full", "OANC / CC BY-SA 3.0 (MultiNLI, when present)", True, False,
+           _jsonl_reader("nli/multinli_1.0/multinli_1.0_train.jsonl", "sentence1", "sentence2",
+                         "gold_label"), ("nli/multinli_1.0",)),
+    Source("snli-dev", "CC BY-SA 4.0 (SNLI dev; SNLI test stays for evaluation)", True, False,
+           _tsv_reader("nli/snli-becel/validation.tsv", "premise", "hypothesis", "label"),
+           ("nli/snli-becel/validation.tsv",)),
+    Source("snli-cad", "Apache-2.0", True, False,
+           _tsv_reader("nli/snli-cad-kaushik/all_combined/train.tsv", "sentence1", "sentence2",
+                       "gold_label"), ("nli/snli-cad-kaushik",)),
+    Source("conjnli", "MIT", True, False,
+           _tsv_reader("nli/conjnli/adversarial_train_15k.tsv", "Premise", "Hypothesis", "Label"),
+           ("nli/conjnli",)),
+    Source("breaking-nli", "CC BY-SA 4.0", True, False,
+           _jsonl_reader("nli/breaking-nli/dataset.jsonl", "sentence1", "sentence2",
+                         "gold_label"), ("nli/breaking-nli",)),
+    Source("negation-nli", "MIT", True, False,
+           _tsv_reader("nli/negation-nli-hossain/*.txt", "Text", "Hypothesis", "gold_label"),
+           ("nli/negation-nli-hossain",)),
+    Source("gu-clasp-dnli", "MIT", True, False, read_gu_clasp, ("nli/gu-clasp-dnli2024",)),
+    Source("cannot-glue-diag", "CC BY-SA 4.0", True, False,
+           _tsv_reader("nli/cannot-negation/glue_diagnostic_full.tsv", "Premise", "Hypothesis",
+                       "Label"), ("nli/cannot-negation/glue_diagnostic_full.tsv",)),
+    Source("cannot-nan-nli", "CC BY-SA 4.0", True, False, read_nan_nli,
+           ("nli/cannot-negation/nan_nli.csv",)),
+    # not redistributable: only with allow_unlicensed
+    Source("personaext", "none stated", False, True, read_personaext, ("personaext",)),
+    Source("decode-prosecco", "unstated", False, False, read_decode,
+           ("nli/decode-pairs-prosecco",)),
+    Source("taxinli-mnli", "C-UDA", False, False,
+           _tsv_reader("nli/taxinli-mnli/taxinli10k.tsv", "prem", "hyp", "label"),
+           ("nli/taxinli-mnli",)),
+    Source("anli-dev", "CC BY-NC 4.0 (evaluation set)", False, False, read_anli,
+           ("nli/anli-devtest",), note="never used even with allow_unlicensed: eval set"),
+]  # fmt: skip
+EVAL_ONLY = {"anli-dev"}
+# predicted (not gold) entailments stay out of dev/test; big persona sources are sampled
+PERSONA_CAPS: dict[str, dict[str, int]] = {
+    "personachat-entailed": {"train": 24_000, "dev": 0, "test": 0},
+    "msc-persona": {"train": 14_000, "dev": 600, "test": 800},
+    "msc-negation": {"train": 6_000, "dev": 300, "test": 400},
+}
+
+
+@dataclass
+class BuildReport:
+    counts: dict[str, dict[str, dict[str, int]]]  # source -> split -> label -> n
+    used: list[str]
+    skipped: dict[str, str]  # source -> why
+    licences: dict[str, str]
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        out: dict[str, Counter[str]] = defaultdict(Counter)
+        for per_split in self.counts.values():
+            for split, labels in per_split.items():
+                out[split].update(labels)
+        return {s: dict(c) for s, c in out.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "used": self.used,
+            "skipped": self.skipped,
+            "licences": self.licences,
+            "counts": self.counts,
+            "totals": self.totals(),
+        }
+
+
+def build_dataset(
+    data_dir: str | Path,
+    *,
+    allow_unlicensed: bool = False,
+    seed: int = 13,
+    general_cap: int | None = 12_000,
+    general_dev_percent: int = 5,
+    only: Iterable[str] | None = None,
+    caps: dict[str, dict[str, int]] | None = None,
+) -> tuple[dict[str, list[Row]], BuildReport]:
+    """Run the recipe; return {split: rows} (shuffled deterministically) and a report.
+
+    ``general_cap``: at most this many pairs per general-NLI source (a deterministic
+    sample), so persona data is not drowned out. ``only``: restrict to these sources.
+    ``caps``: {source: {split: max pairs}} (default ``PERSONA_CAPS``).
+    """
+    caps = PERSONA_CAPS if caps is None else caps
+    root = Path(data_dir)
+    wanted = set(only) if only is not None else None
+    splits: dict[str, list[Row]] = {"train": [], "dev": [], "test": []}
+    seen: dict[tuple[str, str], str] = {}
+    report = BuildReport(counts={}, used=[], skipped={}, licences={})
+    # persona sources first so their dev/test pairs claim duplicates before train does
+    ordered = sorted(SOURCES, key=lambda s: not s.persona)
+    for src in ordered:
+        if wanted is not None and src.name not in wanted:
+            continue
+        if src.name in EVAL_ONLY:
+            report.skipped[src.name] = "evaluation-only set"
+            continue
+        if not src.allowed and not allow_unlicensed:
+            report.skipped[src.name] = f"licence {src.licence!r} (use --allow-unlicensed)"
+            continue
+        if not any((root / p).exists() for p in src.paths):
+            report.skipped[src.name] = "not in the data directory"
+            continue
+        rng = random.Random(f"{seed}:{src.name}")
+        rows = list(src.reader(root, rng))
+        if not src.persona and general_cap is not None and len(rows) > general_cap:
+            rows = rng.sample(rows, general_cap)
+        by_split: dict[str, list[Row]] = defaultdict(list)
+        for row in rows:
+            if src.persona:
+                split = split_of(row.get("split_key") or row["premise"])
+            else:
+                bucket = zlib.crc32(norm_text(row["premise"]).encode()) % 100
+                split = "dev" if bucket < general_dev_percent else "train"
+            by_split[split].append(row)
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        for split in ("dev", "test", "train"):  # dev/test claim duplicates first
+            part = by_split.get(split, [])
+            cap = caps.get(src.name, {}).get(split)
+            if cap is not None and len(part) > cap:
+                part = rng.sample(part, cap)
+            for row in part:
+                key = (norm_text(row["premise"]), norm_text(row["hypothesis"]))
+                if not key[0] or not key[1] or key in seen:
+                    continue
+                seen[key] = split
+                splits[split].append(
+                    {
+                        "premise": row["premise"],
+                        "hypothesis": row["hypothesis"],
+                        "label": row["label"],
+                        "source": src.name,
+                    }
+                )
+                counts[split][row["label"]] += 1
+        report.used.append(src.name)
+        report.licences[src.name] = src.licence
+        report.counts[src.name] = {s: dict(c) for s, c in sorted(counts.items())}
+    for name, rows in splits.items():
+        random.Random(f"{seed}:shuffle:{name}").shuffle(rows)
+    return splits, report
+
+
+def write_dataset(
+    splits: dict[str, list[Row]], report: BuildReport, out_dir: str | Path
+) -> list[Path]:
+    """Write train/dev/test JSONL + build_report.json atomically."""
+    from consona.io import atomic_write
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, rows in splits.items():
+        path = out / f"{name}.jsonl"
+        with atomic_write(path) as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        written.append(path)
+    path = out / "build_report.json"
+    with atomic_write(path) as fh:
+        fh.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    written.append(path)
+    return written

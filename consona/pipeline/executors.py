@@ -1,0 +1,221 @@
+"""Executors run ``process_shard`` over shards: ``local`` (worker processes, or in-process
+with ``workers=0``) and ``ray`` (Ray Data; locally via ``ray.init()`` or on a cluster).
+Both call the same function per shard, so they give the same rows.
+
+>>> from consona.testing import FakeNLI
+>>> from consona.types import Fact
+>>> class NoFacts:
+...     name = "none"
+...     def extract_batch(self, turns, *, contexts=None):
+...         return [[] for _ in turns]
+>>> ex = LocalExecutor(BuildConfig(extractor="none", nli="fake"), workers=0,
+...                    extractor=NoFacts(), nli=FakeNLI())
+>>> [r.shard_id for r in ex.run(iter([ShardInput("shard-00000", [])]))]
+['shard-00000']
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import signal
+import traceback
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+from consona.errors import ConsonaError, UnknownNameError, require
+from consona.pipeline.config import EXECUTORS, BuildConfig
+from consona.pipeline.stages import (
+    Components,
+    ShardInput,
+    ShardResult,
+    load_components,
+    model_ids,
+    process_shard,
+)
+
+__all__ = ["LocalExecutor", "RayExecutor", "make_executor"]
+
+logger = logging.getLogger("consona.pipeline")
+
+_WORKER: dict[str, Any] = {}
+
+
+def _run_shard(parts: Components, config: BuildConfig, shard: ShardInput) -> dict[str, Any]:
+    """Process a shard; errors come back as data (so they cross process boundaries)."""
+    try:
+        result = process_shard(shard, parts, config)
+    except ConsonaError as exc:
+        return {"shard_id": shard.shard_id, "error": str(exc), "exit_code": exc.exit_code}
+    except Exception as exc:
+        logger.debug("shard %s failed:\n%s", shard.shard_id, traceback.format_exc())
+        return {"shard_id": shard.shard_id, "error": f"{type(exc).__name__}: {exc}", "exit_code": 1}
+    return {"shard_id": result.shard_id, "rows": result.rows, "stats": result.stats,
+            "models": model_ids(parts)}  # fmt: skip
+
+
+def _to_result(data: dict[str, Any]) -> ShardResult:
+    if "error" in data:
+        err = ConsonaError(
+            f"{data['shard_id']} failed: {data['error']}",
+            hint="fix the cause and re-run the same command; committed shards are kept",
+        )
+        err.exit_code = int(data.get("exit_code", 1))
+        raise err
+    return ShardResult(data["shard_id"], data["rows"], data["stats"], data.get("models", {}))
+
+
+def _init_worker(config: BuildConfig, extractor: Any, nli: Any, backend: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    _WORKER["parts"] = load_components(config, extractor=extractor, nli=nli, backend=backend)
+    _WORKER["config"] = config
+
+
+def _worker_task(shard: ShardInput) -> dict[str, Any]:
+    return _run_shard(_WORKER["parts"], _WORKER["config"], shard)
+
+
+class LocalExecutor:
+    """Shards on ``workers`` processes (spawned; models load once per worker), or in this
+    process with ``workers=0``. Results come back as shards finish, not in order."""
+
+    def __init__(
+        self,
+        config: BuildConfig,
+        *,
+        workers: int | None = None,
+        extractor: Any = None,
+        nli: Any = None,
+        backend: Any = None,
+    ) -> None:
+        self.config = config
+        self.workers = config.workers if workers is None else workers
+        self._objs = (extractor, nli, backend)
+
+    def run(self, shards: Iterator[ShardInput]) -> Iterator[ShardResult]:
+        extractor, nli, backend = self._objs
+        if self.workers == 0:
+            parts = load_components(self.config, extractor=extractor, nli=nli, backend=backend)
+            for shard in shards:
+                yield _to_result(_run_shard(parts, self.config, shard))
+            return
+        ctx = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(self.config, extractor, nli, backend),
+        )
+        pending: set[Future[dict[str, Any]]] = set()
+        try:
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < 2 * self.workers:
+                    shard = next(shards, None)
+                    if shard is None:
+                        exhausted = True
+                    else:
+                        pending.add(pool.submit(_worker_task, shard))
+                if not pending:
+                    break
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in sorted(done, key=lambda f: f.result()["shard_id"]):
+                    yield _to_result(fut.result())
+        finally:
+            for fut in pending:
+                fut.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _RayShardWorker:
+    """A Ray Data actor: loads the models once, then processes shard rows."""
+
+    def __init__(self, config: BuildConfig, extractor: Any, nli: Any, backend: Any) -> None:
+        self.config = config
+        self.parts = load_components(config, extractor=extractor, nli=nli, backend=backend)
+
+    def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
+        shard = ShardInput(row["shard_id"], json.loads(row["records"]))
+        return {"shard_id": row["shard_id"], "result": json.dumps(_run_shard(self.parts, self.config, shard))}
+
+
+class RayExecutor:
+    """Shards as rows of a Ray Data dataset, mapped by an actor pool of ``workers`` actors.
+    ``address`` joins a running cluster; without it a local Ray is started (and stopped at
+    the end). Shards go in windows so the input never has to fit in memory at once."""
+
+    def __init__(
+        self,
+        config: BuildConfig,
+        *,
+        workers: int | None = None,
+        address: str | None = None,
+        window: int = 64,
+        extractor: Any = None,
+        nli: Any = None,
+        backend: Any = None,
+    ) -> None:
+        self.config = config
+        self.workers = max(1, config.workers if workers is None else workers)
+        self.address = address
+        self.window = max(window, 2 * self.workers)
+        self._objs = (extractor, nli, backend)
+
+    def run(self, shards: Iterator[ShardInput]) -> Iterator[ShardResult]:
+        ray = require("ray", package="ray[data]", extra="ray", purpose="--executor ray")
+        require("ray.data", package="ray[data]", extra="ray", purpose="--executor ray")
+        started = False
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            if self.address:
+                kwargs["address"] = self.address
+            else:
+                kwargs["num_cpus"] = self.workers
+            ray.init(**kwargs)
+            started = True
+        try:
+            ctx = ray.data.DataContext.get_current()
+            ctx.enable_progress_bars = False
+            batch: list[ShardInput] = []
+            for shard in shards:
+                batch.append(shard)
+                if len(batch) >= self.window:
+                    yield from self._run_window(ray, batch)
+                    batch = []
+            if batch:
+                yield from self._run_window(ray, batch)
+        finally:
+            if started:
+                ray.shutdown()
+
+    def _run_window(self, ray: Any, batch: list[ShardInput]) -> Iterator[ShardResult]:
+        items = [{"shard_id": s.shard_id, "records": json.dumps(s.records)} for s in batch]
+        extractor, nli, backend = self._objs
+        ds = ray.data.from_items(items, override_num_blocks=len(items)).map(
+            _RayShardWorker,
+            fn_constructor_kwargs={
+                "config": self.config, "extractor": extractor, "nli": nli, "backend": backend,
+            },
+            concurrency=min(self.workers, len(items)),
+            num_cpus=1,
+        )  # fmt: skip
+        for row in ds.iter_rows():
+            yield _to_result(json.loads(row["result"]))
+
+
+def make_executor(
+    config: BuildConfig,
+    *,
+    address: str | None = None,
+    extractor: Any = None,
+    nli: Any = None,
+    backend: Any = None,
+) -> LocalExecutor | RayExecutor:
+    objs = {"extractor": extractor, "nli": nli, "backend": backend}
+    if config.executor == "local":
+        return LocalExecutor(config, **objs)
+    if config.executor == "ray":
+        return RayExecutor(config, address=address, **objs)
+    raise UnknownNameError("executor", config.executor, EXECUTORS)

@@ -1,0 +1,122 @@
+"""Text rules, the fake extractor, the registry and verification."""
+
+from __future__ import annotations
+
+import pytest
+
+from consona.errors import UnknownNameError
+from consona.extraction.base import EXTRACTORS, Extractor, load_extractor
+from consona.extraction.text import (
+    about_other,
+    is_hypothetical,
+    is_question,
+    is_small_talk,
+    rewrite_clause,
+    rouge_l,
+    split_clauses,
+)
+from consona.extraction.verify import VerifiedExtractor, Verifier, swap_person
+from consona.testing import FakeExtractor, FakeNLI
+from consona.types import Fact, Turn
+
+
+def test_split_clauses_keeps_spans():
+    text = "I am good, I just got off work and tired, I have two jobs."
+    clauses = split_clauses(text)
+    assert [c.text for c in clauses] == [
+        "I am good",
+        "I just got off work and tired",
+        "I have two jobs.",
+    ]
+    for c in clauses:
+        assert text[c.start : c.end] == c.text
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("yeah i've been a nurse for ten years lol", "I've been a nurse for ten years."),
+        ("Oh wow, im a teacher :)", "I'm a teacher."),
+        ("lol ok", ""),
+        ("😀😀", ""),
+    ],
+)
+def test_rewrite_clause(raw, expected):
+    assert rewrite_clause(raw) == expected
+
+
+def test_cues():
+    assert is_question("do you have pets?")
+    assert is_question("what do you do for work")
+    assert not is_question("I have two cats.")
+    assert is_hypothetical("if I had a dog I would walk it")
+    assert not is_hypothetical("I walk my dog every day")
+    assert about_other("you have a cute dog")
+    assert not about_other("I like your dog")
+    assert is_small_talk("lol ok") and is_small_talk("") and not is_small_talk("I like jazz")
+
+
+def test_rouge_l():
+    assert rouge_l("I have two dogs.", "I have two dogs") == 1.0
+    assert rouge_l("", "I have two dogs") == 0.0
+    assert 0.0 < rouge_l("I have a cat", "I have two dogs") < 1.0
+
+
+def test_registry_lists_names_and_fake_protocol():
+    assert {"fast", "llm", "fake"} <= set(EXTRACTORS.names())
+    with pytest.raises(UnknownNameError, match="fast"):
+        load_extractor("nope")
+    ex = load_extractor("fake")
+    assert isinstance(ex, Extractor)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lol ok",
+        "",
+        "   ",
+        "😂😂😂",
+        "Do you have any pets?",
+        "what do you do for a living?",
+        "¿Dónde vives tú?",
+        "hahaha yes",
+    ],
+)
+def test_small_talk_and_questions_yield_nothing(text):
+    ex = FakeExtractor()
+    assert ex.extract(Turn(speaker="a", text=text)) == []
+    v = VerifiedExtractor(ex, nli=FakeNLI())
+    assert v.extract(Turn(speaker="a", text=text)) == []
+
+
+def test_very_long_turn_does_not_crash():
+    text = "I have two dogs. " + "blah " * 5000
+    facts = FakeExtractor().extract(Turn(speaker="a", text=text))
+    assert facts and facts[0].text == "I have two dogs."
+
+
+def test_verifier_drops_questions_hypotheticals_and_unentailed():
+    turn = Turn(speaker="a", text="I have two dogs. If I won I would buy a boat. Do you like jazz?")
+    facts = [
+        Fact(text="I have dogs."),
+        Fact(text="I would buy a boat."),
+        Fact(text="I like jazz."),
+        Fact(text="I am a pilot."),
+    ]
+    kept = Verifier(FakeNLI()).verify(turn, facts)
+    assert [f.text for f in kept] == ["I have dogs."]
+    assert kept[0].speaker == "a"
+    assert 0 < kept[0].confidence <= 1
+
+
+def test_verifier_attributes_you_to_other_speaker():
+    turn = Turn(speaker="a", text="you have a cute dog")
+    fact = [Fact(text="You have a cute dog.")]
+    kept = Verifier(FakeNLI()).verify(turn, fact, other="b")
+    assert [(f.text, f.speaker) for f in kept] == [("I have a cute dog.", "b")]
+    assert Verifier(FakeNLI()).verify(turn, fact, other=None) == []
+
+
+def test_swap_person():
+    assert swap_person("you are a nurse and your dog is cute") == "I am a nurse and my dog is cute"

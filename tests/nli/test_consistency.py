@@ -1,0 +1,143 @@
+"""Consistency verdicts, C-score, thresholds, pre-filter and the cached model loader."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from consona.errors import ConfigError, UnknownNameError
+from consona.nli.consistency import (
+    CachedNLI,
+    check_consistency,
+    check_many,
+    load_nli_model,
+)
+from consona.testing import FakeNLI
+from consona.types import Fact
+
+FACTS = ["I have two dogs.", "I like jazz music.", "I live in Paris."]
+
+
+def test_c_score_sums_entail_minus_contradict():
+    nli = FakeNLI()
+    r = check_consistency(FACTS, "I do not have dogs, but jazz music I like.", nli=nli)
+    # dogs: negation on one side -> contradiction; jazz: all content words in premise? no,
+    # hypothesis has extra words -> check the fake directly to build the expectation
+    expected = [nli.label(f, r.utterance) for f in FACTS]
+    assert [v.label for v in r.verdicts] == expected
+    score = sum({"entailment": 1, "neutral": 0, "contradiction": -1}[x] for x in expected)
+    assert r.c_score == score
+    assert r.contradiction == ("contradiction" in expected)
+
+
+def test_entailed_and_contradicted_lists():
+    nli = FakeNLI(verdicts={(FACTS[0], "x"): "entailment", (FACTS[2], "x"): "contradiction"})
+    r = check_consistency(FACTS, "x", nli=nli)
+    assert r.entailed == [FACTS[0]]
+    assert r.contradicted == [FACTS[2]]
+    assert r.c_score == 0.0
+    assert r.contradiction is True
+    assert set(r.verdicts[0].probs) == {"entailment", "neutral", "contradiction"}
+    assert r.to_dict()["contradicted"] == [FACTS[2]]
+
+
+def test_accepts_fact_objects_and_empty_facts():
+    r = check_consistency([Fact(text="I have two dogs.")], "I have dogs.", nli=FakeNLI())
+    assert r.entailed == ["I have two dogs."]
+    empty = check_consistency([], "hello", nli=FakeNLI())
+    assert empty.verdicts == [] and empty.c_score == 0.0 and not empty.contradiction
+
+
+class _Fixed:
+    """An NLI model returning fixed probabilities, with an optional calibrated threshold."""
+
+    name = "fixed"
+
+    def __init__(self, row, threshold=None):
+        self.row = np.asarray(row, dtype=np.float32)
+        if threshold is not None:
+            self.contradiction_threshold = threshold
+
+    def predict(self, pairs, *, batch_size=64):
+        return np.tile(self.row, (len(pairs), 1))
+
+
+def test_threshold_explicit_model_default_and_fallback():
+    row = [0.35, 0.25, 0.40]  # contradiction is argmax but only 0.40
+    assert check_consistency(["f"], "u", nli=_Fixed(row)).contradiction is False  # 0.5 default
+    assert check_consistency(["f"], "u", nli=_Fixed(row, threshold=0.3)).contradiction is True
+    r = check_consistency(["f"], "u", nli=_Fixed(row, threshold=0.3), threshold=0.45)
+    assert r.contradiction is False and r.verdicts[0].label == "entailment"
+    assert r.threshold == 0.45
+    # the calibrated threshold survives the cache wrapper
+    assert check_consistency(["f"], "u", nli=CachedNLI(_Fixed(row, threshold=0.3))).contradiction
+    with pytest.raises(ConfigError):
+        check_consistency(["f"], "u", nli=_Fixed(row), threshold=1.5)
+
+
+class _BagEmbedder:
+    """Bag-of-words vectors: similarity = shared words."""
+
+    def __init__(self):
+        self.vocab: dict[str, int] = {}
+
+    def encode(self, texts):
+        rows = []
+        for t in texts:
+            words = t.lower().replace(".", "").split()
+            for w in words:
+                self.vocab.setdefault(w, len(self.vocab))
+            rows.append(words)
+        out = np.zeros((len(texts), 64), dtype=np.float32)
+        for i, words in enumerate(rows):
+            for w in words:
+                out[i, self.vocab[w] % 64] += 1
+        return out
+
+
+def test_prefilter_scores_only_the_most_similar_facts():
+    nli = FakeNLI()
+    r = check_consistency(
+        FACTS, "I do not have dogs.", nli=nli, prefilter=1, embedder=_BagEmbedder()
+    )
+    assert nli.pairs_seen == 1
+    assert [v.scored for v in r.verdicts] == [True, False, False]
+    assert r.contradicted == [FACTS[0]]
+    assert r.verdicts[1].label == "neutral" and r.verdicts[1].probs == {}
+
+
+def test_check_many_batches_all_candidates_in_one_call():
+    nli = FakeNLI()
+    results = check_many(FACTS, ["I have dogs.", "I do not like jazz music."], nli=nli)
+    assert nli.calls == 1 and nli.pairs_seen == 6
+    assert results[0].entailed == [FACTS[0]]
+    assert results[1].contradicted == [FACTS[1]]
+
+
+def test_cache_hits_and_dedup():
+    inner = FakeNLI()
+    nli = CachedNLI(inner, cache_size=2, batch_size=2)
+    pairs = [("a b", "a b"), ("c d", "c"), ("a b", "a b"), ("e", "f")]
+    first = nli.predict(pairs)
+    assert inner.pairs_seen == 3 and inner.calls == 2  # 3 unique pairs, batches of 2
+    assert np.allclose(first[0], first[2])
+    assert nli.cache_info() == {"hits": 1, "misses": 3, "size": 2, "maxsize": 2}
+    again = nli.predict([("e", "f")])  # most recent → still cached
+    assert inner.pairs_seen == 3 and np.allclose(again[0], first[3])
+    nli.predict([("a b", "a b")])  # evicted by the LRU bound → recomputed
+    assert inner.pairs_seen == 4
+
+
+def test_load_nli_model_names():
+    nli = load_nli_model("fake")
+    assert isinstance(nli, CachedNLI) and nli.name == "fake"
+    with pytest.raises(UnknownNameError) as err:
+        load_nli_model("nope")
+    assert "fake" in str(err.value) and "hf:<id or dir>" in str(err.value)
+    with pytest.raises(ConfigError):
+        load_nli_model("hf:")
+
+
+def test_default_name_comes_from_settings(monkeypatch):
+    monkeypatch.setenv("CONSONA_NLI_MODEL", "fake")
+    assert load_nli_model().name == "fake"

@@ -10,6 +10,7 @@
 """
 
 from consona.agent.agent import AgentReply, PersonaAgent, ReplyStream
+from consona.agent.personas import default_persona, default_persona_path
 from consona.agent.prompt import (
     SYSTEM_TEMPLATE,
     ContextOverflowError,
@@ -24,7 +25,6 @@ from consona.agent.rerank import (
     ScoreWeights,
     score_candidates,
 )
-from consona.agent.personas import default_persona, default_persona_path
 
 __all__ = [
     "SYSTEM_TEMPLATE",

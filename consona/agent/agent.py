@@ -160,7 +160,7 @@ class PersonaAgent:
         self.threshold = threshold
         self.seed = seed
         caps = getattr(backend, "capabilities", None)
-        self.max_context = max_context or getattr(caps, "max_context", 4096)
+        self.max_context: int = int(max_context or getattr(caps, "max_context", None) or 4096)
         self.reminder_as = reminder_as
         self.user_name = user_name
         self.facts: list[Fact] = persona_facts(persona)
@@ -185,8 +185,9 @@ class PersonaAgent:
             raise DataValidationError("The message is empty", hint="type something to say")
         return turns
 
-    def prompt(self, history: Sequence[Turn], *, user: str | None = None,
-               extra_system: str | None = None) -> PromptBuild:
+    def prompt(
+        self, history: Sequence[Turn], *, user: str | None = None, extra_system: str | None = None
+    ) -> PromptBuild:
         """The messages the backend gets for this turn (for inspection and tests)."""
         turns = self._history(history, user)
         return build_messages(
@@ -203,8 +204,11 @@ class PersonaAgent:
 
     def _clean(self, text: str) -> str:
         text = text.strip()
-        text = _ROLE_PREFIX.sub("", text, count=1) if text.lower().startswith(
-            (self.name.lower() + ":", "assistant:", "bot:")) else text
+        text = (
+            _ROLE_PREFIX.sub("", text, count=1)
+            if text.lower().startswith((self.name.lower() + ":", "assistant:", "bot:"))
+            else text
+        )
         return text.strip().strip('"').strip()
 
     def _seed(self, attempt: int) -> int | None:
@@ -217,8 +221,9 @@ class PersonaAgent:
         start = time.perf_counter()
         turns = self._history(history, user)
         user_text = turns[-1].text
-        previous = next((t.text for t in reversed(turns[:-1])
-                         if is_assistant(t, self.persona)), None)
+        previous = next(
+            (t.text for t in reversed(turns[:-1]) if is_assistant(t, self.persona)), None
+        )
         fact_texts = [f.text for f in self.facts]
         all_cands: list[Candidate] = []
         usage: dict[str, int] = {}
@@ -227,23 +232,36 @@ class PersonaAgent:
         extra: str | None = None
         for attempt in range(self.repair_attempts + 1):
             build = build_messages(
-                self.persona, turns,
+                self.persona,
+                turns,
                 count_tokens=lambda t: count_tokens(self.backend, t),
-                max_context=self.max_context, reserve_tokens=self.max_tokens,
-                facts=self.facts, extra_system=extra, user_name=self.user_name,
+                max_context=self.max_context,
+                reserve_tokens=self.max_tokens,
+                facts=self.facts,
+                extra_system=extra,
+                user_name=self.user_name,
                 reminder_as=self.reminder_as,
             )
             gen = self.backend.generate(
-                build.messages, n=self.candidates, temperature=self.temperature,
-                max_tokens=self.max_tokens, seed=self._seed(attempt),
+                build.messages,
+                n=self.candidates,
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
+                seed=self._seed(attempt),
             )
             for k, v in gen.usage.items():
                 usage[k] = usage.get(k, 0) + int(v)
             texts = [self._clean(t) for t in gen.texts]
             cands = score_candidates(
-                texts, facts=fact_texts, user=user_text, nli=self.nli,
-                coherence=self.coherence, weights=self.weights, previous_reply=previous,
-                threshold=self.threshold, attempt=attempt,
+                texts,
+                facts=fact_texts,
+                user=user_text,
+                nli=self.nli,
+                coherence=self.coherence,
+                weights=self.weights,
+                previous_reply=previous,
+                threshold=self.threshold,
+                attempt=attempt,
             )
             all_cands.extend(cands)
             if any(not c.disqualified for c in cands) or self.nli is None:
@@ -258,8 +276,9 @@ class PersonaAgent:
         order = rank(all_cands)
         best = order[0]
         chosen = all_cands[best]
-        caught = list(dict.fromkeys(
-            f for i, c in enumerate(all_cands) if i != best for f in c.contradicted))
+        caught = list(
+            dict.fromkeys(f for i, c in enumerate(all_cands) if i != best for f in c.contradicted)
+        )
         self._turn += 1
         return AgentReply(
             text=chosen.text,
@@ -293,20 +312,30 @@ class PersonaAgent:
             build = self.prompt(turns)
             pieces = []
             for piece in self.backend.stream(
-                build.messages, temperature=self.temperature, max_tokens=self.max_tokens,
+                build.messages,
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
                 seed=self._seed(0),
             ):
                 pieces.append(piece)
                 yield piece
             text = self._clean("".join(pieces))
             cands = score_candidates(
-                [text], facts=[f.text for f in self.facts], user=turns[-1].text, nli=None,
-                coherence=self.coherence, weights=self.weights,
+                [text],
+                facts=[f.text for f in self.facts],
+                user=turns[-1].text,
+                nli=None,
+                coherence=self.coherence,
+                weights=self.weights,
             )
             self._turn += 1
             holder.reply = AgentReply(
-                text=text, candidates=cands, chosen=0, latency_s=time.perf_counter() - start,
-                dropped_turns=build.dropped_turns, facts=[f.text for f in self.facts],
+                text=text,
+                candidates=cands,
+                chosen=0,
+                latency_s=time.perf_counter() - start,
+                dropped_turns=build.dropped_turns,
+                facts=[f.text for f in self.facts],
             )
 
         def reranked() -> Iterator[str]:
@@ -315,6 +344,5 @@ class PersonaAgent:
             for i, word in enumerate(result.text.split(" ")):
                 yield word if i == 0 else " " + word
 
-        holder = ReplyStream(direct() if self.candidates == 1 and self.nli is None
-                             else reranked())
+        holder = ReplyStream(direct() if self.candidates == 1 and self.nli is None else reranked())
         return holder

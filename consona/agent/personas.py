@@ -44,21 +44,26 @@ def load_persona(path: str | Path) -> Persona:
             hint="pass --persona FILE with a persona JSON/YAML or a character card",
         )
     try:
-        from consona.formats import read_persona  # type: ignore[attr-defined]
+        from consona.formats import read_persona
     except ImportError:
         return _read_json_persona(path)
-    return read_persona(path)  # type: ignore[no-any-return]
+    return read_persona(path)
 
 
 def _read_json_persona(path: Path) -> Persona:
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise FormatError("not a UTF-8 text file", path=path,
-                          hint="pass a persona JSON file or a character card") from None
+        raise FormatError(
+            "not a UTF-8 text file", path=path, hint="pass a persona JSON file or a character card"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise FormatError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno,
-                          hint="fix the JSON or pass another persona file") from None
+        raise FormatError(
+            f"not valid JSON: {exc.msg}",
+            path=path,
+            line=exc.lineno,
+            hint="fix the JSON or pass another persona file",
+        ) from None
     if isinstance(data, dict) and isinstance(data.get("data"), dict) and "spec" in data:
         data = data["data"]  # Character Card V2/V3 wrapper
     try:

@@ -79,7 +79,7 @@ REMINDER = (
     "with your facts: {facts_inline}"
 )
 REPAIR_NOTE = (
-    "Your previous draft contradicted this fact about you: \"{fact}\". Write a new reply "
+    'Your previous draft contradicted this fact about you: "{fact}". Write a new reply '
     "that is consistent with it."
 )
 
@@ -99,8 +99,12 @@ def display_name(persona: Persona) -> str:
 
 
 def _macros(text: str, name: str, user: str) -> str:
-    return re.sub(r"\{\{\s*char\s*\}\}", name, re.sub(r"\{\{\s*user\s*\}\}", user, text,
-                  flags=re.I), flags=re.I)
+    return re.sub(
+        r"\{\{\s*char\s*\}\}",
+        name,
+        re.sub(r"\{\{\s*user\s*\}\}", user, text, flags=re.I),
+        flags=re.I,
+    )
 
 
 def _clean_card_text(text: str, name: str, user: str) -> str:
@@ -153,8 +157,7 @@ def derive_facts(persona: Persona) -> list[Fact]:
         sentences = _sentences(text)
         if field_name == "personality" and len(sentences) == 1 and "," in sentences[0]:
             trait = sentences[0].rstrip(".")
-            if not re.match(r"^(i|my|she|he|they|" + re.escape(name or "x") + r")\b", trait,
-                            re.I):
+            if not re.match(r"^(i|my|she|he|they|" + re.escape(name or "x") + r")\b", trait, re.I):
                 sentences = [f"I am {trait}."]
         for s in sentences:
             fact = _to_first_person(s, name)
@@ -173,17 +176,22 @@ def persona_facts(persona: Persona) -> list[Fact]:
     return list(persona.facts) if persona.facts else derive_facts(persona)
 
 
-def render_system_prompt(persona: Persona, *, facts: Sequence[Fact] | None = None,
-                         user_name: str = "the user") -> str:
+def render_system_prompt(
+    persona: Persona, *, facts: Sequence[Fact] | None = None, user_name: str = "the user"
+) -> str:
     """The system prompt for ``persona`` (see the module docstring for the template)."""
     name = display_name(persona)
     facts = persona_facts(persona) if facts is None else list(facts)
     fact_lines = "\n".join(f"- {f.text}" for f in facts) or "- (none given)"
     text = SYSTEM_TEMPLATE.format(name=name, facts=fact_lines)
     card = []
-    for label, field_name in (("Description", "description"), ("Personality", "personality"),
-                              ("Scenario", "scenario"), ("Example dialogue", "mes_example"),
-                              ("Card instructions", "system_prompt")):
+    for label, field_name in (
+        ("Description", "description"),
+        ("Personality", "personality"),
+        ("Scenario", "scenario"),
+        ("Example dialogue", "mes_example"),
+        ("Card instructions", "system_prompt"),
+    ):
         value = getattr(persona, field_name)
         if isinstance(value, str) and value.strip():
             cleaned = _clean_card_text(value, name, user_name)
@@ -203,7 +211,9 @@ def _reminder(persona: Persona, facts: Sequence[Fact], user_name: str) -> str:
         cleaned = _clean_card_text(post, name, user_name)
         if cleaned:
             parts.append(
-                CARD_HEADER.format(name=name) + "\n<<card>>\nCard instructions: " + cleaned
+                CARD_HEADER.format(name=name)
+                + "\n<<card>>\nCard instructions: "
+                + cleaned
                 + "\n<</card>>"
             )
     facts_inline = " ".join(f.text for f in facts) or "(none given)"

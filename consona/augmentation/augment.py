@@ -107,7 +107,7 @@ def augment_examples(
 
     # 1. distractor candidates for every example, then one NLI batch for all of them
     candidates: list[list[str]] = []
-    for ex, rng in zip(examples, rngs):
+    for ex, rng in zip(examples, rngs, strict=True):
         want = config.distractors * config.distractor_oversample
         group = str(ex.source.get("dialogue_id", ex.id))
         candidates.append(
@@ -116,7 +116,7 @@ def augment_examples(
             else []
         )
     pairs: list[tuple[str, str]] = []
-    for ex, cands in zip(examples, candidates):
+    for ex, cands in zip(examples, candidates, strict=True):
         for c in cands:
             pairs.append((ex.response, c))
             pairs.extend((f, c) for f in ex.persona.fact_texts())
@@ -125,7 +125,7 @@ def augment_examples(
 
     chosen: list[list[str]] = []
     pos = 0
-    for ex, cands in zip(examples, candidates):
+    for ex, cands in zip(examples, candidates, strict=True):
         picked: list[str] = []
         nfacts = len(ex.persona.facts)
         for c in cands:
@@ -145,16 +145,18 @@ def augment_examples(
     # 2. which facts to paraphrase (one batched, cached call for all)
     to_paraphrase: list[list[int]] = []
     texts: list[str] = []
-    for ex, picked, rng in zip(examples, chosen, rngs):
+    for ex, picked, rng in zip(examples, chosen, rngs, strict=True):
         n = len(ex.persona.facts) + len(picked)
-        idx = [i for i in range(n) if config.paraphrase_prob and rng.random() < config.paraphrase_prob]
+        idx = [
+            i for i in range(n) if config.paraphrase_prob and rng.random() < config.paraphrase_prob
+        ]
         to_paraphrase.append(idx if paraphraser is not None else [])
         all_texts = ex.persona.fact_texts() + picked
         texts.extend(all_texts[i] for i in to_paraphrase[-1])
     rewritten = iter(paraphraser.paraphrase(texts) if texts else [])
 
     out: list[Example] = []
-    for ex, picked, rng, para_idx in zip(examples, chosen, rngs, to_paraphrase):
+    for ex, picked, rng, para_idx in zip(examples, chosen, rngs, to_paraphrase, strict=True):
         out.append(_augment_one(ex, picked, rng, para_idx, rewritten, config, stats))
     return out, stats
 

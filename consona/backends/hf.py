@@ -119,8 +119,10 @@ class TransformersBackend:
         return {k: v.to(self.device) for k, v in enc.items()}
 
     def _gen_kwargs(self, temperature: float, max_tokens: int) -> dict[str, Any]:
-        kw: dict[str, Any] = {"max_new_tokens": max_tokens,
-                              "pad_token_id": self.tokenizer.pad_token_id}
+        kw: dict[str, Any] = {
+            "max_new_tokens": max_tokens,
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
         if temperature > 0:
             kw.update(do_sample=True, temperature=temperature, top_p=0.95)
         else:
@@ -204,8 +206,10 @@ class TransformersBackend:
         json_schema: dict[str, Any] | None = None,
     ) -> Iterator[str]:
         if json_schema is not None:
-            raise BackendError("transformers: JSON-schema constrained output is not supported",
-                               hint="use the llamacpp or openai backend for structured output")
+            raise BackendError(
+                "transformers: JSON-schema constrained output is not supported",
+                hint="use the llamacpp or openai backend for structured output",
+            )
         transformers = require("transformers", extra="ml")
         msgs = check_messages(messages)
         check_sampling(n, temperature, max_tokens)
@@ -234,8 +238,8 @@ class TransformersBackend:
             if stop:
                 candidate = apply_stop(emitted + piece, stop)
                 if len(candidate) < len(emitted + piece):
-                    if candidate[len(emitted):]:
-                        yield candidate[len(emitted):]
+                    if candidate[len(emitted) :]:
+                        yield candidate[len(emitted) :]
                     break
             if piece:
                 emitted += piece

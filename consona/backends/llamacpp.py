@@ -87,8 +87,12 @@ class LlamaCppBackend:
     ) -> None:
         path = Path(model).expanduser()
         _check_gguf(path)
-        llama_cpp = require("llama_cpp", package="llama-cpp-python", extra="llm",
-                            purpose="the llamacpp chat backend")
+        llama_cpp = require(
+            "llama_cpp",
+            package="llama-cpp-python",
+            extra="llm",
+            purpose="the llamacpp chat backend",
+        )
         try:
             self.llm = llama_cpp.Llama(
                 model_path=str(path),
@@ -133,10 +137,19 @@ class LlamaCppBackend:
         n = getattr(self.llm, "n_tokens", 0)
         return [] if ids is None else [int(t) for t in ids[:n]]
 
-    def _kwargs(self, temperature: float, max_tokens: int, seed: int | None,
-                stop: list[str] | None, json_schema: dict[str, Any] | None) -> dict[str, Any]:
-        kw: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens,
-                              "stop": stop or None}
+    def _kwargs(
+        self,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None,
+        stop: list[str] | None,
+        json_schema: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        kw: dict[str, Any] = {
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+            "stop": stop or [],
+        }
         if seed is not None:
             kw["seed"] = seed
         if json_schema is not None:
@@ -175,8 +188,12 @@ class LlamaCppBackend:
         with self._lock:
             for i in range(n):
                 before = self._evaluated()
-                out = self._call(msgs, **self._kwargs(temperature, max_tokens,
-                                                      candidate_seed(seed, i), stop, json_schema))
+                out = self._call(
+                    msgs,
+                    **self._kwargs(
+                        temperature, max_tokens, candidate_seed(seed, i), stop, json_schema
+                    ),
+                )
                 choice = out["choices"][0]
                 texts.append(choice["message"].get("content") or "")
                 reasons.append(choice.get("finish_reason") or "stop")
@@ -190,8 +207,13 @@ class LlamaCppBackend:
         if json_schema is not None:
             for t in texts:
                 validate_json_output(t, json_schema, backend=self.name)
-        return Generation(texts=texts, usage=usage, latency_s=time.perf_counter() - start,
-                          model=self.model_path.name, finish_reasons=reasons)
+        return Generation(
+            texts=texts,
+            usage=usage,
+            latency_s=time.perf_counter() - start,
+            model=self.model_path.name,
+            finish_reasons=reasons,
+        )
 
     def stream(
         self,

@@ -17,6 +17,7 @@ at a time (seed + i), and later requests loop from the start.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
@@ -110,10 +111,8 @@ class OpenAIBackend:
         if response is not None:
             retry_after = response.headers.get("retry-after")
             if retry_after:
-                try:
+                with contextlib.suppress(ValueError):
                     delay = max(delay, min(float(retry_after), 30.0))
-                except ValueError:
-                    pass
         time.sleep(delay)
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -161,9 +160,17 @@ class OpenAIBackend:
         self.model = str(models[0])
         return self.model
 
-    def _body(self, msgs: list[dict[str, str]], *, n: int, temperature: float, max_tokens: int,
-              seed: int | None, stop: list[str] | None,
-              json_schema: dict[str, Any] | None) -> dict[str, Any]:
+    def _body(
+        self,
+        msgs: list[dict[str, str]],
+        *,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None,
+        stop: list[str] | None,
+        json_schema: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.resolve_model(),
             "messages": msgs,
@@ -211,9 +218,19 @@ class OpenAIBackend:
 
         def one(k: int, seed_k: int | None) -> int:
             nonlocal model
-            data = self._request("POST", "chat/completions", self._body(
-                msgs, n=k, temperature=temperature, max_tokens=max_tokens, seed=seed_k,
-                stop=stop, json_schema=json_schema))
+            data = self._request(
+                "POST",
+                "chat/completions",
+                self._body(
+                    msgs,
+                    n=k,
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    seed=seed_k,
+                    stop=stop,
+                    json_schema=json_schema,
+                ),
+            )
             choices = sorted(data.get("choices") or [], key=lambda c: c.get("index", 0))
             if not choices:
                 raise BackendError(f"openai: {self.base_url} returned no choices: {data!r:.200}")
@@ -234,8 +251,13 @@ class OpenAIBackend:
         if json_schema is not None:
             for t in texts:
                 validate_json_output(t, json_schema, backend=self.name)
-        return Generation(texts=texts, usage=usage, latency_s=time.perf_counter() - start,
-                          model=model, finish_reasons=reasons)
+        return Generation(
+            texts=texts,
+            usage=usage,
+            latency_s=time.perf_counter() - start,
+            model=model,
+            finish_reasons=reasons,
+        )
 
     def stream(
         self,
@@ -250,8 +272,15 @@ class OpenAIBackend:
     ) -> Iterator[str]:
         msgs = check_messages(messages)
         check_sampling(n, temperature, max_tokens)
-        body = self._body(msgs, n=1, temperature=temperature, max_tokens=max_tokens, seed=seed,
-                          stop=stop, json_schema=json_schema)
+        body = self._body(
+            msgs,
+            n=1,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            stop=stop,
+            json_schema=json_schema,
+        )
         body["stream"] = True
         url = self._url("chat/completions")
         try:
@@ -277,11 +306,15 @@ class OpenAIBackend:
                         if piece:
                             yield piece
         except httpx.TimeoutException:
-            raise BackendError(f"openai: {url} timed out after {self.timeout:g}s",
-                               hint="raise timeout or check the server") from None
+            raise BackendError(
+                f"openai: {url} timed out after {self.timeout:g}s",
+                hint="raise timeout or check the server",
+            ) from None
         except httpx.TransportError as exc:
-            raise BackendError(f"openai: cannot connect to {url} ({exc})",
-                               hint="check the server is running (CONSONA_OPENAI_BASE_URL)") from None
+            raise BackendError(
+                f"openai: cannot connect to {url} ({exc})",
+                hint="check the server is running (CONSONA_OPENAI_BASE_URL)",
+            ) from None
 
 
 def _error_text(response: httpx.Response) -> str:

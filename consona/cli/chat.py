@@ -43,6 +43,7 @@ class ChatSession:
     >>> s = ChatSession(PersonaAgent(default_persona(), backend=FakeBackend(["hi!"]),
     ...                              nli=None, candidates=1, coherence="lexical"))
     >>> s.handle("hello")
+    Mira> hi!
     True
     >>> [t.text for t in s.history]
     ['hello', 'hi!']
@@ -66,7 +67,9 @@ class ChatSession:
             self.say(text)
 
     def say(self, text: str) -> None:
-        out_console.print(f"[bold cyan]{escape(self.agent.name)}>[/] {escape(text)}", soft_wrap=True)
+        out_console.print(
+            f"[bold cyan]{escape(self.agent.name)}>[/] {escape(text)}", soft_wrap=True
+        )
 
     def handle(self, line: str) -> bool:
         """Process one input line; False when the chat should end."""
@@ -85,14 +88,20 @@ class ChatSession:
             return True
         self.history.append(Turn(speaker="user", text=line))
         self.history.append(
-            Turn(speaker=self.agent.persona.name or "bot", text=reply.text,
-                 meta={"flagged": reply.flagged, "repaired": reply.repaired})
+            Turn(
+                speaker=self.agent.persona.name or "bot",
+                text=reply.text,
+                meta={"flagged": reply.flagged, "repaired": reply.repaired},
+            )
         )
         self.last = reply
         self.say(reply.text)
         if reply.flagged:
-            status("[yellow]note:[/] every candidate contradicted a fact: "
-                   + escape("; ".join(reply.contradicted_facts)) + " (see /why)")
+            status(
+                "[yellow]note:[/] every candidate contradicted a fact: "
+                + escape("; ".join(reply.contradicted_facts))
+                + " (see /why)"
+            )
         return True
 
     def command(self, line: str) -> bool:
@@ -104,8 +113,10 @@ class ChatSession:
             status(HELP)
         elif cmd == "/persona":
             p = self.agent.persona
-            status(f"[bold]{escape(self.agent.name)}[/]"
-                   + (f" — {escape(p.description)}" if p.description else ""))
+            status(
+                f"[bold]{escape(self.agent.name)}[/]"
+                + (f" — {escape(p.description)}" if p.description else "")
+            )
         elif cmd == "/facts":
             for i, f in enumerate(self.agent.facts, 1):
                 out_console.print(f"{i}. {escape(f.text)}")
@@ -118,8 +129,10 @@ class ChatSession:
         elif cmd == "/save":
             self.save(arg)
         else:
-            status(f"[red]error:[/] unknown command {escape(cmd)!s} — commands: /persona "
-                   "/facts /why /reset /save FILE /quit")
+            status(
+                f"[red]error:[/] unknown command {escape(cmd)!s} — commands: /persona "
+                "/facts /why /reset /save FILE /quit"
+            )
         return True
 
     def why(self) -> None:
@@ -133,21 +146,33 @@ class ChatSession:
         for i, c in enumerate(r.candidates):
             mark = "→" if i == r.chosen else ("r" if c.attempt else "")
             verdict = c.reason or "ok"
-            table.add_row(mark, escape(c.text[:70]), f"{c.score:.2f}", f"{c.coherence:.2f}",
-                          f"{c.entailment:.2f}", f"{c.contradiction:.2f}", escape(verdict))
+            table.add_row(
+                mark,
+                escape(c.text[:70]),
+                f"{c.score:.2f}",
+                f"{c.coherence:.2f}",
+                f"{c.entailment:.2f}",
+                f"{c.contradiction:.2f}",
+                escape(verdict),
+            )
         out_console.print(table)
         if r.repaired:
             out_console.print("repaired after naming: " + escape("; ".join(r.repair_facts)))
         if r.flagged:
-            out_console.print("[yellow]flagged[/]: contradicts "
-                              + escape("; ".join(r.contradicted_facts)))
+            out_console.print(
+                "[yellow]flagged[/]: contradicts " + escape("; ".join(r.contradicted_facts))
+            )
 
     def dialogue(self) -> Any:
         from consona.types import Dialogue
 
         name = self.agent.persona.name or "bot"
-        return Dialogue(id=self.id, turns=list(self.history),
-                        personas={name: self.agent.persona}, meta={"source": "consona chat"})
+        return Dialogue(
+            id=self.id,
+            turns=list(self.history),
+            personas={name: self.agent.persona},
+            meta={"source": "consona chat"},
+        )
 
     def save(self, arg: str) -> None:
         if not arg:
@@ -172,24 +197,49 @@ def _lines(interactive: bool) -> Any:
             except EOFError:
                 return
     else:
-        for line in sys.stdin:
-            yield line
+        yield from sys.stdin
 
 
 def chat(
-    persona: Path | None = typer.Option(None, "--persona", "-p", help="Persona file (JSON/YAML, "
-                                        "Character Card V2/V3 JSON or PNG). Default: Mira."),
-    backend: str | None = typer.Option(None, "--backend", "-b", help="llamacpp | openai | "
-                                       "transformers | fake (default: CONSONA_BACKEND)"),
-    model: str | None = typer.Option(None, "--model", "-m", help="GGUF path, HF dir or "
-                                     "served model name (default: the consona chat model)"),
-    candidates: int = typer.Option(4, "--candidates", "-n", min=1, max=16,
-                                   help="Replies sampled per turn and re-ranked by NLI."),
-    nli: str | None = typer.Option(None, "--nli", help="NLI model for the guard "
-                                   "(default: CONSONA_NLI_MODEL / consona; 'none' turns it off)"),
+    persona: Path | None = typer.Option(
+        None,
+        "--persona",
+        "-p",
+        help="Persona file (JSON/YAML, Character Card V2/V3 JSON or PNG). Default: Mira.",
+    ),
+    backend: str | None = typer.Option(
+        None,
+        "--backend",
+        "-b",
+        help="llamacpp | openai | transformers | fake (default: CONSONA_BACKEND)",
+    ),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="GGUF path, HF dir or served model name (default: the consona chat model)",
+    ),
+    candidates: int = typer.Option(
+        4,
+        "--candidates",
+        "-n",
+        min=1,
+        max=16,
+        help="Replies sampled per turn and re-ranked by NLI.",
+    ),
+    nli: str | None = typer.Option(
+        None,
+        "--nli",
+        help="NLI model for the guard (default: CONSONA_NLI_MODEL / consona; 'none' turns it off)",
+    ),
     seed: int | None = typer.Option(None, "--seed", help="Sampling seed (reproducible runs)."),
     max_tokens: int = typer.Option(96, "--max-tokens", min=8, help="Tokens per reply."),
     temperature: float = typer.Option(0.8, "--temperature", min=0.0),
+    coherence: str = typer.Option(
+        "auto",
+        "--coherence",
+        help="auto | embedding | lexical: how candidates are scored against your message",
+    ),
 ) -> None:
     """Chat with a persona agent in the terminal (or through a pipe)."""
     from consona.agent import PersonaAgent, default_persona
@@ -206,12 +256,22 @@ def chat(
             raise
         status(f"[yellow]warning:[/] NLI guard off — {escape(str(exc))}")
         judge = None
-    agent = PersonaAgent(the_persona, backend=the_backend, nli=judge, candidates=candidates,
-                         seed=seed, max_tokens=max_tokens, temperature=temperature)
+    agent = PersonaAgent(
+        the_persona,
+        backend=the_backend,
+        nli=judge,
+        candidates=candidates,
+        seed=seed,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        coherence=coherence,
+    )
     session = ChatSession(agent)
     interactive = sys.stdin.isatty()
-    status(f"chatting with [bold]{escape(agent.name)}[/] on {escape(the_backend.name)}"
-           f" ({candidates} candidates, NLI: {escape(getattr(judge, 'name', 'off'))})")
+    status(
+        f"chatting with [bold]{escape(agent.name)}[/] on {escape(the_backend.name)}"
+        f" ({candidates} candidates, NLI: {escape(getattr(judge, 'name', 'off'))})"
+    )
     if interactive:
         status(HELP)
     session.greet()

@@ -95,16 +95,32 @@ def _finish(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]], titl
 
 @eval_app.command("responses")
 def responses_cmd(
-    data: Path = typer.Argument(..., help="Dialogues: PersonaChat/ConvAI2 text, consona JSONL, MSC…"),
-    responses: Path = typer.Argument(..., help="JSONL replies: {'id', 'response'} or one per example in order."),
-    out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: eval-<RESPONSES stem>)."),
+    data: Path = typer.Argument(
+        ..., help="Dialogues: PersonaChat/ConvAI2 text, consona JSONL, MSC…"
+    ),
+    responses: Path = typer.Argument(
+        ..., help="JSONL replies: {'id', 'response'} or one per example in order."
+    ),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Run directory (default: eval-<RESPONSES stem>)."
+    ),
     fmt: str = typer.Option(None, "--format", help="Format of DATA (default: detected)."),
-    speaker: str = typer.Option(None, "--speaker", help="Evaluate this speaker's turns (default: every speaker with a persona)."),
+    speaker: str = typer.Option(
+        None,
+        "--speaker",
+        help="Evaluate this speaker's turns (default: every speaker with a persona).",
+    ),
     limit: int = typer.Option(None, "--limit", min=1, help="Use only the first N dialogues."),
     nli: str = typer.Option(None, "--nli", help=_NLI_HELP),
-    threshold: float = typer.Option(None, "--threshold", help="Contradiction probability threshold (default: the model's)."),
-    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip (and count) examples without persona or reply."),
-    judge: str = typer.Option(None, "--judge", help="Also grade with an LLM judge on this backend (off by default)."),
+    threshold: float = typer.Option(
+        None, "--threshold", help="Contradiction probability threshold (default: the model's)."
+    ),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Skip (and count) examples without persona or reply."
+    ),
+    judge: str = typer.Option(
+        None, "--judge", help="Also grade with an LLM judge on this backend (off by default)."
+    ),
     judge_model: str = typer.Option(None, "--judge-model", help="Model for --judge."),
     as_json: bool = typer.Option(False, "--json", help="Print metrics as JSON."),
 ) -> None:
@@ -117,7 +133,9 @@ def responses_cmd(
     replies, reply_skips = read_responses(responses, examples, skip_invalid=skip_invalid)
     for k, v in reply_skips.items():
         skipped["counts"][k] = skipped["counts"].get(k, 0) + v
-    status(f"{len(examples)} examples from {len(dialogues) if limit is None else min(limit, len(dialogues))} dialogues")
+    status(
+        f"{len(examples)} examples from {len(dialogues) if limit is None else min(limit, len(dialogues))} dialogues"
+    )
     model = _load_nli(nli)
     metrics, rows = score_examples(examples, replies, nli=model, threshold=threshold,
                                    skipped=skipped, show_progress=True)  # fmt: skip
@@ -129,19 +147,44 @@ def responses_cmd(
 
 @eval_app.command("dialogue")
 def dialogue_cmd(
-    data: Path = typer.Argument(..., help="Dialogues: PersonaChat/ConvAI2 text, consona JSONL, MSC…"),
-    agent: Path = typer.Option(..., "--agent", help="Agent config (TOML/JSON): backend, model, candidates, nli…"),
-    out: Path = typer.Option(None, "--out", "-o", help="Run directory; holds the reply cache (default: eval-<CONFIG stem>)."),
-    candidates: int = typer.Option(None, "--candidates", "-n", min=1, help="Override the config's candidates (N)."),
+    data: Path = typer.Argument(
+        ..., help="Dialogues: PersonaChat/ConvAI2 text, consona JSONL, MSC…"
+    ),
+    agent: Path = typer.Option(
+        ..., "--agent", help="Agent config (TOML/JSON): backend, model, candidates, nli…"
+    ),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Run directory; holds the reply cache (default: eval-<CONFIG stem>).",
+    ),
+    candidates: int = typer.Option(
+        None, "--candidates", "-n", min=1, help="Override the config's candidates (N)."
+    ),
     fmt: str = typer.Option(None, "--format", help="Format of DATA (default: detected)."),
-    speaker: str = typer.Option(None, "--speaker", help="Evaluate this speaker's turns (default: every speaker with a persona)."),
+    speaker: str = typer.Option(
+        None,
+        "--speaker",
+        help="Evaluate this speaker's turns (default: every speaker with a persona).",
+    ),
     limit: int = typer.Option(None, "--limit", min=1, help="Use only the first N dialogues."),
-    max_turns: int = typer.Option(None, "--max-turns", min=1, help="Evaluate at most N turns per dialogue (the first ones)."),
+    max_turns: int = typer.Option(
+        None, "--max-turns", min=1, help="Evaluate at most N turns per dialogue (the first ones)."
+    ),
     nli: str = typer.Option(None, "--nli", help=_NLI_HELP),
-    threshold: float = typer.Option(None, "--threshold", help="Contradiction probability threshold (default: the model's)."),
-    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip (and count) dialogues without persona."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Discard a reply cache made with another configuration."),
-    judge: str = typer.Option(None, "--judge", help="Also grade with an LLM judge on this backend (off by default)."),
+    threshold: float = typer.Option(
+        None, "--threshold", help="Contradiction probability threshold (default: the model's)."
+    ),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Skip (and count) dialogues without persona."
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Discard a reply cache made with another configuration."
+    ),
+    judge: str = typer.Option(
+        None, "--judge", help="Also grade with an LLM judge on this backend (off by default)."
+    ),
     judge_model: str = typer.Option(None, "--judge-model", help="Model for --judge."),
     as_json: bool = typer.Option(False, "--json", help="Print metrics as JSON."),
 ) -> None:
@@ -172,7 +215,12 @@ def dialogue_cmd(
     if not examples:
         raise ConfigError("No example to evaluate", hint="check DATA, --speaker and --limit")
     out = out or Path(f"eval-{agent.stem}")
-    run_cfg = {"agent": cfg.to_dict(), "data": str(data.resolve()), "format": fmt, "speaker": speaker}
+    run_cfg = {
+        "agent": cfg.to_dict(),
+        "data": str(data.resolve()),
+        "format": fmt,
+        "speaker": speaker,
+    }
     cache = ReplyCache(out, fingerprint=fingerprint(run_cfg), config=run_cfg, overwrite=overwrite)
     if len(cache):
         status(f"resuming: {len(cache)} cached replies in {out / 'replies.jsonl'}")
@@ -182,7 +230,9 @@ def dialogue_cmd(
     from consona.config import Settings
 
     scoring = nli or Settings.load().nli_model
-    model = responder.nli if responder.nli is not None and scoring == cfg.nli else _load_nli(scoring)
+    model = (
+        responder.nli if responder.nli is not None and scoring == cfg.nli else _load_nli(scoring)
+    )
     metrics, rows = score_examples(examples, list(replies), nli=model, threshold=threshold,
                                    skipped=skipped, show_progress=True)  # fmt: skip
     infos = [cache.get(e.id) or {} for e in examples]
@@ -200,14 +250,22 @@ def dialogue_cmd(
 
 @eval_app.command("ranking")
 def ranking_cmd(
-    data_dir: Path = typer.Option(None, "--data-dir", help="Folder holding convai2-dnli-triples/ (builds the set)."),
-    ranking_set: Path = typer.Option(None, "--set", help="A ranking set JSONL saved with --save-set."),
+    data_dir: Path = typer.Option(
+        None, "--data-dir", help="Folder holding convai2-dnli-triples/ (builds the set)."
+    ),
+    ranking_set: Path = typer.Option(
+        None, "--set", help="A ranking set JSONL saved with --save-set."
+    ),
     save_set: Path = typer.Option(None, "--save-set", help="Write the built set here (JSONL)."),
     scorer: str = typer.Option("agent", "--scorer", help="agent | agent-embed | lexical | embed"),
     nli: str = typer.Option(None, "--nli", help=_NLI_HELP + " 'none' for no re-ranking."),
-    threshold: float = typer.Option(None, "--threshold", help="Contradiction probability threshold."),
+    threshold: float = typer.Option(
+        None, "--threshold", help="Contradiction probability threshold."
+    ),
     limit: int = typer.Option(None, "--limit", min=1, help="Use only the first N items."),
-    n_each: int = typer.Option(10, "--n-each", min=1, help="Candidates per kind (entail / contradict / neutral)."),
+    n_each: int = typer.Option(
+        10, "--n-each", min=1, help="Candidates per kind (entail / contradict / neutral)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Sampling seed of the set builder."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the result JSON here."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -239,11 +297,12 @@ def ranking_cmd(
     n_cands = sum(len(i.candidates) for i in items)
     status(f"{len(items)} items, {n_cands / max(1, len(items)):.1f} candidates each; scorer "
            f"{scorer}; NLI {getattr(model, 'name', 'none')}")  # fmt: skip
-    result = {
+    results = rank_items(items, scorers, show_progress=True)
+    result: dict[str, Any] = {
         "items": len(items),
         "scorer": scorer,
         "nli_model": getattr(model, "name", None),
-        "results": rank_items(items, scorers, show_progress=True),
+        "results": results,
     }
     if out is not None:
         with atomic_write(out) as f:
@@ -258,9 +317,11 @@ def ranking_cmd(
     table = Table(title=f"DNLI-style ranking ({len(items)} items)")
     for col in ("ranker", "Hits@1", "Entail@1", "Contradict@1", "Neutral@1", "MRR"):
         table.add_column(col, justify="left" if col == "ranker" else "right")
-    for key, m in result["results"].items():
+    for key, m in results.items():
         name = scorer if key == "base" else f"{scorer} + NLI re-rank"
-        table.add_row(name, *(_fmt(m[k]) for k in ("hits@1", "entail@1", "contradict@1", "neutral@1", "mrr")))
+        table.add_row(
+            name, *(_fmt(m[k]) for k in ("hits@1", "entail@1", "contradict@1", "neutral@1", "mrr"))
+        )
     out_console.print(table)
 
 

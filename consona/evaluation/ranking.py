@@ -39,8 +39,8 @@ from consona.progress import progress
 __all__ = [
     "BASE_SCORERS",
     "DNLI_FILE",
-    "EmbeddingScorer",
     "AgentScorer",
+    "EmbeddingScorer",
     "LexicalScorer",
     "NLIRerankScorer",
     "RankingItem",
@@ -250,7 +250,11 @@ def build_dnli_ranking(
                 for kind, pool, k in (
                     ("contradict", sorted(contra - {text}), n_contradict),
                     ("entail", entail, n_entail),
-                    ("neutral", sorted(set(neutral_pool) - contra - set(entail) - {text}), n_neutral),
+                    (
+                        "neutral",
+                        sorted(set(neutral_pool) - contra - set(entail) - {text}),
+                        n_neutral,
+                    ),
                 ):
                     chosen = rng.sample(pool, min(k, len(pool)))
                     cands.extend(chosen)

@@ -107,7 +107,9 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
     for k, lab, better in MAIN_METRICS:
         if k in metrics:
             arrow = "↑" if better else "↓"
-            lines.append(f"<tr><td>{_esc(lab)} {arrow}</td><td class=num>{_fmt(metrics[k])}</td></tr>")
+            lines.append(
+                f"<tr><td>{_esc(lab)} {arrow}</td><td class=num>{_fmt(metrics[k])}</td></tr>"
+            )
     for k, v in metrics.items():
         if k not in known and isinstance(v, int | float | str) and k != "skipped":
             lines.append(f"<tr><td>{_esc(k)}</td><td class=num>{_esc(_fmt(v))}</td></tr>")
@@ -122,8 +124,11 @@ def _skipped(metrics: dict[str, Any]) -> str:
         return "<p>No example was skipped.</p>"
     items = "".join(
         f"<li>{_esc(k)}: {v}"
-        + (f" <span class=small>(first: {_esc(', '.join(sk.get('first_ids', {}).get(k, [])))})</span>"
-           if sk.get("first_ids", {}).get(k) else "")  # fmt: skip
+        + (
+            f" <span class=small>(first: {_esc(', '.join(sk.get('first_ids', {}).get(k, [])))})</span>"
+            if sk.get("first_ids", {}).get(k)
+            else ""
+        )
         + "</li>"
         for k, v in counts.items()
     )
@@ -206,7 +211,9 @@ def load_run(path: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(f.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{str(f)!r} is not valid JSON ({exc.msg})", hint="re-run the eval") from None
+        raise ConfigError(
+            f"{str(f)!r} is not valid JSON ({exc.msg})", hint="re-run the eval"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{str(f)!r} is not a metrics object", hint="re-run the eval")
     return data

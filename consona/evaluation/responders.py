@@ -101,9 +101,7 @@ class AgentResponder:
     speaker's turns as "assistant" and every other speaker's as "user".
     """
 
-    def __init__(
-        self, config: AgentConfig, *, backend: Any = None, nli: Any = None
-    ) -> None:
+    def __init__(self, config: AgentConfig, *, backend: Any = None, nli: Any = None) -> None:
         from consona.agent.rerank import make_coherence
 
         self.config = config

@@ -13,7 +13,6 @@ model (``FastModel``, an ``.npz`` of a few hundred KB shipped in
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -188,21 +187,29 @@ class FastModel:
         )
 
 
-_OBJ_STRIP = re.compile(
-    r"^(?:i|my|i'm|i've|i'd|i'll|we|we're)\b\s*(?:am|is|are|was|were|have|has|had|been|do|"
-    r"don't|do not|never|really|just|also|still|currently|always|usually|actually|"
-    r"like|love|enjoy|hate|dislike|prefer|adore|own|work|working|works|as|live|living|"
-    r"lives|in|at|for|to|go|going|play|playing|watch|watching|eat|eating|drink|drinking|"
-    r"listen|listening|read|reading|collect|collecting|want|wanted|would|got|get|a|an|"
-    r"the|of|on|with|from|be|being|not|favorite|favourite|name|names|called|\s)*",
-    re.IGNORECASE,
+_OBJ_SKIP = set(
+    "i my i'm i've i'd i'll we we're our me am is are was were have has had been do don't "
+    "does doesn't did didn't never really just also still currently always usually actually "
+    "like likes love loves enjoy enjoys hate hates dislike prefer adore own owns work works "
+    "working worked as live lives living lived in at for to go going play playing watch "
+    "watching eat eating drink drinking listen listening read reading collect collecting want "
+    "wanted would got get a an the of on with from be being not favorite favourite name names "
+    "called some lot lots so very too".split()
 )
 
 
 def guess_object(statement: str) -> str | None:
-    """A best-effort object for the triple: the statement without its subject and verb."""
-    obj = _OBJ_STRIP.sub("", statement.rstrip(".!").strip()).strip(" ,")
-    return obj.lower() or None
+    """A best-effort object for the triple: the statement without its subject and verb.
+
+    >>> guess_object("I work as a nurse.")
+    'nurse'
+    """
+    words = statement.rstrip(".!").split()
+    k = 0
+    while k < len(words) and words[k].lower().strip(",") in _OBJ_SKIP:
+        k += 1
+    obj = " ".join(words[k:]).strip(" ,").lower()
+    return obj or None
 
 
 class FastExtractor:

@@ -1,7 +1,7 @@
 """Readers and writers for dialogue and persona formats (see base.py for the protocols).
 
->>> sorted(format_names("persona"))[:2]
-['persona-json', 'persona-txt']
+>>> {"persona-json", "persona-txt"} <= set(format_names("persona"))
+True
 >>> "parlai" in format_names("dialogue")
 True
 

@@ -10,6 +10,7 @@ reader for top-level JSON arrays/objects, and small sniffing helpers.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Iterator
@@ -34,21 +35,41 @@ def check_readable(path: Path) -> None:
 def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)`` (1-based, line ending stripped), decoding UTF-8 line by
     line so a bad byte is reported on its exact line. A UTF-8 BOM is dropped."""
+    for n, raw in _raw_lines(path):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FormatError(
+                f"not valid UTF-8 text (byte {exc.start + 1} of the line)",
+                path=path,
+                line=n,
+                hint="convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8",
+            ) from None
+        yield n, text.rstrip("\r\n")
+
+
+def iter_decoded_lines(path: Path) -> Iterator[str]:
+    """The lines of ``path`` with their line endings, decoded one by one (a bad byte is
+    reported on its own line); for the csv module."""
+    for n, raw in _raw_lines(path):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FormatError(
+                f"not valid UTF-8 text (byte {exc.start + 1} of the line)",
+                path=path,
+                line=n,
+                hint="convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8",
+            ) from None
+
+
+def _raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     check_readable(path)
     with open(path, "rb") as f:
         for n, raw in enumerate(f, start=1):
             if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise FormatError(
-                    f"not valid UTF-8 text (byte {exc.start + 1} of the line)",
-                    path=path,
-                    line=n,
-                    hint="convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8",
-                ) from None
-            yield n, text.rstrip("\r\n")
+            yield n, raw
 
 
 def parse_json_line(path: Path, line: int, text: str) -> Any:
@@ -79,7 +100,9 @@ class _JsonStream:
     def __init__(self, path: Path) -> None:
         check_readable(path)
         self.path = path
-        self._f = open(path, encoding="utf-8-sig")  # noqa: SIM115 - closed in close()
+        self._f = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._first = True
         self.buf = ""
         self.pos = 0
         self.eof = False
@@ -95,16 +118,19 @@ class _JsonStream:
     def _more(self, size: int = _READ_SIZE) -> bool:
         if self.eof:
             return False
+        raw = self._f.read(size)
+        if self._first:
+            self._first = False
+            if raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
         try:
-            chunk = self._f.read(size)
-        except UnicodeDecodeError:
+            chunk = self._decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError as exc:
+            line = self.lines_before + self.buf.count("\n") + raw[: exc.start].count(b"\n")
             raise FormatError(
-                "not valid UTF-8 text",
-                path=self.path,
-                line=self.line(),
-                hint="convert the file to UTF-8",
+                "not valid UTF-8 text", path=self.path, line=line, hint="convert the file to UTF-8"
             ) from None
-        if not chunk:
+        if not raw:
             self.eof = True
             return False
         # drop what was consumed

@@ -122,8 +122,9 @@ def output_format(path: str | Path, *, kind: Kind | None = None) -> tuple[Kind, 
     """The writer for an output path, from its extension (``kind`` first when given)."""
     path = Path(path)
     suffix = path.suffix.lower()
+    both: list[Kind] = ["dialogue", "persona"]
     kinds: list[Kind] = [kind] if kind else []
-    kinds += [k for k in ("dialogue", "persona") if k not in kinds]  # type: ignore[misc]
+    kinds += [k for k in both if k not in kinds]
     for k in kinds:
         default = _DEFAULT_WRITERS[k].get(suffix)
         if default and default in (DIALOGUE_FORMATS if k == "dialogue" else PERSONA_FORMATS):

@@ -42,13 +42,17 @@ class ChatLogFormat:
     ('.log', '.chat', '.txt')
     """
 
-    name = "chatlog"
-    extensions = (".log", ".chat", ".txt")
-    can_write = True
+    name: str = "chatlog"
+    extensions: tuple[str, ...] = (".log", ".chat", ".txt")
+    can_write: bool = True
 
     def sniff(self, path: Path, head: bytes) -> bool:
+        from consona.formats.parlai import ParlAIFormat
+
         lines = [ln for ln in head_text(head).split("\n") if ln.strip() and not ln.startswith("#")]
-        return bool(lines) and _match(lines[0]) is not None
+        if not lines or _match(lines[0]) is None:
+            return False
+        return not ParlAIFormat().sniff(path, head)  # '1 your persona: ...' is ParlAI
 
     def read(self, path: Path) -> Iterator[Dialogue]:
         turns: list[tuple[str, list[str]]] = []

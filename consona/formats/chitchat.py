@@ -71,9 +71,9 @@ class ChitchatFormat:
     'chitchat'
     """
 
-    name = "chitchat"
+    name: str = "chitchat"
     extensions: tuple[str, ...] = (".json",)
-    can_write = False
+    can_write: bool = False
 
     def sniff(self, path: Path, head: bytes) -> bool:
         text = head_text(head).lstrip()
@@ -107,8 +107,8 @@ def _dialogue(path: Path, line: int, key: str, conv: dict[str, Any]) -> Dialogue
         sender = str(first.get("sender", "?"))
         speaker = senders.setdefault(sender, f"speaker_{len(senders) + 1}")
         text = " ".join(str(m.get("text", "")) for m in group if isinstance(m, dict))
-        meta = {"timestamp": first["timestamp"]} if "timestamp" in first else {}
-        turns.append(Turn(speaker=speaker, text=text, meta=meta))
+        tmeta = {"timestamp": first["timestamp"]} if "timestamp" in first else {}
+        turns.append(Turn(speaker=speaker, text=text, meta=tmeta))
     meta: dict[str, Any] = {
         "source": "chitchat-dataset",
         "senders": {v: k for k, v in senders.items()},

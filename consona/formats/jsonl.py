@@ -69,9 +69,9 @@ class JsonlFormat:
     'jsonl'
     """
 
-    name = "jsonl"
-    extensions = (".jsonl", ".ndjson")
-    can_write = True
+    name: str = "jsonl"
+    extensions: tuple[str, ...] = (".jsonl", ".ndjson")
+    can_write: bool = True
 
     def sniff(self, path: Path, head: bytes) -> bool:
         keys = first_line_keys(head)

@@ -102,9 +102,9 @@ def _roles(d: Dialogue) -> dict[str, str]:
 
 
 class _ChatJsonl:
-    name = ""
+    name: str = ""
     extensions: tuple[str, ...] = (".jsonl", ".json")
-    can_write = True
+    can_write: bool = True
     key = ""
     role_key = ""
     text_key = ""
@@ -160,8 +160,8 @@ class _ChatJsonl:
                 systems.append(content)
                 continue
             speaker = m.get("name") or role
-            meta = {k: v for k, v in m.items() if k not in (self.role_key, self.text_key, "name")}
-            turns.append(Turn(speaker=str(speaker), text=content, meta=meta))
+            tmeta = {k: v for k, v in m.items() if k not in (self.role_key, self.text_key, "name")}
+            turns.append(Turn(speaker=str(speaker), text=content, meta=tmeta))
         d = Dialogue(id=str(obj.get("id", f"{path.stem}-{index}")), turns=turns)
         personas: dict[str, Persona] = {}
         meta: dict[str, Any] = {}
@@ -174,8 +174,12 @@ class _ChatJsonl:
         return Dialogue(id=d.id, turns=turns, personas=personas, meta=meta)
 
     def write(self, dialogues: Iterable[Dialogue], path: Path) -> int:
+        """One JSON object per line; a ``.json`` path gets one JSON array instead."""
         count = 0
+        array = path.suffix.lower() == ".json"
         with atomic_write(path) as f:
+            if array:
+                f.write("[")
             for d in dialogues:
                 roles = _roles(d)
                 msgs: list[dict[str, Any]] = []
@@ -193,9 +197,14 @@ class _ChatJsonl:
                     if t.speaker != role:
                         msg["name"] = t.speaker
                     msgs.append(msg)
-                line = {"id": d.id, self.key: msgs}
-                f.write(json.dumps(line, ensure_ascii=False) + "\n")
+                line = json.dumps({"id": d.id, self.key: msgs}, ensure_ascii=False)
+                if array:
+                    f.write(("\n" if count == 0 else ",\n") + line)
+                else:
+                    f.write(line + "\n")
                 count += 1
+            if array:
+                f.write("\n]\n")
         return count
 
 
@@ -206,7 +215,7 @@ class MessagesFormat(_ChatJsonl):
     'messages'
     """
 
-    name = "messages"
+    name: str = "messages"
     key = "messages"
     role_key = "role"
     text_key = "content"
@@ -226,7 +235,7 @@ class ShareGPTFormat(_ChatJsonl):
     'gpt'
     """
 
-    name = "sharegpt"
+    name: str = "sharegpt"
     key = "conversations"
     role_key = "from"
     text_key = "value"

@@ -49,9 +49,9 @@ class MscFormat:
     False
     """
 
-    name = "msc"
-    extensions = (".jsonl", ".txt")
-    can_write = False
+    name: str = "msc"
+    extensions: tuple[str, ...] = (".jsonl", ".txt")
+    can_write: bool = False
 
     def sniff(self, path: Path, head: bytes) -> bool:
         keys = first_line_keys(head)
@@ -117,10 +117,10 @@ def _from_summary(
     for i, u in enumerate(obj["dialog"]):
         speaker, text, raw = _turn(path, n, u)
         convai2_id = convai2_id or raw.get("convai2_id")
-        meta = {k: v for k, v in raw.items() if k not in _DROP_TURN_KEYS}
+        tmeta = {k: v for k, v in raw.items() if k not in _DROP_TURN_KEYS}
         ptext = raw.get("persona_text")
         if isinstance(ptext, str) and ptext.strip():
-            meta["persona_text"] = ptext
+            tmeta["persona_text"] = ptext
             for sent in split_sentences(ptext):
                 if sent.lower() not in seen.setdefault(speaker, set()):
                     seen[speaker].add(sent.lower())
@@ -128,7 +128,7 @@ def _from_summary(
                         Fact(text=sent, speaker=speaker, source_turn=i)
                     )
         facts.setdefault(speaker, [])
-        turns.append(Turn(speaker=speaker, text=text, meta=meta))
+        turns.append(Turn(speaker=speaker, text=text, meta=tmeta))
     personas = {s: Persona(name=s, facts=f) for s, f in facts.items() if f}
     meta: dict[str, Any] = {"source": "msc_personasummary"}
     if session is not None:
@@ -156,8 +156,8 @@ def _from_dialogue(
     for u in obj["dialog"]:
         speaker, text, raw = _turn(path, n, u)
         convai2_id = convai2_id or raw.get("convai2_id")
-        meta = {k: v for k, v in raw.items() if k not in _DROP_TURN_KEYS}
-        turns.append(Turn(speaker=speaker, text=text, meta=meta))
+        tmeta = {k: v for k, v in raw.items() if k not in _DROP_TURN_KEYS}
+        turns.append(Turn(speaker=speaker, text=text, meta=tmeta))
     names = ["Speaker 1", "Speaker 2"]
     personas = {}
     raw_personas = obj.get("personas") or []

@@ -96,9 +96,9 @@ class ParlAIFormat:
     'parlai'
     """
 
-    name = "parlai"
-    extensions = (".txt",)
-    can_write = True
+    name: str = "parlai"
+    extensions: tuple[str, ...] = (".txt",)
+    can_write: bool = True
 
     def sniff(self, path: Path, head: bytes) -> bool:
         lines = [ln for ln in head_text(head).split("\n")[:5] if ln.strip()]
@@ -229,9 +229,9 @@ class PersonaChatJsonFormat:
     'personachat-json'
     """
 
-    name = "personachat-json"
-    extensions = (".json",)
-    can_write = True
+    name: str = "personachat-json"
+    extensions: tuple[str, ...] = (".json",)
+    can_write: bool = True
 
     def sniff(self, path: Path, head: bytes) -> bool:
         text = head_text(head).lstrip()

@@ -41,9 +41,9 @@ class PersonaJsonFormat:
     'persona-json'
     """
 
-    name = "persona-json"
-    extensions = (".json",)
-    can_write = True
+    name: str = "persona-json"
+    extensions: tuple[str, ...] = (".json",)
+    can_write: bool = True
 
     def sniff(self, path: Path, head: bytes) -> bool:
         text = head_text(head).lstrip()
@@ -63,11 +63,13 @@ class PersonaJsonFormat:
     def read_persona(self, path: Path) -> Persona:
         check_readable(path)
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            data = path.read_bytes()
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise FormatError(
-                f"not valid UTF-8 text (byte offset {exc.start})",
+                "not valid UTF-8 text",
                 path=path,
+                line=data[: exc.start].count(b"\n") + 1,
                 hint="convert the file to UTF-8",
             ) from None
         try:
@@ -98,12 +100,20 @@ class PersonaTxtFormat:
     ('.txt',)
     """
 
-    name = "persona-txt"
-    extensions = (".txt",)
-    can_write = True
+    name: str = "persona-txt"
+    extensions: tuple[str, ...] = (".txt",)
+    can_write: bool = True
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        lines = [ln.strip() for ln in head_text(head).split("\n") if ln.strip()]
+        if path.stat().st_size > 64 * 1024:  # a persona is a short file
+            return False
+        try:
+            text = head.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return False
+        if any(ord(c) < 32 and c not in "\t\r\n" for c in text):
+            return False
+        lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
         if not lines:
             return False
         body = [ln for ln in lines if not ln.startswith("#")]

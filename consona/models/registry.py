@@ -11,6 +11,7 @@ to say where its model lives, whether it is installed, and to set it up offline.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from consona.models.embedder import (
 from consona.registry import Registry
 
 Report = Callable[[str], None]
+logger = logging.getLogger("consona.models")
 
 QWEN_CODER_1_5B_Q4KM = ChunkedModel(
     filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
@@ -331,7 +333,7 @@ def chat_model_path(settings: Settings | None = None, *, setup: bool = False) ->
     settings = settings or Settings.load()
     role = get_role("chat")
     if setup:
-        role.setup(settings, progress=True, report=lambda _m: None)
+        role.setup(settings, progress=True, report=logger.info)
     return role.path(settings)
 
 
@@ -347,7 +349,7 @@ def setup_models(
     role → ModelStatus. Every role is tried; a failing chat or embedder role raises
     ModelError afterwards (the NLI part missing is only reported in its status)."""
     settings = settings or Settings.load()
-    say = report or (lambda _m: None)
+    say = report or logger.info
     chosen = [get_role(r) for r in (roles or MODEL_ROLES.names())]
     result: dict[str, ModelStatus] = {}
     errors: list[ConsonaError] = []

@@ -116,10 +116,12 @@ def _parent_and_attr(model: Any, name: str) -> tuple[Any, str]:
 
 def new_classifier(base_dir: str | Path, *, dropout: float = 0.1) -> Any:
     """The base encoder with a fresh 3-way head (our LABELS order)."""
+    torch = _torch()
     from transformers import AutoModelForSequenceClassification
 
     return AutoModelForSequenceClassification.from_pretrained(
         str(base_dir),
+        dtype=torch.float32,
         num_labels=3,
         id2label=dict(enumerate(LABEL_NAMES)),
         label2id={n: i for i, n in enumerate(LABEL_NAMES)},

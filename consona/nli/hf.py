@@ -109,6 +109,9 @@ class SequenceClassifierNLI:
                     padding=True,
                     return_tensors="pt",
                 )
+                device = getattr(self.model, "device", None)
+                if device is not None and str(device) != "cpu":
+                    enc = {k: v.to(device) for k, v in enc.items()}
                 logits = self.model(**enc).logits.float().cpu().numpy()
                 out[idx] = logits[:, self.permutation]
         return out

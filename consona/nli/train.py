@@ -64,6 +64,7 @@ class TrainConfig:
     device: str | None = None
     threads: int | None = None
     eval_every: int = 0  # steps; 0 = once per epoch
+    max_seconds: float | None = None  # stop early (then evaluate and save) after this long
 
 
 def read_pairs(path: Path, *, limit: int | None = None) -> list[tuple[str, str, int]]:
@@ -159,9 +160,17 @@ def train(cfg: TrainConfig, *, progress: Callable[[str], None] | None = None) ->
     steps_per_epoch = math.ceil(len(train_rows) / cfg.batch_size)
     total = max(1, int(steps_per_epoch * cfg.epochs))
     warm = max(1, int(total * cfg.warmup))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
-    )
+
+    def lr_factor(step: int) -> float:
+        """Linear warm-up, then linear decay to 0 at the last step — or at max_seconds,
+        whichever comes first, so a time-capped run still ends with a decayed rate."""
+        progress = step / total
+        if cfg.max_seconds:
+            progress = max(progress, (time.time() - t0) / cfg.max_seconds)
+        if step < warm:
+            return (step + 1) / warm
+        return max(0.0, 1.0 - progress) / max(1e-9, 1.0 - warm / total)
+
     use_amp = device.startswith("cuda")
     say(
         f"training {cfg.mode} on {len(train_rows)} pairs, {n_train:,} trainable params, "
@@ -182,7 +191,9 @@ def train(cfg: TrainConfig, *, progress: Callable[[str], None] | None = None) ->
     def evaluate() -> tuple[float, np.ndarray, np.ndarray]:
         model.eval()
         probs = []
-        order = sorted(range(len(dev_rows)), key=lambda i: len(dev_rows[i][0]) + len(dev_rows[i][1]))
+        order = sorted(
+            range(len(dev_rows)), key=lambda i: len(dev_rows[i][0]) + len(dev_rows[i][1])
+        )
         with torch.inference_mode():
             for s in range(0, len(order), 128):
                 idx = order[s : s + 128]
@@ -217,25 +228,24 @@ def train(cfg: TrainConfig, *, progress: Callable[[str], None] | None = None) ->
             loss = loss_fn(logits.float(), labels)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * min(1.0, lr_factor(step))
             opt.step()
-            sched.step()
             opt.zero_grad(set_to_none=True)
-            running += float(loss)
+            running += float(loss.detach())
             step += 1
             if step % 200 == 0:
                 say(f"epoch {epoch} step {step}/{total} loss {running / (b + 1):.4f}")
-            at_end = step >= total or b == steps_per_epoch - 1
-            if (cfg.eval_every and step % cfg.eval_every == 0) or at_end:
-                if dev_rows:
-                    acc, _, _ = evaluate()
-                    history.append({"step": step, "dev_acc": acc})
-                    say(f"step {step}: dev accuracy {acc:.4f}")
-                    if acc > best["dev_acc"]:
-                        best = {"dev_acc": acc, "step": step}
-                        best_state = {
-                            k: v.detach().clone() for k, v in model.state_dict().items()
-                        }
-            if step >= total:
+            out_of_time = cfg.max_seconds is not None and time.time() - t0 > cfg.max_seconds
+            at_end = step >= total or b == steps_per_epoch - 1 or out_of_time
+            if ((cfg.eval_every and step % cfg.eval_every == 0) or at_end) and dev_rows:
+                acc, _, _ = evaluate()
+                history.append({"step": step, "dev_acc": acc})
+                say(f"step {step}: dev accuracy {acc:.4f}")
+                if acc > best["dev_acc"]:
+                    best = {"dev_acc": acc, "step": step}
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if step >= total or out_of_time:
                 done = True
                 break
     if best_state is not None:
@@ -256,9 +266,7 @@ def train(cfg: TrainConfig, *, progress: Callable[[str], None] | None = None) ->
     model.to("cpu")
     save_part(model, out, config=config)
     (out / CALIBRATION_FILE).write_text(
-        json.dumps(
-            {"contradiction_threshold": threshold, "dev_contradiction_f1": dev_f1}, indent=2
-        )
+        json.dumps({"contradiction_threshold": threshold, "dev_contradiction_f1": dev_f1}, indent=2)
         + "\n"
     )
     metrics = {
@@ -287,9 +295,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for f in TrainConfig.__dataclass_fields__.values():
         if f.name in {"data", "out"}:
             continue
-        kind = {"int": int, "float": float, "str": str}.get(
-            str(f.type).split("|")[0].strip(), str
-        )
+        kind = {"int": int, "float": float, "str": str}.get(str(f.type).split("|")[0].strip(), str)
         ap.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
     args = vars(ap.parse_args(argv))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

@@ -152,9 +152,7 @@ def build(
     committed = {s["id"] for s in manifest["shards"]}
     counts = {"written": 0, "skipped": 0, "dialogues": 0}
     total = reader.estimate_total()
-    bar = progress(
-        total=total, desc="build", unit="dlg", disable=None if show_progress else True
-    )
+    bar = progress(total=total, desc="build", unit="dlg", disable=None if show_progress else True)
 
     def shards() -> Iterator[ShardInput]:
         records: list[dict[str, Any]] = []

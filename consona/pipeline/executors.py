@@ -21,7 +21,7 @@ import logging
 import multiprocessing
 import signal
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -67,14 +67,34 @@ def _to_result(data: dict[str, Any]) -> ShardResult:
     return ShardResult(data["shard_id"], data["rows"], data["stats"], data.get("models", {}))
 
 
+def _load(config: BuildConfig, objs: tuple[Any, Any, Any]) -> Components | dict[str, Any]:
+    """Components, or an error record (a failed load must not break the worker pool)."""
+    extractor, nli, backend = objs
+    try:
+        return load_components(config, extractor=extractor, nli=nli, backend=backend)
+    except ConsonaError as exc:
+        return {"error": str(exc), "exit_code": exc.exit_code}
+    except Exception as exc:
+        logger.debug("loading models failed:\n%s", traceback.format_exc())
+        return {"error": f"cannot load models: {type(exc).__name__}: {exc}", "exit_code": 3}
+
+
+def _run_or_error(
+    parts: Components | dict[str, Any], config: BuildConfig, shard: ShardInput
+) -> dict[str, Any]:
+    if isinstance(parts, dict):
+        return {"shard_id": shard.shard_id, **parts}
+    return _run_shard(parts, config, shard)
+
+
 def _init_worker(config: BuildConfig, extractor: Any, nli: Any, backend: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    _WORKER["parts"] = load_components(config, extractor=extractor, nli=nli, backend=backend)
+    _WORKER["parts"] = _load(config, (extractor, nli, backend))
     _WORKER["config"] = config
 
 
 def _worker_task(shard: ShardInput) -> dict[str, Any]:
-    return _run_shard(_WORKER["parts"], _WORKER["config"], shard)
+    return _run_or_error(_WORKER["parts"], _WORKER["config"], shard)
 
 
 class LocalExecutor:
@@ -94,12 +114,12 @@ class LocalExecutor:
         self.workers = config.workers if workers is None else workers
         self._objs = (extractor, nli, backend)
 
-    def run(self, shards: Iterator[ShardInput]) -> Iterator[ShardResult]:
+    def run(self, shards: Iterator[ShardInput]) -> Generator[ShardResult, None, None]:
         extractor, nli, backend = self._objs
         if self.workers == 0:
-            parts = load_components(self.config, extractor=extractor, nli=nli, backend=backend)
+            parts = _load(self.config, self._objs)
             for shard in shards:
-                yield _to_result(_run_shard(parts, self.config, shard))
+                yield _to_result(_run_or_error(parts, self.config, shard))
             return
         ctx = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(
@@ -113,11 +133,11 @@ class LocalExecutor:
             exhausted = False
             while True:
                 while not exhausted and len(pending) < 2 * self.workers:
-                    shard = next(shards, None)
-                    if shard is None:
+                    nxt = next(shards, None)
+                    if nxt is None:
                         exhausted = True
                     else:
-                        pending.add(pool.submit(_worker_task, shard))
+                        pending.add(pool.submit(_worker_task, nxt))
                 if not pending:
                     break
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -134,11 +154,12 @@ class _RayShardWorker:
 
     def __init__(self, config: BuildConfig, extractor: Any, nli: Any, backend: Any) -> None:
         self.config = config
-        self.parts = load_components(config, extractor=extractor, nli=nli, backend=backend)
+        self.parts = _load(config, (extractor, nli, backend))
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
         shard = ShardInput(row["shard_id"], json.loads(row["records"]))
-        return {"shard_id": row["shard_id"], "result": json.dumps(_run_shard(self.parts, self.config, shard))}
+        result = _run_or_error(self.parts, self.config, shard)
+        return {"shard_id": row["shard_id"], "result": json.dumps(result)}
 
 
 class RayExecutor:
@@ -163,12 +184,16 @@ class RayExecutor:
         self.window = max(window, 2 * self.workers)
         self._objs = (extractor, nli, backend)
 
-    def run(self, shards: Iterator[ShardInput]) -> Iterator[ShardResult]:
+    def run(self, shards: Iterator[ShardInput]) -> Generator[ShardResult, None, None]:
         ray = require("ray", package="ray[data]", extra="ray", purpose="--executor ray")
         require("ray.data", package="ray[data]", extra="ray", purpose="--executor ray")
         started = False
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            quiet = not logger.isEnabledFor(logging.DEBUG)
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": not quiet}
+            if quiet:
+                kwargs["logging_level"] = logging.ERROR
+                logging.getLogger("ray").setLevel(logging.ERROR)
             if self.address:
                 kwargs["address"] = self.address
             else:
@@ -190,7 +215,7 @@ class RayExecutor:
             if started:
                 ray.shutdown()
 
-    def _run_window(self, ray: Any, batch: list[ShardInput]) -> Iterator[ShardResult]:
+    def _run_window(self, ray: Any, batch: list[ShardInput]) -> Generator[ShardResult, None, None]:
         items = [{"shard_id": s.shard_id, "records": json.dumps(s.records)} for s in batch]
         extractor, nli, backend = self._objs
         ds = ray.data.from_items(items, override_num_blocks=len(items)).map(
@@ -198,7 +223,7 @@ class RayExecutor:
             fn_constructor_kwargs={
                 "config": self.config, "extractor": extractor, "nli": nli, "backend": backend,
             },
-            concurrency=min(self.workers, len(items)),
+            compute=ray.data.ActorPoolStrategy(size=min(self.workers, len(items))),
             num_cpus=1,
         )  # fmt: skip
         for row in ds.iter_rows():

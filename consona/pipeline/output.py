@@ -193,7 +193,9 @@ class BuildOutput:
 
         def write_jsonl(f: Any) -> None:
             for row in rows:
-                f.write(json.dumps({"id": row["id"], "messages": row["messages"]}, ensure_ascii=False))
+                f.write(
+                    json.dumps({"id": row["id"], "messages": row["messages"]}, ensure_ascii=False)
+                )
                 f.write("\n")
 
         parquet = self._write_file(self.shard_dir / f"{sid}.parquet", "wb", write_parquet)
@@ -216,7 +218,9 @@ class BuildOutput:
         return bad
 
     def committed_files(self, manifest: dict[str, Any]) -> list[Path]:
-        return [self.root / s[k]["path"] for s in manifest["shards"] for k in ("parquet", "messages")]
+        return [
+            self.root / s[k]["path"] for s in manifest["shards"] for k in ("parquet", "messages")
+        ]
 
     def remove_strays(self, manifest: dict[str, Any]) -> list[str]:
         """Delete shard files the manifest does not list (left by a killed run)."""

@@ -71,7 +71,7 @@ def render_report(manifest: dict[str, Any]) -> str:
         f"- facts: {s['facts']} ({s['facts_per_speaker']} per speaker, {s['facts_per_turn']} per turn)",
         f"- speakers with at least one fact: {s['speakers_with_facts']:.1%}; turns that "
         f"yielded a fact: {s['turns_with_facts']:.1%}",
-        f"- facts per speaker: " + ", ".join(f"{k}: {v}" for k, v in buckets.items()),
+        "- facts per speaker: " + ", ".join(f"{k}: {v}" for k, v in buckets.items()),
         f"- extraction speed: {s['extract_turns_per_s']} turns/s (summed over workers)",
         f"- facts used by their response (NLI entailment): {s['used_facts_per_example']} per example",
         "",
@@ -93,5 +93,7 @@ def render_report(manifest: dict[str, Any]) -> str:
     samples = inp.get("error_samples", [])
     if samples:
         lines += ["", "## Input errors (first ones)", ""]
-        lines += [f"- {e.get('file')}, line {e.get('line')}: {e.get('error')}" for e in samples[:10]]
+        lines += [
+            f"- {e.get('file')}, line {e.get('line')}: {e.get('error')}" for e in samples[:10]
+        ]
     return "\n".join(lines) + "\n"

@@ -93,7 +93,9 @@ def fingerprint_inputs(paths: Sequence[str]) -> list[dict[str, Any]]:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     h.update(block)
         except OSError as exc:
-            raise ConfigError(f"Cannot read input {spec!r}: {exc.strerror}", hint="check it") from None
+            raise ConfigError(
+                f"Cannot read input {spec!r}: {exc.strerror}", hint="check it"
+            ) from None
         out.append({"input": spec, "bytes": os.path.getsize(spec), "sha256": h.hexdigest()})
     return out
 
@@ -109,23 +111,16 @@ def _pseudo_version(spec: str) -> str | None:
 
 
 def _format_of(path: str) -> str | None:
-    """The dialogue format name of ``path`` (None: consona JSONL handled line by line)."""
+    """The dialogue format name of ``path`` (None: consona JSONL, read line by line)."""
+    if _is_pseudo(path):
+        return "auto"
+    from consona.formats import detect_format
+
     try:
-        from consona.formats import detect_format  # type: ignore[attr-defined]
-    except ImportError:
-        detect_format = None
-    if detect_format is not None and not _is_pseudo(path):
-        try:
-            _kind, name = detect_format(path)
-        except ConsonaError:
-            name = None
-        if name == "jsonl":
-            return None
-        if name:
-            return str(name)
-    if path.endswith(".jsonl") and not _is_pseudo(path):
-        return None
-    return "auto"
+        _kind, name = detect_format(path)
+    except ConsonaError:
+        return None if path.endswith(".jsonl") else "auto"
+    return None if name == "jsonl" else str(name)
 
 
 class InputReader:
@@ -202,13 +197,8 @@ class InputReader:
                 yield dialogue, lineno
 
     def _read_format(self, path: str, fmt: str) -> Iterator[tuple[Dialogue, int | None]]:
-        try:
-            from consona.formats import read_dialogues  # type: ignore[attr-defined]
-        except ImportError:
-            raise ConfigError(
-                f"Cannot read {path!r}: only consona JSONL is readable in this install",
-                hint="convert it to consona JSONL first",
-            ) from None
+        from consona.formats import read_dialogues
+
         try:
             for dialogue in read_dialogues(path, fmt=None if fmt == "auto" else fmt):
                 yield dialogue, None

@@ -30,7 +30,7 @@ from consona.augmentation.augment import STAT_KEYS
 from consona.errors import ConfigError
 from consona.nli.base import ENTAILMENT, NLIModel
 from consona.pipeline.config import BuildConfig
-from consona.types import Dialogue, Example, Fact, Persona, Turn
+from consona.types import Dialogue, Example, Persona, Turn
 
 __all__ = [
     "Components",
@@ -103,7 +103,7 @@ def load_components(
         from consona.config import Settings
 
         if backend is None:
-            from consona.backends import load_backend  # type: ignore[attr-defined]
+            from consona.backends import load_backend
 
             backend = load_backend(config.paraphrase_backend)
         paraphraser = LLMParaphraser(
@@ -136,30 +136,15 @@ def extract_personas(
 ) -> Dialogue:
     """The dialogue with each speaker's persona facts extracted from their own turns
     (personas given in the input are replaced: the build learns from extraction)."""
+    from consona.extraction.aggregate import extract_dialogue
+
     bare = dialogue.model_copy(update={"personas": {}})
-    try:
-        from consona.extraction.aggregate import extract_dialogue  # type: ignore[import-not-found]
-    except ImportError:
-        extract_dialogue = None
-    if extract_dialogue is not None:
-        return extract_dialogue(bare, extractor, nli=nli, verify=verify)  # type: ignore[no-any-return]
-    turns = bare.turns
-    contexts = [turns[max(0, i - 2) : i] for i in range(len(turns))]
-    per_turn = extractor.extract_batch(turns, contexts=contexts) if turns else []
-    personas: dict[str, Persona] = {}
-    for i, (turn, facts) in enumerate(zip(turns, per_turn)):
-        persona = personas.setdefault(turn.speaker, Persona(name=turn.speaker))
-        known = {f.text.lower() for f in persona.facts}
-        for fact in facts:
-            if fact.text.lower() not in known:
-                known.add(fact.text.lower())
-                persona.facts.append(
-                    fact.model_copy(update={"speaker": turn.speaker, "source_turn": i})
-                )
-    return bare.model_copy(update={"personas": personas})
+    return extract_dialogue(bare, extractor, nli=nli, verify=verify)
 
 
-def make_examples(dialogue: Dialogue, *, config: BuildConfig, source: dict[str, Any]) -> list[Example]:
+def make_examples(
+    dialogue: Dialogue, *, config: BuildConfig, source: dict[str, Any]
+) -> list[Example]:
     """One example per turn with at least ``min_context`` earlier turns: that speaker's
     persona, up to ``context_turns`` earlier turns, the turn's text as the response."""
     out: list[Example] = []
@@ -194,7 +179,11 @@ def mark_used_facts(
     pos = 0
     for ex in examples:
         n = len(ex.persona.facts)
-        used = [] if probs is None else [i for i in range(n) if probs[pos + i, ENTAILMENT] >= threshold]
+        used = (
+            []
+            if probs is None
+            else [i for i in range(n) if probs[pos + i, ENTAILMENT] >= threshold]
+        )
         pos += n
         out.append(ex.model_copy(update={"used_facts": used}))
     return out

@@ -100,8 +100,14 @@ class FakeBackend:
         check_sampling(n, temperature, max_tokens)
         self.calls.append(msgs)
         self.requests.append(
-            {"n": n, "temperature": temperature, "max_tokens": max_tokens, "seed": seed,
-             "stop": stop, "json_schema": json_schema}
+            {
+                "n": n,
+                "temperature": temperature,
+                "max_tokens": max_tokens,
+                "seed": seed,
+                "stop": stop,
+                "json_schema": json_schema,
+            }
         )
         if self._fail:
             raise self._fail.pop(0)
@@ -144,8 +150,13 @@ class FakeBackend:
         json_schema: dict[str, Any] | None = None,
     ) -> Iterator[str]:
         text = self.generate(
-            messages, n=1, temperature=temperature, max_tokens=max_tokens, seed=seed,
-            stop=stop, json_schema=json_schema,
+            messages,
+            n=1,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            stop=stop,
+            json_schema=json_schema,
         ).text
         words = text.split(" ")
         for i, w in enumerate(words):

@@ -107,12 +107,17 @@ def test_pool_excludes_group_and_known_texts():
 def test_paraphrase_is_cached_and_recorded(tmp_path):
     backend = FakeBackend(lambda msgs: "Paraphrased: " + msgs[-1]["content"])
     para = LLMParaphraser(backend, cache_dir=tmp_path, model_id="fake")
-    cfg = AugmentConfig(distractors=0, drop_prob=0, empty_prob=0, shuffle=False, paraphrase_prob=1.0)
+    cfg = AugmentConfig(
+        distractors=0, drop_prob=0, empty_prob=0, shuffle=False, paraphrase_prob=1.0
+    )
     exs = [_example(i) for i in range(3)]
     out, stats = augment_examples(
         exs, pool=DistractorPool([]), nli=FakeNLI(), seed=0, config=cfg, paraphraser=para
     )
-    assert out[0].persona.fact_texts() == ["Paraphrased: I have two dogs.", "Paraphrased: I like tea."]
+    assert out[0].persona.fact_texts() == [
+        "Paraphrased: I have two dogs.",
+        "Paraphrased: I like tea.",
+    ]
     assert stats["paraphrased"] == 6
     assert out[0].meta["augmentation"]["paraphrased"][0]["original"] == "I have two dogs."
     assert len(backend.calls) == 2  # two distinct facts; the rest from the cache

@@ -49,8 +49,9 @@ class Server:
                     time.sleep(owner.delay)
                 if owner.fail:
                     code = owner.fail.pop(0)
-                    self._send(code, {"error": {"message": f"boom {code}"}},
-                               headers=[("Retry-After", "0")])
+                    self._send(
+                        code, {"error": {"message": f"boom {code}"}}, headers=[("Retry-After", "0")]
+                    )
                     return
                 n = 1 if owner.ignore_n else body.get("n", 1)
                 seed = body.get("seed", 0)
@@ -67,12 +68,21 @@ class Server:
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.write(b"data: [DONE]\n\n")
                     return
-                self._send(200, {
-                    "model": body["model"],
-                    "choices": [{"index": i, "message": {"role": "assistant", "content": t},
-                                 "finish_reason": "stop"} for i, t in enumerate(texts)],
-                    "usage": {"prompt_tokens": 5, "completion_tokens": 2 * n},
-                })
+                self._send(
+                    200,
+                    {
+                        "model": body["model"],
+                        "choices": [
+                            {
+                                "index": i,
+                                "message": {"role": "assistant", "content": t},
+                                "finish_reason": "stop",
+                            }
+                            for i, t in enumerate(texts)
+                        ],
+                        "usage": {"prompt_tokens": 5, "completion_tokens": 2 * n},
+                    },
+                )
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
@@ -119,14 +129,14 @@ def test_retries_on_429_and_5xx(server):
 @pytest.mark.parametrize("server", [{"fail": [503, 503, 503]}], indirect=True)
 def test_gives_up_after_max_retries(server):
     b = OpenAIBackend(base_url=server.url, model="m", backoff_s=0.01, max_retries=2)
-    with pytest.raises(BackendError, match="failed after 3 tries.*503"):
+    with pytest.raises(BackendError, match=r"failed after 3 tries.*503"):
         b.generate(MSGS)
 
 
 @pytest.mark.parametrize("server", [{"fail": [401]}], indirect=True)
 def test_client_error_not_retried_and_hinted(server):
     b = OpenAIBackend(base_url=server.url, model="m", backoff_s=0.01)
-    with pytest.raises(BackendError, match="401.*boom.*API key"):
+    with pytest.raises(BackendError, match=r"401.*boom.*API key"):
         b.generate(MSGS)
     assert len(server.bodies) == 1
 
@@ -139,8 +149,7 @@ def test_timeout(server):
 
 
 def test_refused_connection():
-    b = OpenAIBackend(base_url="http://127.0.0.1:9/v1", model="m", max_retries=1,
-                      backoff_s=0.01)
+    b = OpenAIBackend(base_url="http://127.0.0.1:9/v1", model="m", max_retries=1, backoff_s=0.01)
     with pytest.raises(BackendError, match="cannot connect"):
         b.generate(MSGS)
 
@@ -148,8 +157,7 @@ def test_refused_connection():
 def test_stream_and_json_schema(server):
     b = load_backend("openai", model="m", base_url=server.url)
     assert "".join(b.stream(MSGS)) == "reply!"
-    schema = {"type": "object", "properties": {"name": {"type": "string"}},
-              "required": ["name"]}
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
     assert b.generate(MSGS, json_schema=schema).text == '{"name": "Ada"}'
     assert server.bodies[-1]["response_format"]["json_schema"]["schema"] == schema
     with pytest.raises(BackendError, match="JSON schema"):

@@ -10,8 +10,33 @@ from consona.errors import BackendError, ConfigError, ModelError
 pytest.importorskip("transformers")
 pytest.importorskip("tokenizers")
 
-WORDS = ("hello hi how are you i am fine dogs cats jazz tea coffee yes no what do "
-         "like have two my the a is it").split()
+WORDS = [
+    "hello",
+    "hi",
+    "how",
+    "are",
+    "you",
+    "i",
+    "am",
+    "fine",
+    "dogs",
+    "cats",
+    "jazz",
+    "tea",
+    "coffee",
+    "yes",
+    "no",
+    "what",
+    "do",
+    "like",
+    "have",
+    "two",
+    "my",
+    "the",
+    "a",
+    "is",
+    "it",
+]
 TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|> {% endfor %}"
     "{% if add_generation_prompt %}<|assistant|> {% endif %}"
@@ -24,21 +49,41 @@ def tiny_model(tmp_path_factory):
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    special = ["<pad>", "<unk>", "<s>", "</s>", "<|system|>", "<|user|>", "<|assistant|>",
-               "<|end|>"]
+    special = [
+        "<pad>",
+        "<unk>",
+        "<s>",
+        "</s>",
+        "<|system|>",
+        "<|user|>",
+        "<|assistant|>",
+        "<|end|>",
+    ]
     vocab = {t: i for i, t in enumerate(special + WORDS)}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", bos_token="<s>",
-        eos_token="</s>", additional_special_tokens=special[4:],
+        tokenizer_object=tok,
+        unk_token="<unk>",
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        additional_special_tokens=special[4:],
     )
     fast.chat_template = TEMPLATE
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32,
-                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
-                         max_position_embeddings=128, pad_token_id=0, bos_token_id=2,
-                         eos_token_id=3)
+    config = LlamaConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        pad_token_id=0,
+        bos_token_id=2,
+        eos_token_id=3,
+    )
     model = LlamaForCausalLM(config)
     path = tmp_path_factory.mktemp("tiny-lm")
     model.save_pretrained(path)
@@ -46,8 +91,10 @@ def tiny_model(tmp_path_factory):
     return path
 
 
-MSGS = [{"role": "system", "content": "you are my dogs"},
-        {"role": "user", "content": "hello how are you"}]
+MSGS = [
+    {"role": "system", "content": "you are my dogs"},
+    {"role": "user", "content": "hello how are you"},
+]
 
 
 def test_generate_seeded_candidates_reproducible(tiny_model):
@@ -59,7 +106,8 @@ def test_generate_seeded_candidates_reproducible(tiny_model):
     assert len(set(g4.texts)) > 1  # random model, sampled: candidates differ
     assert all(set(t.split()) <= set(WORDS) for t in g4.texts)
     assert g4.usage["prompt_tokens"] == b.count_tokens(
-        "<|system|> you are my dogs <|end|> <|user|> hello how are you <|end|> <|assistant|>")
+        "<|system|> you are my dogs <|end|> <|user|> hello how are you <|end|> <|assistant|>"
+    )
     assert 0 < g4.usage["completion_tokens"] <= 32
 
 

@@ -71,10 +71,19 @@ def test_eval_dialogue_resumes_and_compare(tmp_path, data):
     # another configuration into the same dir is refused
     r3 = runner.invoke(app, [*args[:-1], "--candidates", "1"])
     assert r3.exit_code == 2 and "--overwrite" in r3.output
+    # N=1 without repair: the scripted contradiction gets through once (example a:1)
+    cfg_b = tmp_path / "agent_b.json"
+    cfg_b.write_text(json.dumps({"backend": "fake", "nli": "fake", "candidates": 1,
+                                 "repair_attempts": 0, "coherence": "lexical",
+                                 "backend_options": {"replies": ["I do not have dogs.",
+                                                                 "I have two dogs!"]}}))  # fmt: skip
     out_b = tmp_path / "runB"
-    r4 = runner.invoke(app, [*args[:5], str(out_b), "--nli", "fake", "--candidates", "1", "--json"])
+    r4 = runner.invoke(app, ["eval", "dialogue", str(data), "--agent", str(cfg_b), "-o",
+                             str(out_b), "--nli", "fake", "--json"])  # fmt: skip
     assert r4.exit_code == 0, r4.output
-    assert json.loads(r4.stdout)["contradiction_rate"] == pytest.approx(1.0 / 3.0) or True
+    mb = json.loads(r4.stdout)
+    assert mb["contradiction_rate"] == pytest.approx(1 / 3)
+    assert mb["flagged_rate"] == pytest.approx(1 / 3)  # the agent flagged that reply
     r5 = runner.invoke(app, ["eval", "compare", str(out), str(out_b), "--json"])
     assert r5.exit_code == 0, r5.output
     cmp = json.loads(r5.stdout)

@@ -26,8 +26,11 @@ def dialogue(did, facts, texts, bot="bot"):
 @pytest.fixture
 def dialogues():
     return [
-        dialogue("a", ["I have two dogs.", "I like jazz."],
-                 ["hi", "hello , my dogs say hi", "cool , pets ?", "yes two dogs"]),
+        dialogue(
+            "a",
+            ["I have two dogs.", "I like jazz."],
+            ["hi", "hello , my dogs say hi", "cool , pets ?", "yes two dogs"],
+        ),
         dialogue("b", ["I am a nurse."], ["what do you do ?", "i am a nurse"]),
     ]
 
@@ -43,7 +46,7 @@ def test_build_examples(dialogues):
 
 def test_missing_persona_is_an_error_or_counted(dialogues):
     bad = [*dialogues, dialogue("nop", [], ["hi", "hello"])]
-    with pytest.raises(ConfigError, match="'nop'.*--skip-invalid"):
+    with pytest.raises(ConfigError, match=r"'nop'.*--skip-invalid"):
         build_examples(bad, speaker="bot")
     examples, skipped = build_examples(bad, speaker="bot", skip_invalid=True)
     assert len(examples) == 3
@@ -69,14 +72,16 @@ def test_read_responses_by_order_and_by_id(tmp_path, dialogues):
 def test_read_responses_errors_name_the_example(tmp_path, dialogues):
     examples, _ = build_examples(dialogues)
     p = write_jsonl(tmp_path / "r.jsonl", [{"response": "x"}, {"response": "y"}])
-    with pytest.raises(FormatError, match="2 replies but DATA has 3.*'b:1'"):
+    with pytest.raises(FormatError, match=r"2 replies but DATA has 3.*'b:1'"):
         read_responses(p, examples)
     p = write_jsonl(tmp_path / "r.jsonl", [{"response": "x"}, {"response": " "}, {"response": "z"}])
-    with pytest.raises(FormatError, match="line 2.*empty reply for example 'a:3'"):
+    with pytest.raises(FormatError, match=r"line 2.*empty reply for example 'a:3'"):
         read_responses(p, examples)
     replies, counts = read_responses(p, examples, skip_invalid=True)
     assert replies == ["x", None, "z"] and counts == {"empty_reply": 1}
-    p = write_jsonl(tmp_path / "r.jsonl", [{"id": "a:1", "response": "x"}, {"id": "zz:9", "response": "y"}])
+    p = write_jsonl(
+        tmp_path / "r.jsonl", [{"id": "a:1", "response": "x"}, {"id": "zz:9", "response": "y"}]
+    )
     with pytest.raises(FormatError, match="'zz:9'"):
         read_responses(p, examples)
     p = write_jsonl(tmp_path / "r.jsonl", [{"id": "a:1", "response": "x"}])
@@ -157,7 +162,7 @@ def test_write_run_and_report(tmp_path, dialogues):
     html = paths["report"].read_text()
     assert "data:image/png;base64," in html
     assert "Worst contradictions" in html and "I do not have dogs." in html
-    assert "<b>I am" not in html and "&lt;b&gt;I am not a nurse&lt;/b&gt;" in html  # escaped
+    assert "<b>I am not" not in html and "&lt;b&gt;I am not a nurse&lt;/b&gt;" in html  # escaped
     assert len(paths["examples"].read_text().splitlines()) == 3
     assert not list((tmp_path / "run").glob(".*.tmp"))
 
@@ -166,12 +171,13 @@ def test_compare_runs_marks_best(tmp_path):
     for name, c, contra in (("r1", 0.2, 0.3), ("r2", 0.5, 0.1)):
         (tmp_path / name).mkdir()
         (tmp_path / name / "metrics.json").write_text(
-            json.dumps({"n": 10, "c_score": c, "contradiction_rate": contra}))
+            json.dumps({"n": 10, "c_score": c, "contradiction_rate": contra})
+        )
     cmp = compare_runs([tmp_path / "r1", tmp_path / "r2"])
     assert cmp["runs"] == ["r1", "r2"]
     assert cmp["metrics"]["c_score"] == [0.2, 0.5]
     assert cmp["best"] == {"c_score": 1, "contradiction_rate": 1}
-    with pytest.raises(ConfigError, match="metrics.json"):
+    with pytest.raises(ConfigError, match=r"metrics.json"):
         compare_runs([tmp_path / "nothing"])
 
 

@@ -85,7 +85,9 @@ def test_ranking_set_roundtrip_and_bad_lines(tmp_path, triples_dir):
     p = tmp_path / "set.jsonl"
     assert write_ranking_set(items, p) == len(items)
     assert [i.candidates for i in read_ranking_set(p)] == [i.candidates for i in items]
-    p.write_text('{"id": "x", "persona": [], "history": [], "candidates": ["a"], "kinds": ["entail"]}\n')
+    p.write_text(
+        '{"id": "x", "persona": [], "history": [], "candidates": ["a"], "kinds": ["entail"]}\n'
+    )
     with pytest.raises(FormatError, match="line 1"):
         read_ranking_set(p)
 
@@ -101,8 +103,9 @@ def test_nli_rerank_pushes_contradictions_down():
     # the lexical scorer alone prefers the contradiction (more overlap with the question)
     base = LexicalScorer().score(item.persona, item.history, item.candidates)
     assert base[0] > base[1]
-    res = rank_items([item], {"base": LexicalScorer(),
-                              "rerank": NLIRerankScorer(LexicalScorer(), nli=FakeNLI())})
+    res = rank_items(
+        [item], {"base": LexicalScorer(), "rerank": NLIRerankScorer(LexicalScorer(), nli=FakeNLI())}
+    )
     assert res["base"]["contradict@1"] == 1.0
     assert res["rerank"]["contradict@1"] == 0.0
     assert res["rerank"]["hits@1"] == 1.0

@@ -12,16 +12,21 @@ from consona.formats import detect_format, read_dialogues
 
 PERSONA_SELF = ["1 your persona: i read twenty books a year.", "2 your persona: i only eat kosher."]
 PERSONA_PARTNER = ["partner's persona: horror movies are my favorites."]
-TURNS = ["hello what are doing today ?\ti am good , i have two jobs .",
-         "i just got done watching a horror movie\ti rather read ."]
+TURNS = [
+    "hello what are doing today ?\ti am good , i have two jobs .",
+    "i just got done watching a horror movie\ti rather read .",
+]
 
 
 def _parlai(self_p: bool, partner_p: bool) -> str:
     """Two episodes in the ConvAI2 layout: persona lines first, then numbered turn pairs."""
     lines: list[str] = []
     for _ in range(2):
-        body = ([p.split(" ", 1)[1] for p in PERSONA_SELF] if self_p else []) + (
-            PERSONA_PARTNER if partner_p else []) + TURNS
+        body = (
+            ([p.split(" ", 1)[1] for p in PERSONA_SELF] if self_p else [])
+            + (PERSONA_PARTNER if partner_p else [])
+            + TURNS
+        )
         lines += [f"{i} {b}" for i, b in enumerate(body, start=1)]
     return "\n".join(lines) + "\n"
 
@@ -38,13 +43,17 @@ def test_parlai_variants(tmp_path, variant, self_p, partner_p):
     assert len(ds) == 2
     d = ds[0]
     assert [(t.speaker, t.text) for t in d.turns] == [
-        ("partner", "hello what are doing today ?"), ("self", "i am good , i have two jobs ."),
-        ("partner", "i just got done watching a horror movie"), ("self", "i rather read ."),
+        ("partner", "hello what are doing today ?"),
+        ("self", "i am good , i have two jobs ."),
+        ("partner", "i just got done watching a horror movie"),
+        ("self", "i rather read ."),
     ]
     assert ("self" in d.personas) is self_p and ("partner" in d.personas) is partner_p
     if self_p:
         assert d.personas["self"].fact_texts() == [
-            "i read twenty books a year.", "i only eat kosher."]
+            "i read twenty books a year.",
+            "i only eat kosher.",
+        ]
     if partner_p:
         assert d.personas["partner"].fact_texts() == ["horror movies are my favorites."]
     assert ds[0].id != ds[1].id
@@ -63,11 +72,24 @@ def test_parlai_with_candidates(tmp_path):
 
 
 def test_personachat_json_layouts(tmp_path):
-    valid = [{"persona": ["i read .", "i eat ."], "turns": [
-        {"text": "hello", "label": "hi , i read .", "entailed_persona_idx": [0]},
-        {"text": "cool", "label": "yes", "entailed_persona_idx": [-1]}]}]
-    xpersona = [{"persona": ["i'm a nurse."], "dialogue": [
-        ["__SILENCE__", "hey there !"], ["hi , what do you do ?", "i am a nurse ."]]}]
+    valid = [
+        {
+            "persona": ["i read .", "i eat ."],
+            "turns": [
+                {"text": "hello", "label": "hi , i read .", "entailed_persona_idx": [0]},
+                {"text": "cool", "label": "yes", "entailed_persona_idx": [-1]},
+            ],
+        }
+    ]
+    xpersona = [
+        {
+            "persona": ["i'm a nurse."],
+            "dialogue": [
+                ["__SILENCE__", "hey there !"],
+                ["hi , what do you do ?", "i am a nurse ."],
+            ],
+        }
+    ]
     (tmp_path / "valid_dialogs.json").write_text(json.dumps(valid))
     (tmp_path / "En_persona_valid.json").write_text(json.dumps(xpersona, indent=1))
     a = next(iter(read_dialogues(tmp_path / "valid_dialogs.json")))
@@ -76,20 +98,30 @@ def test_personachat_json_layouts(tmp_path):
     assert a.personas["self"].fact_texts() == ["i read .", "i eat ."]
     b = next(iter(read_dialogues(tmp_path / "En_persona_valid.json")))
     assert [(t.speaker, t.text) for t in b.turns] == [
-        ("self", "hey there !"), ("partner", "hi , what do you do ?"), ("self", "i am a nurse .")]
+        ("self", "hey there !"),
+        ("partner", "hi , what do you do ?"),
+        ("self", "i am a nurse ."),
+    ]
 
 
 def test_msc_personasummary(tmp_path):
     episode = {
         "dialog": [
             {"id": "bot_0", "text": "Hello!", "convai2_id": "valid_0", "agg_persona_list": []},
-            {"id": "bot_1", "text": "Hi, I read a lot.", "convai2_id": "valid_0",
-             "persona_text": "I like to read. I read 20 books.",
-             "problem_data": {"persona": "x"}, "agg_persona_list": ["I like to read."]},
+            {
+                "id": "bot_1",
+                "text": "Hi, I read a lot.",
+                "convai2_id": "valid_0",
+                "persona_text": "I like to read. I read 20 books.",
+                "problem_data": {"persona": "x"},
+                "agg_persona_list": ["I like to read."],
+            },
             {"id": "bot_0", "text": "I watch horror.", "persona_text": "I watch horror movies."},
             {"id": "bot_1", "text": "Me too, I read.", "persona_text": "I like to read."},
         ],
-        "followup": "So, read more?", "newfact": "New book!", "initial_data_id": "valid_0",
+        "followup": "So, read more?",
+        "newfact": "New book!",
+        "initial_data_id": "valid_0",
         "init_personachat": {"init_personas": [["Horror is great."], ["I read books."]]},
     }
     d_path = tmp_path / "session_1" / "valid.txt"
@@ -109,8 +141,10 @@ def test_msc_personasummary(tmp_path):
 def test_msc_dialogue(tmp_path):
     episode = {
         "personas": [["I watch horror movies."], ["I have two jobs.", "I like to read."]],
-        "dialog": [{"text": "New Stephen King film!", "id": "Speaker 1", "convai2_id": "v0"},
-                   {"text": "I want to be in it.", "id": "Speaker 2", "convai2_id": "v0"}],
+        "dialog": [
+            {"text": "New Stephen King film!", "id": "Speaker 1", "convai2_id": "v0"},
+            {"text": "I want to be in it.", "id": "Speaker 2", "convai2_id": "v0"},
+        ],
         "metadata": {"initial_data_id": "valid_0", "session_id": 1},
         "previous_dialogs": [{"personas": [[], []], "dialog": [{"text": "hello"}]}],
         "init_personas": [["Horror."], ["Books."]],
@@ -125,8 +159,10 @@ def test_msc_dialogue(tmp_path):
 
 def test_synthetic_persona_chat_messy_rows(tmp_path):
     path = tmp_path / "Synthetic-Persona-Chat_valid.csv"
-    conv = ("User 1: Hi!\n* User 2: Hello!\n\n*User 1: What do you do?\n"
-            "User 2: I move objects\nwith my mind.\n* * *\nUser 1 : Cool.")
+    conv = (
+        "User 1: Hi!\n* User 2: Hello!\n\n*User 1: What do you do?\n"
+        "User 2: I move objects\nwith my mind.\n* * *\nUser 1 : Cool."
+    )
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["user 1 personas", "user 2 personas", "Best Generated Conversation"])
@@ -134,8 +170,12 @@ def test_synthetic_persona_chat_messy_rows(tmp_path):
     assert detect_format(path) == ("dialogue", "synthetic-persona-chat")
     d = next(iter(read_dialogues(path)))
     assert [(t.speaker, t.text) for t in d.turns] == [
-        ("User 1", "Hi!"), ("User 2", "Hello!"), ("User 1", "What do you do?"),
-        ("User 2", "I move objects\nwith my mind."), ("User 1", "Cool.")]
+        ("User 1", "Hi!"),
+        ("User 2", "Hello!"),
+        ("User 1", "What do you do?"),
+        ("User 2", "I move objects\nwith my mind."),
+        ("User 1", "Cool."),
+    ]
     assert d.personas["User 1"].fact_texts() == ["I bake.", "I knit."]
 
 
@@ -144,14 +184,27 @@ def test_chatlog(tmp_path):
     path.write_text("# exported\nAda Lovelace: hello\nthere\nBob: hi: yes\n\n\nAda Lovelace: 2\n")
     ds = list(read_dialogues(path))
     assert [[(t.speaker, t.text) for t in d.turns] for d in ds] == [
-        [("Ada Lovelace", "hello\nthere"), ("Bob", "hi: yes")], [("Ada Lovelace", "2")]]
+        [("Ada Lovelace", "hello\nthere"), ("Bob", "hi: yes")],
+        [("Ada Lovelace", "2")],
+    ]
 
 
 def test_sharegpt_json_array(tmp_path):
     path = tmp_path / "sharegpt.json"
-    path.write_text(json.dumps([{"id": "c1", "conversations": [
-        {"from": "system", "value": "You are Max.\nYour persona:\n- I am a chef."},
-        {"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello!"}]}]))
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "c1",
+                    "conversations": [
+                        {"from": "system", "value": "You are Max.\nYour persona:\n- I am a chef."},
+                        {"from": "human", "value": "hi"},
+                        {"from": "gpt", "value": "hello!"},
+                    ],
+                }
+            ]
+        )
+    )
     assert detect_format(path) == ("dialogue", "sharegpt")
     d = next(iter(read_dialogues(path)))
     assert d.id == "c1"
@@ -163,9 +216,16 @@ def test_sharegpt_json_array(tmp_path):
 def _chitchat_json() -> dict:
     msg = lambda t, s: {"text": t, "timestamp": "2018-05-02T19:38:15Z", "sender": s}  # noqa: E731
     return {
-        "conv-a": {"messages": [[msg("Hello", "u1"), msg("How are you?", "u1")],
-                                [msg("good", "u2")], [msg("nice", "u1")]],
-                   "prompt": "hi", "ratings": {"u1": 5}, "start": "2018-05-02"},
+        "conv-a": {
+            "messages": [
+                [msg("Hello", "u1"), msg("How are you?", "u1")],
+                [msg("good", "u2")],
+                [msg("nice", "u1")],
+            ],
+            "prompt": "hi",
+            "ratings": {"u1": 5},
+            "start": "2018-05-02",
+        },
         "conv-b": {"messages": [[msg("yo", "u3")], [msg("hey", "u4")]], "start": "x"},
         "conv-c": {"messages": [[msg("z", "u5")]], "start": "y"},
     }
@@ -178,14 +238,18 @@ def test_chitchat_file_layout(tmp_path):
     assert [d.id for d in ds] == ["conv-a", "conv-b", "conv-c"]
     a = ds[0]
     assert [(t.speaker, t.text) for t in a.turns] == [
-        ("speaker_1", "Hello How are you?"), ("speaker_2", "good"), ("speaker_1", "nice")]
+        ("speaker_1", "Hello How are you?"),
+        ("speaker_2", "good"),
+        ("speaker_1", "nice"),
+    ]
     assert a.meta["senders"] == {"speaker_1": "u1", "speaker_2": "u2"}
     assert a.meta["prompt"] == "hi" and a.meta["ratings"] == {"u1": 5}
     assert detect_format(path) == ("dialogue", "chitchat")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("chitchat_dataset") is None,
-                    reason="chitchat-dataset not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("chitchat_dataset") is None, reason="chitchat-dataset not installed"
+)
 def test_chitchat_installed_corpus_first_n():
     assert detect_format("chitchat:2") == ("dialogue", "chitchat")
     ds = list(read_dialogues("chitchat:2"))

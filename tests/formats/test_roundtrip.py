@@ -47,14 +47,24 @@ def test_jsonl_roundtrip_is_exact(tmp_path, dialogues):
 
 @pytest.mark.parametrize(
     ("fmt", "suffix"),
-    [("parlai", ".txt"), ("personachat-json", ".json"), ("messages", ".jsonl"),
-     ("sharegpt", ".jsonl"), ("synthetic-persona-chat", ".csv"), ("chatlog", ".log")],
+    [
+        ("parlai", ".txt"),
+        ("personachat-json", ".json"),
+        ("messages", ".jsonl"),
+        ("sharegpt", ".jsonl"),
+        ("sharegpt", ".json"),
+        ("messages", ".json"),
+        ("synthetic-persona-chat", ".csv"),
+        ("chatlog", ".log"),
+    ],
 )
 def test_dialogue_formats_roundtrip_turns(tmp_path, dialogues, fmt, suffix):
     out = tmp_path / f"out{suffix}"
     assert write_dialogues(dialogues, out, fmt=fmt) == 3
     back = list(read_dialogues(out, fmt=fmt))
     assert len(back) == 3
+    if suffix == ".json" and fmt in ("messages", "sharegpt"):
+        assert isinstance(json.loads(out.read_text()), list)
     for orig, got in zip(dialogues, back, strict=True):
         if fmt == "synthetic-persona-chat":  # speakers become User 1 / User 2
             mapping = {"partner": "User 1", "self": "User 2"}
@@ -65,17 +75,25 @@ def test_dialogue_formats_roundtrip_turns(tmp_path, dialogues, fmt, suffix):
 
 @pytest.mark.parametrize(
     ("fmt", "keeps"),
-    [("parlai", {"self", "partner"}), ("personachat-json", {"self", "partner"}),
-     ("messages", {"self"}), ("sharegpt", {"self"}),
-     ("synthetic-persona-chat", {"User 1", "User 2"})],
+    [
+        ("parlai", {"self", "partner"}),
+        ("personachat-json", {"self", "partner"}),
+        ("messages", {"self"}),
+        ("sharegpt", {"self"}),
+        ("synthetic-persona-chat", {"User 1", "User 2"}),
+    ],
 )
 def test_dialogue_formats_roundtrip_personas(tmp_path, dialogues, fmt, keeps):
     out = tmp_path / "out.any"
     write_dialogues(dialogues, out, fmt=fmt)
     got = next(iter(read_dialogues(out, fmt=fmt)))
     assert set(got.personas) == keeps
-    want = {"self": ["i have two dogs."], "partner": ["i have a cat."],
-            "User 2": ["i have two dogs."], "User 1": ["i have a cat."]}
+    want = {
+        "self": ["i have two dogs."],
+        "partner": ["i have a cat."],
+        "User 2": ["i have two dogs."],
+        "User 1": ["i have a cat."],
+    }
     assert _facts(got) == {k: want[k] for k in keeps}
 
 
@@ -105,7 +123,12 @@ def test_messages_names_speakers_and_renders_persona(tmp_path, make_dialogue):
     write_dialogues([d], out, fmt="messages")
     line = json.loads(out.read_text().splitlines()[0])
     assert [m["role"] for m in line["messages"]] == [
-        "system", "user", "assistant", "user", "assistant"]
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+    ]
     assert "- i have two dogs." in line["messages"][0]["content"]
     back = next(iter(read_dialogues(out)))  # detected as messages
     assert back.id == d.id and _turns(back) == _turns(d)
@@ -113,8 +136,13 @@ def test_messages_names_speakers_and_renders_persona(tmp_path, make_dialogue):
 
 
 def test_persona_formats_roundtrip(tmp_path):
-    p = Persona(name="Kai", facts=["I surf every morning.", "I have a cat."],
-                description="A surfer.", extensions={"x": {"y": 1}}, odd_field=3)
+    p = Persona(
+        name="Kai",
+        facts=["I surf every morning.", "I have a cat."],
+        description="A surfer.",
+        extensions={"x": {"y": 1}},
+        odd_field=3,
+    )
     write_persona(p, tmp_path / "kai.json")
     assert read_persona(tmp_path / "kai.json") == p
     write_persona(p, tmp_path / "kai.txt")
@@ -136,9 +164,12 @@ def test_schema_file_matches_models_and_validates_writer_output(tmp_path, dialog
     on_disk = json.loads((DOCS / "consona-jsonl.schema.json").read_text())
     assert on_disk == json_schema(), "regenerate docs/consona-jsonl.schema.json"
     validator = jsonschema.Draft202012Validator(on_disk)
-    rich = Dialogue(id="r", turns=[Turn(speaker="a", text="t", meta={"m": 1})],
-                    personas={"a": Persona(name="a", facts=["I x."], tags=["t"], zz=1)},
-                    meta={"k": "v"})
+    rich = Dialogue(
+        id="r",
+        turns=[Turn(speaker="a", text="t", meta={"m": 1})],
+        personas={"a": Persona(name="a", facts=["I x."], tags=["t"], zz=1)},
+        meta={"k": "v"},
+    )
     out = tmp_path / "d.jsonl"
     write_dialogues([*dialogues, rich], out)
     for line in out.read_text().splitlines():

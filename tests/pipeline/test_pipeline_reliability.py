@@ -13,15 +13,25 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from test_pipeline_build import write_input
 
 from consona.pipeline.output import TEST_HOOK_ENV
-from test_pipeline_build import write_input
 
 ARGS = ["--extractor", "fake", "--nli", "fake", "--workers", "0", "--shard-size", "3"]
 
 
 def _cmd(src: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "consona.cli.main", "-q", "build", str(src), "-o", str(out), *ARGS]
+    return [
+        sys.executable,
+        "-m",
+        "consona.cli.main",
+        "-q",
+        "build",
+        str(src),
+        "-o",
+        str(out),
+        *ARGS,
+    ]
 
 
 def _env(**extra: str) -> dict[str, str]:

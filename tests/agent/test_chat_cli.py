@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from consona.cli.main import app
+
+runner = CliRunner()
+BASE = ["chat", "--backend", "fake", "--nli", "fake", "--coherence", "lexical"]
+
+
+def run(args, text):
+    return runner.invoke(app, args, input=text)
+
+
+def test_piped_chat_with_commands_and_save(tmp_path):
+    out = tmp_path / "chat.jsonl"
+    r = run(
+        [*BASE, "--candidates", "2"],
+        f"hello\n/facts\n/why\n\n/nonsense\n/persona\nhow are you?\n/save {out}\n/quit\n"
+        "never reached\n",
+    )
+    assert r.exit_code == 0, r.output
+    assert "Mira>" in r.stdout
+    assert "I have a grey cat named Pepper." in r.stdout  # /facts
+    assert "candidates" in r.stdout  # /why table
+    assert "unknown command /nonsense" in r.stderr
+    assert "empty message" in r.stderr
+    lines = out.read_text().splitlines()
+    assert len(lines) == 1
+    d = json.loads(lines[0])
+    texts = [t["text"] for t in d["turns"]]
+    assert texts[1:] == [
+        "hello",
+        "I'm not sure what to say.",
+        "how are you?",
+        "I'm not sure what to say.",
+    ]
+    assert d["personas"]["Mira"]["facts"][0]["text"].startswith("I am a lighthouse keeper")
+    assert "never reached" not in r.stdout
+
+
+def test_errors_keep_chat_going(tmp_path):
+    long = "word " * 5000
+    r = run(BASE, f"{long}\nhi\n/save\n/save {tmp_path}/no/such/../x/\n/reset\n/why\n")
+    assert r.exit_code == 0, r.output
+    assert "too long" in r.stderr
+    assert r.stdout.count("I'm not sure what to say.") == 1
+    assert "/save needs a file name" in r.stderr
+    assert "(no reply yet)" in r.stderr  # /why after /reset
+
+
+def test_custom_persona_card(tmp_path):
+    card = tmp_path / "card.json"
+    card.write_text(
+        json.dumps(
+            {
+                "spec": "chara_card_v2",
+                "spec_version": "2.0",
+                "data": {
+                    "name": "Kai",
+                    "description": "Kai is a surfer. He has a van.",
+                    "first_mes": "Yo {{user}}!",
+                },
+            }
+        )
+    )
+    r = run(BASE, "/facts\n")
+    assert r.exit_code == 0
+    r = run([*BASE, "--persona", str(card)], "/facts\n")
+    assert r.exit_code == 0, r.output
+    assert "Kai> Yo you!" in r.stdout
+    assert "I am a surfer." in r.stdout and "I have a van." in r.stdout
+
+
+def test_bad_persona_and_backend_names(tmp_path):
+    r = run([*BASE, "--persona", str(tmp_path / "missing.json")], "hi\n")
+    assert r.exit_code == 2 and "no such persona file" in r.stderr
+    assert "Traceback" not in r.output
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"name": "A", "facts": [')  # truncated
+    r = run([*BASE, "--persona", str(bad)], "hi\n")
+    assert r.exit_code == 2 and "bad.json" in r.stderr
+    r = run(["chat", "--backend", "nope"], "hi\n")
+    assert r.exit_code == 2 and "Valid backends: fake, llamacpp, openai, transformers" in r.stderr
+    r = run(["chat", "--backend", "llamacpp", "--model", str(tmp_path / "x.gguf")], "hi\n")
+    assert r.exit_code == 3 and "No model at" in r.stderr and "consona models setup" in r.stderr
+    corrupt = tmp_path / "c.gguf"
+    corrupt.write_bytes(b"NOPE" + b"\0" * 64)
+    r = run(["chat", "--backend", "llamacpp", "--model", str(corrupt)], "hi\n")
+    assert r.exit_code == 3 and "not a GGUF" in r.stderr

@@ -1,0 +1,102 @@
+"""The fast extractor's trained part and pipeline, with a stub encoder (no MiniLM); the
+shipped model is exercised by the slow test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from consona.errors import FormatError, ModelError
+from consona.extraction.encoder import EncodedTurn
+from consona.extraction.fast import N_HAND, FastExtractor, FastModel, default_model_path, guess_object
+from consona.extraction.text import split_clauses, tokens
+from consona.types import Turn
+
+DIM = 8
+
+
+class StubEncoder:
+    """Deterministic clause vectors from a bag of hashed words (public seam: encoder=)."""
+
+    def encode(self, texts):
+        out = []
+        for text in texts:
+            clauses = split_clauses(text)
+            vecs = np.zeros((len(clauses), DIM), np.float32)
+            for i, c in enumerate(clauses):
+                for w in tokens(c.text):
+                    vecs[i, sum(map(ord, w)) % DIM] += 1.0
+            norm = np.linalg.norm(vecs, axis=1, keepdims=True)
+            vecs = vecs / np.maximum(norm, 1e-9)
+            out.append(EncodedTurn(clauses, vecs, vecs.mean(0) if len(vecs) else np.zeros(DIM)))
+        return out
+
+
+def _model() -> FastModel:
+    m = FastModel.random(dim=DIM, relations=["have_pet", "has_profession"], hidden=2)
+    m.w1[:] = 0.0
+    m.w1[2 * DIM + 4, 0] = 4.0  # first-person hand feature → persona-bearing
+    m.w2[:] = [1.0, 0.0]
+    m.b2 = np.array(-2.0, np.float32)
+    m.rel_w[:] = 0.0
+    m.rel_b[:] = [3.0, 0.0]
+    m.threshold = 0.5
+    return m
+
+
+def test_fast_pipeline_with_stub_encoder():
+    ex = FastExtractor(_model(), encoder=StubEncoder())
+    facts = ex.extract(Turn(speaker="a", text="oh wow. i have a dog lol. do you have pets?"))
+    assert [f.text for f in facts] == ["I have a dog."]
+    assert facts[0].relation == "have_pet" and facts[0].object == "dog"
+    assert 0.5 < facts[0].confidence <= 1.0
+    batch = ex.extract_batch([Turn(speaker="a", text=t) for t in ["lol ok", "", "😀", "cool, you?"]])
+    assert batch == [[], [], [], []]
+
+
+def test_model_roundtrip_and_errors(tmp_path):
+    m = _model()
+    path = tmp_path / "m.npz"
+    m.save(path)
+    back = FastModel.load(path)
+    assert back.relations == m.relations and back.threshold == m.threshold
+    feats = np.random.default_rng(0).normal(size=(3, 2 * DIM + N_HAND)).astype(np.float32)
+    assert np.allclose(back.clause_probs(feats), m.clause_probs(feats), atol=1e-2)
+    with pytest.raises(ModelError, match="extract train"):
+        FastModel.load(tmp_path / "missing.npz")
+    (tmp_path / "bad.npz").write_bytes(b"not a model")
+    with pytest.raises(FormatError, match="bad.npz"):
+        FastModel.load(tmp_path / "bad.npz")
+
+
+def test_guess_object():
+    assert guess_object("I have a dog.") == "dog"
+    assert guess_object("I work as a nurse.") == "nurse"
+    assert guess_object("I love to play the guitar.") == "guitar"
+
+
+def test_shipped_model_is_small():
+    path = default_model_path()
+    if not path.is_file():
+        pytest.skip("the fast extractor model is not shipped yet")
+    assert path.stat().st_size < 10_000_000
+    m = FastModel.load(path)
+    assert m.relations and 0.0 < m.threshold < 1.0
+
+
+@pytest.mark.slow
+def test_shipped_fast_extractor_on_real_encoder():
+    pytest.importorskip("torch")
+    from consona.extraction.fast import load_fast
+
+    try:
+        ex = load_fast()
+    except (ModelError, FormatError) as exc:
+        pytest.skip(f"fast extractor not available: {exc}")
+    turns = [Turn(speaker="a", text=t) for t in
+             ["lol ok", "do you have any pets?", "i've been a nurse for ten years lol", "😀😀",
+              "Hola, ¿cómo estás?", "x" * 20000]]
+    facts = ex.extract_batch(turns)
+    assert facts[0] == [] and facts[1] == [] and facts[3] == []
+    assert any("nurse" in f.text for f in facts[2])
+    assert facts[4] == []

@@ -38,9 +38,10 @@ def atomic_write(
             hint="choose a writable output path",
         ) from None
     try:
-        with os.fdopen(
-            fd, mode, **({} if binary else {"encoding": encoding, "newline": newline})
-        ) as f:
+        f: IO[Any] = (
+            os.fdopen(fd, mode) if binary else os.fdopen(fd, mode, encoding=encoding, newline=newline)
+        )
+        with f:
             yield f
             f.flush()
             os.fsync(f.fileno())

@@ -11,7 +11,6 @@ import importlib
 import logging
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -30,7 +29,7 @@ COMMAND_MODULES: list[str] = [
 
 
 class _ConsonaGroup(TyperGroup):
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except ConsonaError as exc:
@@ -40,7 +39,7 @@ class _ConsonaGroup(TyperGroup):
             typer.echo("interrupted", err=True)
             raise typer.Exit(code=130) from None
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         return list(self.commands)  # registration order, not alphabetical
 
 

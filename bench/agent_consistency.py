@@ -159,52 +159,45 @@ def build_probes(personas: list[Persona], *, seed: int) -> list[dict[str, Any]]:
     return probes
 
 
-def run_condition(
-    personas, probes, *, backend, nli, candidates, repair, seed, max_tokens, temperature, judge
-):
+def answer(
+    persona, probe, k, *, backend, nli, candidates, repair, seed, max_tokens, temperature, judge
+) -> dict[str, Any]:
+    """One probe under one condition, judged by ``judge`` against every persona fact."""
     from consona.nli.consistency import check_consistency
 
-    rows = []
-    for k, probe in enumerate(probes):
-        persona = personas[probe["persona"]]
-        agent = PersonaAgent(
-            persona,
-            backend=backend,
-            nli=nli if candidates > 1 else None,
-            candidates=candidates,
-            repair_attempts=repair if candidates > 1 else 0,
-            seed=seed + 10_000 * k,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            coherence="lexical",
-        )
-        start = time.perf_counter()
-        reply = agent.reply([], user=probe["question"])
-        latency = time.perf_counter() - start
-        verdict = check_consistency(persona.fact_texts(), reply.text, nli=judge)
-        probed = next(v for v in verdict.verdicts if v.fact == probe["fact"])
-        rows.append(
-            {
-                "reply": reply.text,
-                "latency_s": round(latency, 3),
-                "contradiction": verdict.contradiction,
-                "contradicted": verdict.contradicted,
-                "probed_entailment": round(probed.probs.get("entailment", 0.0), 4),
-                "probed_label": probed.label,
-                "flagged": reply.flagged,
-                "repaired": reply.repaired,
-                "caught": reply.caught,
-                "completion_tokens": reply.usage.get("completion_tokens", 0),
-                "prompt_eval_tokens": reply.usage.get("prompt_eval_tokens"),
-            }
-        )
-        print(
-            f"  [{k + 1}/{len(probes)}] N={candidates} {latency:5.1f}s "
-            f"{'CONTRA' if verdict.contradiction else 'ok    '} {reply.text[:70]!r}",
-            file=sys.stderr,
-            flush=True,
-        )
-    return rows
+    reset = getattr(backend, "reset_cache", None)
+    if callable(reset):  # nothing left cached by the other condition: fair latency
+        reset()
+    agent = PersonaAgent(
+        persona,
+        backend=backend,
+        nli=nli if candidates > 1 else None,
+        candidates=candidates,
+        repair_attempts=repair if candidates > 1 else 0,
+        seed=seed + 10_000 * k,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        coherence="lexical",
+    )
+    start = time.perf_counter()
+    reply = agent.reply([], user=probe["question"])
+    latency = time.perf_counter() - start
+    verdict = check_consistency(persona.fact_texts(), reply.text, nli=judge)
+    probed = next(v for v in verdict.verdicts if v.fact == probe["fact"])
+    return {
+        "reply": reply.text,
+        "latency_s": round(latency, 3),
+        "contradiction": verdict.contradiction,
+        "contradicted": verdict.contradicted,
+        "probed_entailment": round(probed.probs.get("entailment", 0.0), 4),
+        "probed_label": probed.label,
+        "flagged": reply.flagged,
+        "repaired": reply.repaired,
+        "caught": reply.caught,
+        "candidates": [c.text for c in reply.candidates] if candidates > 1 else None,
+        "completion_tokens": reply.usage.get("completion_tokens", 0),
+        "prompt_eval_tokens": reply.usage.get("prompt_eval_tokens"),
+    }
 
 
 def summarize(rows: list[dict[str, Any]], probes: list[dict[str, Any]]) -> dict[str, float]:
@@ -224,6 +217,31 @@ def summarize(rows: list[dict[str, Any]], probes: list[dict[str, Any]]) -> dict[
         sel = [r for r, p in zip(rows, probes, strict=True) if p["kind"] == kind]
         out[f"contradiction_rate_{kind}"] = sum(r["contradiction"] for r in sel) / max(1, len(sel))
     return out
+
+
+def _result(args, backend, nli, personas, probes, off, on) -> dict[str, Any]:
+    s_off, s_on = summarize(off, probes), summarize(on, probes)
+    return {
+        "benchmark": "agent_consistency",
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "backend": backend.name,
+        "model": str(getattr(backend, "model_path", None) or args.model or ""),
+        "nli_model": getattr(nli, "name", "?"),
+        "personas": len(personas),
+        "probes": len(probes),
+        "rerank_off": s_off,
+        "rerank_on": s_on,
+        "contradiction_reduction": (1 - s_on["contradiction_rate"] / s_off["contradiction_rate"])
+        if s_off["contradiction_rate"]
+        else None,
+        "latency_ratio": s_on["latency_mean_s"] / s_off["latency_mean_s"]
+        if s_off["latency_mean_s"]
+        else None,
+        "samples": [
+            {**p, "facts": personas[p["persona"]].fact_texts(), "off": a, "on": b}
+            for p, a, b in zip(probes, off, on, strict=True)
+        ],
+    }
 
 
 def main(argv: list[str] | None = None, *, backend: Any = None) -> dict[str, Any]:
@@ -262,32 +280,28 @@ def main(argv: list[str] | None = None, *, backend: Any = None) -> dict[str, Any
         "temperature": args.temperature,
         "judge": nli,
     }
-    off = run_condition(personas, probes, candidates=1, repair=0, **common)
-    on = run_condition(personas, probes, candidates=args.candidates, repair=args.repair, **common)
-    s_off, s_on = summarize(off, probes), summarize(on, probes)
-    result = {
-        "benchmark": "agent_consistency",
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "backend": backend.name,
-        "model": str(getattr(backend, "model_path", None) or args.model or ""),
-        "nli_model": getattr(nli, "name", "?"),
-        "personas": len(personas),
-        "probes": len(probes),
-        "rerank_off": s_off,
-        "rerank_on": s_on,
-        "contradiction_reduction": (1 - s_on["contradiction_rate"] / s_off["contradiction_rate"])
-        if s_off["contradiction_rate"]
-        else None,
-        "latency_ratio": s_on["latency_mean_s"] / s_off["latency_mean_s"]
-        if s_off["latency_mean_s"]
-        else None,
-        "samples": [
-            {**p, "facts": personas[p["persona"]].fact_texts(), "off": a, "on": b}
-            for p, a, b in zip(probes, off, on, strict=True)
-        ],
-    }
-    with atomic_write(args.out) as f:
-        json.dump(result, f, indent=2, ensure_ascii=False)
+    # Conditions interleaved per probe (fair under fluctuating CPU load); the JSON is
+    # rewritten after every probe so an interrupted run still leaves its results.
+    off: list[dict[str, Any]] = []
+    on: list[dict[str, Any]] = []
+    result: dict[str, Any] = {}
+    for k, probe in enumerate(probes):
+        persona = personas[probe["persona"]]
+        off.append(answer(persona, probe, k, candidates=1, repair=0, **common))
+        on.append(
+            answer(persona, probe, k, candidates=args.candidates, repair=args.repair, **common)
+        )
+        for tag, row in (("N=1", off[-1]), (f"N={args.candidates}", on[-1])):
+            print(
+                f"  [{k + 1}/{len(probes)}] {tag} {row['latency_s']:5.1f}s "
+                f"{'CONTRA' if row['contradiction'] else 'ok    '} {row['reply'][:70]!r}",
+                file=sys.stderr,
+                flush=True,
+            )
+        result = _result(args, backend, nli, personas, probes[: k + 1], off, on)
+        with atomic_write(args.out) as f:
+            json.dump(result, f, indent=2, ensure_ascii=False)
+    s_off, s_on = result["rerank_off"], result["rerank_on"]
     print(
         f"re-rank off (N=1): contradiction {s_off['contradiction_rate']:.1%} "
         f"(ask {s_off['contradiction_rate_ask']:.1%}, lead {s_off['contradiction_rate_lead']:.1%}), "

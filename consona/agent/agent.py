@@ -48,11 +48,16 @@ __all__ = ["AgentReply", "PersonaAgent", "ReplyStream"]
 class AgentReply:
     """The agent's reply and why it was chosen.
 
+    >>> r = AgentReply(text="hi", candidates=[Candidate(text="hi", score=0.7)], chosen=0)
+    >>> (r.chosen_candidate.score, r.flagged)
+    (0.7, False)
+
     ``candidates``: every candidate of every round (first sampling, then repairs), scored;
     ``chosen``: index of the returned one; ``caught``: facts that rejected candidates
     contradicted (what the guard stopped); ``contradicted_facts``: facts the *returned*
-    reply contradicts — empty unless ``flagged`` (every candidate of every round
-    contradicted a fact, so the least-bad one was returned); ``repaired``: a repair round
+    reply contradicts — empty unless ``flagged`` (no candidate of any round qualified:
+    each contradicted a fact, or was empty or a repeat, so the least-bad one was
+    returned); ``repaired``: a repair round
     produced the reply; ``repair_facts``: facts named in repair instructions.
     """
 
@@ -114,7 +119,14 @@ _ROLE_PREFIX = re.compile(r"^\s*(?:\*\*)?(?:assistant|bot|[A-Z][\w ]{0,30})(?:\*
 
 
 class PersonaAgent:
-    """A persona-consistent chat agent (see the module docstring for an example).
+    """A persona-consistent chat agent.
+
+    >>> from consona.testing import FakeBackend, FakeNLI
+    >>> agent = PersonaAgent(Persona(name="Ada", facts=["I have two dogs."]),
+    ...                      backend=FakeBackend(["I do not have dogs.", "I have two dogs!"]),
+    ...                      nli=FakeNLI(), candidates=2, coherence="lexical")
+    >>> agent.reply([], user="No pets, right?").text
+    'I have two dogs!'
 
     ``candidates``: replies sampled per turn (N; 1 turns re-ranking off); ``nli``: the
     consistency judge (``None``: no guard); ``coherence``: ``"auto"`` | ``"embedding"`` |
@@ -269,7 +281,7 @@ class PersonaAgent:
             contradicted = [f for c in cands for f in c.contradicted]
             if not contradicted or attempt == self.repair_attempts:
                 break
-            # Name the fact most candidates contradicted (ties: persona order).
+            # Name the fact most candidates contradicted (ties: the first seen).
             worst = max(dict.fromkeys(contradicted), key=contradicted.count)
             repair_facts.append(worst)
             extra = REPAIR_NOTE.format(fact=worst)

@@ -11,7 +11,8 @@ score = ``w_coherence`` · coherence + ``w_entail`` · entailment − ``w_contra
   sentence embeddings (``EmbeddingCoherence``) or a cheap lexical overlap
   (``LexicalCoherence``), in [0, 1].
 
-Empty candidates and repeats of the agent's previous reply are disqualified too.
+Empty candidates and repeats of the agent's previous reply are disqualified too; a
+candidate that merely echoes the user's message keeps 30% of its coherence.
 
 >>> score = LexicalCoherence()
 >>> a, b = score("Do you have any pets?", ["Yes, two pets: dogs.", "I like jazz."])
@@ -21,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -228,7 +230,12 @@ class ScoreWeights:
 
 @dataclass
 class Candidate:
-    """One sampled reply and its scores. ``verdicts``: per fact, ``{"fact", "label",
+    """One sampled reply and its scores.
+
+    >>> Candidate(text="I have two dogs.", coherence=0.8).to_dict()["coherence"]
+    0.8
+
+    ``verdicts``: per fact, ``{"fact", "label",
     "probs"}``; ``contradicted``: facts it contradicts; ``attempt``: 0 for the first
     sampling, 1.. for repair rounds."""
 
@@ -258,6 +265,10 @@ class Candidate:
             "attempt": self.attempt,
             "verdicts": self.verdicts,
         }
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
 
 
 def _relevant(facts: Sequence[str], user: str, k: int) -> list[int]:
@@ -303,12 +314,18 @@ def score_candidates(
             if c.contradicted:
                 c.disqualified = True
                 c.reason = "contradicts: " + "; ".join(c.contradicted)
-    prev = (previous_reply or "").strip().lower()
+    prev = _norm(previous_reply or "")
+    said = _norm(user)
     for c in cands:
-        if not c.text.strip():
+        text = _norm(c.text)
+        if not text:
             c.disqualified, c.reason = True, "empty reply"
-        elif prev and c.text.strip().lower() == prev:
+        elif prev and text == prev:
             c.disqualified, c.reason = True, "repeats the previous reply"
+        elif said and difflib.SequenceMatcher(None, text, said).ratio() >= 0.85:
+            c.coherence *= 0.3  # parroting the user's message is not an answer
+            if not c.reason:
+                c.reason = "echoes the user"
         c.score = (
             weights.coherence * c.coherence
             + weights.entail * c.entailment

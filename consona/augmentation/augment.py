@@ -17,8 +17,11 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+import numpy as np
 
 from consona.augmentation.config import AugmentConfig
 from consona.nli.base import CONTRADICTION, ENTAILMENT, NLIModel
@@ -105,42 +108,8 @@ def augment_examples(
     stats = dict.fromkeys(STAT_KEYS, 0)
     rngs = [random.Random(f"{seed}:{ex.id}") for ex in examples]
 
-    # 1. distractor candidates for every example, then one NLI batch for all of them
-    candidates: list[list[str]] = []
-    for ex, rng in zip(examples, rngs, strict=True):
-        want = config.distractors * config.distractor_oversample
-        group = str(ex.source.get("dialogue_id", ex.id))
-        candidates.append(
-            pool.sample(rng, exclude_group=group, n=want, exclude_texts=ex.persona.fact_texts())
-            if config.distractors
-            else []
-        )
-    pairs: list[tuple[str, str]] = []
-    for ex, cands in zip(examples, candidates, strict=True):
-        for c in cands:
-            pairs.append((ex.response, c))
-            pairs.extend((f, c) for f in ex.persona.fact_texts())
-    probs = nli.predict(pairs) if pairs else None
-    thr = config.nli_threshold
-
-    chosen: list[list[str]] = []
-    pos = 0
-    for ex, cands in zip(examples, candidates, strict=True):
-        picked: list[str] = []
-        nfacts = len(ex.persona.facts)
-        for c in cands:
-            assert probs is not None
-            rows = probs[pos : pos + 1 + nfacts]
-            pos += 1 + nfacts
-            if len(picked) == config.distractors:
-                continue
-            response_ok = rows[0, ENTAILMENT] < thr and rows[0, CONTRADICTION] < thr
-            persona_ok = not (rows[1:, CONTRADICTION] >= thr).any() if nfacts else True
-            if response_ok and persona_ok:
-                picked.append(c)
-            else:
-                stats["distractors_rejected_nli"] += 1
-        chosen.append(picked)
+    chosen = _choose_distractors(examples, rngs, pool=pool, nli=nli, seed=seed, config=config,
+                                 stats=stats)  # fmt: skip
 
     # 2. which facts to paraphrase (one batched, cached call for all)
     to_paraphrase: list[list[int]] = []
@@ -159,6 +128,198 @@ def augment_examples(
     for ex, picked, rng, para_idx in zip(examples, chosen, rngs, to_paraphrase, strict=True):
         out.append(_augment_one(ex, picked, rng, para_idx, rewritten, config, stats))
     return out, stats
+
+
+_STOP = frozenset(
+    [
+        "i",
+        "me",
+        "my",
+        "mine",
+        "we",
+        "our",
+        "you",
+        "your",
+        "he",
+        "she",
+        "it",
+        "they",
+        "them",
+        "a",
+        "an",
+        "the",
+        "am",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "to",
+        "of",
+        "and",
+        "or",
+        "but",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "from",
+        "by",
+        "as",
+        "that",
+        "this",
+        "these",
+        "those",
+        "so",
+        "very",
+        "really",
+        "just",
+        "too",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "not",
+        "no",
+        "never",
+        "can",
+        "could",
+        "would",
+        "will",
+        "shall",
+        "should",
+        "may",
+        "might",
+        "must",
+        "than",
+        "then",
+        "there",
+        "here",
+        "what",
+        "which",
+        "who",
+        "how",
+        "when",
+        "where",
+        "why",
+        "all",
+        "any",
+        "some",
+        "about",
+        "into",
+        "out",
+        "up",
+        "down",
+        "over",
+        "like",
+        "also",
+        "lol",
+        "yes",
+        "yeah",
+        "oh",
+        "ok",
+        "okay",
+    ]
+)
+_NEUTRAL_ROW = np.array([0.0, 1.0, 0.0], dtype=np.float32)
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased content words, crudely stemmed (for the lexical NLI prefilter)."""
+    out = set()
+    for w in re.findall(r"[a-z0-9]+", text.lower()):
+        if w in _STOP or len(w) < 2:
+            continue
+        out.add(w[:-1] if len(w) > 3 and w.endswith("s") else w)
+    return out
+
+
+def predict_unique(
+    nli: NLIModel, pairs: Sequence[tuple[str, str]], *, prefilter: bool = False
+) -> dict[tuple[str, str], Any]:
+    """NLI probabilities per distinct pair, in one batched call. With ``prefilter``, a pair
+    whose sides share no content word is taken as neutral without asking the model (the
+    build's cost is dominated by NLI; entailment and contradiction almost always share a
+    content word)."""
+    unique = list(dict.fromkeys(pairs))
+    out: dict[tuple[str, str], Any] = {}
+    ask = []
+    for pair in unique:
+        if prefilter and not (content_words(pair[0]) & content_words(pair[1])):
+            out[pair] = _NEUTRAL_ROW
+        else:
+            ask.append(pair)
+    if ask:
+        out.update(zip(ask, nli.predict(ask), strict=True))
+    return out
+
+
+def _choose_distractors(
+    examples: Sequence[Example],
+    rngs: list[random.Random],
+    *,
+    pool: DistractorPool,
+    nli: NLIModel,
+    seed: int,
+    config: AugmentConfig,
+    stats: dict[str, int],
+) -> list[list[str]]:
+    """Distractors per example, NLI-checked in two batched calls.
+
+    Candidates are drawn once per persona (examples of one speaker in one dialogue share
+    it) and checked against every persona fact (no contradiction); each example then
+    tries them in its own random order against its response (neither entailed nor
+    contradicted). This keeps NLI pairs per example small: ``k * oversample`` + the
+    persona checks shared by the speaker's examples."""
+    k = config.distractors
+    if not k:
+        return [[] for _ in examples]
+    thr = config.nli_threshold
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for ex in examples:
+        key = (str(ex.source.get("dialogue_id", ex.id)), tuple(ex.persona.fact_texts()))
+        if key not in groups:
+            rng = random.Random(f"{seed}:{key[0]}:{ex.speaker}:{'|'.join(key[1])}")
+            n = 2 * k * config.distractor_oversample
+            groups[key] = pool.sample(rng, exclude_group=key[0], n=n, exclude_texts=key[1])
+    persona_probs = predict_unique(
+        nli,
+        [(f, c) for (_, facts), cands in groups.items() for c in cands for f in facts],
+        prefilter=config.lexical_prefilter,
+    )
+    compatible: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for key, cands in groups.items():
+        ok = [c for c in cands if all(persona_probs[(f, c)][CONTRADICTION] < thr for f in key[1])]
+        stats["distractors_rejected_nli"] += len(cands) - len(ok)
+        compatible[key] = ok
+    tries: list[list[str]] = []
+    for ex, rng in zip(examples, rngs, strict=True):
+        key = (str(ex.source.get("dialogue_id", ex.id)), tuple(ex.persona.fact_texts()))
+        ok = compatible[key]
+        tries.append(rng.sample(ok, k=min(len(ok), k * config.distractor_oversample)))
+    response_probs = predict_unique(
+        nli,
+        [(ex.response, c) for ex, cands in zip(examples, tries, strict=True) for c in cands],
+        prefilter=config.lexical_prefilter,
+    )
+    chosen: list[list[str]] = []
+    for ex, cands in zip(examples, tries, strict=True):
+        picked: list[str] = []
+        for c in cands:
+            row = response_probs[(ex.response, c)]
+            if row[ENTAILMENT] < thr and row[CONTRADICTION] < thr:
+                picked.append(c)
+                if len(picked) == k:
+                    break
+            else:
+                stats["distractors_rejected_nli"] += 1
+        chosen.append(picked)
+    return chosen
 
 
 def _augment_one(

@@ -28,6 +28,8 @@ class AugmentConfig:
     - ``paraphrase_prob``: chance to paraphrase each fact with an LLM (needs a backend);
       results are cached under ``CONSONA_HOME``.
     - ``nli_threshold``: probability over which NLI says "entailment"/"contradiction".
+    - ``lexical_prefilter``: pairs that share no content word are taken as neutral
+      without running NLI (NLI dominates the build's cost).
 
     >>> AugmentConfig(shuffle=False).shuffle
     False
@@ -41,6 +43,7 @@ class AugmentConfig:
     empty_prob: float = 0.05
     paraphrase_prob: float = 0.0
     nli_threshold: float = 0.5
+    lexical_prefilter: bool = True
 
     def __post_init__(self) -> None:
         if self.distractors < 0:

@@ -35,7 +35,11 @@ __all__ = ["TransformersBackend"]
 
 
 class TransformersBackend:
-    """A local causal LM run by transformers (see the module docstring for an example).
+    """A local causal LM run by transformers.
+
+    >>> backend = TransformersBackend("path/to/model-dir")  # doctest: +SKIP
+    >>> "".join(backend.stream([{"role": "user", "content": "hi"}], seed=0))  # doctest: +SKIP
+    'Hello! How can I help?'
 
     ``device``: ``"cpu"``, ``"cuda"``...; ``dtype``: e.g. ``"bfloat16"`` (default: the
     checkpoint's); ``max_context``: override the context window.

@@ -65,7 +65,11 @@ def _common_prefix(a: Any, b: Any) -> int:
 
 
 class LlamaCppBackend:
-    """A GGUF chat model in-process (see the module docstring for an example).
+    """A GGUF chat model in-process.
+
+    >>> backend = LlamaCppBackend("model.gguf", n_ctx=2048)  # doctest: +SKIP
+    >>> backend.generate([{"role": "user", "content": "hi"}], n=2, seed=0).texts  # doctest: +SKIP
+    ['Hello!', 'Hi there!']
 
     ``n_ctx``: context window (tokens); ``n_threads``: CPU threads (default: all cores);
     ``n_gpu_layers``: layers to offload when llama.cpp was built with a GPU;
@@ -127,6 +131,12 @@ class LlamaCppBackend:
 
             model = str(chat_model_path(settings or Settings.load()))
         return cls(model, **options)
+
+    def reset_cache(self) -> None:
+        """Forget the evaluated prefix: the next request reads its whole prompt (for fair
+        timing; normal use never needs this)."""
+        with self._lock:
+            self.llm.reset()
 
     def count_tokens(self, text: str) -> int:
         with self._lock:

@@ -41,14 +41,19 @@ __all__ = ["OpenAIBackend"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
-JSON_MODES = ("json_schema", "json_object")
+JSON_MODES = ("auto", "json_schema", "json_object")
 
 
 class OpenAIBackend:
-    """An OpenAI-compatible server (see the module docstring for an example).
+    """An OpenAI-compatible server.
 
-    ``json_mode``: how ``json_schema`` is sent — ``"json_schema"`` (OpenAI, vLLM) or
-    ``"json_object"`` with a ``schema`` field (llama.cpp servers). ``client``: an
+    >>> backend = OpenAIBackend(base_url="http://127.0.0.1:8000/v1", model="qwen")
+    >>> (backend.base_url, backend.capabilities.n)
+    ('http://127.0.0.1:8000/v1', True)
+
+    ``json_mode``: how ``json_schema`` is sent — ``"json_schema"`` (OpenAI, vLLM),
+    ``"json_object"`` with a ``schema`` field (llama.cpp servers), or ``"auto"``: the
+    first, switching to the second for good when the server rejects it. ``client``: an
     ``httpx.Client`` to use instead of a new one (proxies, custom transports).
     """
 
@@ -65,7 +70,7 @@ class OpenAIBackend:
         max_retries: int = 3,
         backoff_s: float = 0.5,
         max_context: int = 4096,
-        json_mode: str = "json_schema",
+        json_mode: str = "auto",
         client: httpx.Client | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
@@ -184,7 +189,7 @@ class OpenAIBackend:
         if stop:
             body["stop"] = stop
         if json_schema is not None:
-            if self.json_mode == "json_schema":
+            if self.json_mode in ("auto", "json_schema"):
                 body["response_format"] = {
                     "type": "json_schema",
                     "json_schema": {"name": "output", "schema": json_schema, "strict": True},
@@ -243,7 +248,17 @@ class OpenAIBackend:
             model = data.get("model") or model
             return len(choices)
 
-        if n > 1 and self.native_n is not False:
+        if json_schema is not None and self.json_mode == "auto":
+            try:
+                got = one(n, seed)
+            except BackendError as exc:
+                if "response_format" not in str(exc) and "json_schema" not in str(exc):
+                    raise
+                self.json_mode = "json_object"  # e.g. llama.cpp servers
+                got = one(n, seed)
+            if n > 1:
+                self.native_n = got >= n
+        elif n > 1 and self.native_n is not False:
             got = one(n, seed)
             self.native_n = got >= n
         while len(texts) < n:

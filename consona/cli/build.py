@@ -65,9 +65,10 @@ def build_command(
     try:
         result = build(inputs, outdir, config, force=force, address=ray_address)
     except KeyboardInterrupt:
-        status(
+        typer.echo(
             f"interrupted — committed shards are kept in {outdir}; "
-            "re-run the same command to resume"
+            "re-run the same command to resume",
+            err=True,
         )
         raise typer.Exit(code=130) from None
     s = result.summary

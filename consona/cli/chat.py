@@ -18,7 +18,7 @@ from rich.table import Table
 
 from consona.cli._common import err_console, out_console, status
 from consona.config import Settings
-from consona.errors import ConsonaError
+from consona.errors import ConfigError, ConsonaError
 
 HELP = (
     "/persona  who the agent is    /facts  its facts    /why  scores of the last reply\n"
@@ -49,8 +49,9 @@ class ChatSession:
     ['hello', 'hi!']
     """
 
-    def __init__(self, agent: Any) -> None:
+    def __init__(self, agent: Any, *, autosave: Path | None = None) -> None:
         self.agent = agent
+        self.autosave = autosave
         self.history: list[Any] = []
         self.last: Any = None
         self.id = uuid.uuid4().hex[:12]
@@ -84,7 +85,10 @@ class ChatSession:
         try:
             reply = self.agent.reply(self.history, user=line)
         except ConsonaError as exc:
-            status(f"[red]error:[/] {escape(str(exc))}")
+            status(f"[red]error:[/] {escape(str(exc))} [dim](message not sent; try again)[/]")
+            return True
+        except KeyboardInterrupt:
+            status("[dim](reply cancelled)[/]")
             return True
         self.history.append(Turn(speaker="user", text=line))
         self.history.append(
@@ -96,6 +100,8 @@ class ChatSession:
         )
         self.last = reply
         self.say(reply.text)
+        if self.autosave is not None:
+            self.save(str(self.autosave), quiet=True)
         if reply.flagged:
             status(
                 "[yellow]note:[/] every candidate contradicted a fact: "
@@ -174,7 +180,7 @@ class ChatSession:
             meta={"source": "consona chat"},
         )
 
-    def save(self, arg: str) -> None:
+    def save(self, arg: str, *, quiet: bool = False) -> None:
         if not arg:
             status("[red]error:[/] /save needs a file name, e.g. /save chat.jsonl")
             return
@@ -186,7 +192,8 @@ class ChatSession:
         except ConsonaError as exc:
             status(f"[red]error:[/] {escape(str(exc))}")
             return
-        status(f"saved {len(self.history)} turns to {escape(str(path))}")
+        if not quiet:
+            status(f"saved {len(self.history)} turns to {escape(str(path))}")
 
 
 def _lines(interactive: bool) -> Any:
@@ -219,6 +226,11 @@ def chat(
         "-m",
         help="GGUF path, HF dir or served model name (default: the consona chat model)",
     ),
+    base_url: str | None = typer.Option(
+        None,
+        "--base-url",
+        help="OpenAI-compatible server URL for --backend openai (default: CONSONA_OPENAI_BASE_URL)",
+    ),
     candidates: int = typer.Option(
         4,
         "--candidates",
@@ -235,6 +247,9 @@ def chat(
     seed: int | None = typer.Option(None, "--seed", help="Sampling seed (reproducible runs)."),
     max_tokens: int = typer.Option(96, "--max-tokens", min=8, help="Tokens per reply."),
     temperature: float = typer.Option(0.8, "--temperature", min=0.0),
+    save: Path | None = typer.Option(
+        None, "--save", help="Write the dialogue (consona JSONL) to this file after every reply."
+    ),
     coherence: str = typer.Option(
         "auto",
         "--coherence",
@@ -248,7 +263,12 @@ def chat(
 
     settings = Settings.load()
     the_persona = load_persona(persona) if persona else default_persona()
-    the_backend = load_backend(backend, model=model, settings=settings)
+    options: dict[str, Any] = {}
+    if base_url:
+        if (backend or settings.backend) != "openai":
+            raise ConfigError("--base-url needs --backend openai", hint="add --backend openai")
+        options["base_url"] = base_url
+    the_backend = load_backend(backend, model=model, settings=settings, **options)
     try:
         judge = load_nli(nli, settings)
     except ConsonaError as exc:
@@ -266,7 +286,7 @@ def chat(
         temperature=temperature,
         coherence=coherence,
     )
-    session = ChatSession(agent)
+    session = ChatSession(agent, autosave=save)
     interactive = sys.stdin.isatty()
     status(
         f"chatting with [bold]{escape(agent.name)}[/] on {escape(the_backend.name)}"

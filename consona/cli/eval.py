@@ -182,6 +182,9 @@ def dialogue_cmd(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Discard a reply cache made with another configuration."
     ),
+    with_ppl: bool = typer.Option(
+        False, "--perplexity", help="Also the references' perplexity (transformers backend)."
+    ),
     judge: str = typer.Option(
         None, "--judge", help="Also grade with an LLM judge on this backend (off by default)."
     ),
@@ -241,11 +244,26 @@ def dialogue_cmd(
     metrics["flagged_rate"] = len(flagged) / len(infos) if infos else float("nan")
     metrics["avg_latency_s"] = sum(lat) / len(lat) if lat else float("nan")
     metrics["candidates"] = cfg.candidates
+    if with_ppl:
+        metrics["perplexity"] = _perplexity(responder, examples)
     metrics["agent"] = cfg.to_dict()
     metrics["source"] = {"data": str(data)}
     _judge(metrics, rows, judge, judge_model)
     _finish(out, metrics, rows, f"consona eval dialogue: {agent.stem} (N={cfg.candidates})",
             as_json)  # fmt: skip
+
+
+def _perplexity(responder: Any, examples: list[Any]) -> float:
+    from consona.agent import PersonaAgent
+    from consona.evaluation.harness import responder_context
+    from consona.evaluation.perplexity import reference_perplexity
+
+    def messages(e: Any) -> list[dict[str, str]]:
+        agent = PersonaAgent(e.persona, backend=responder.backend, nli=None, candidates=1,
+                             max_tokens=responder.config.max_tokens, coherence="lexical")  # fmt: skip
+        return agent.prompt(responder_context(e)).messages
+
+    return reference_perplexity(responder.backend, examples, messages=messages, show_progress=True)
 
 
 @eval_app.command("ranking")

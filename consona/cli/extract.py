@@ -133,7 +133,7 @@ def train(
     seed: int = typer.Option(0, "--seed"),
     no_msc: bool = typer.Option(False, "--no-msc", help="Do not train on MSC persona summaries."),
     max_pairs: int = typer.Option(
-        15000, "--max-pairs", min=0, help="PersonaChat entailed pairs used."
+        6000, "--max-pairs", min=0, help="PersonaChat entailed pairs used."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the training report as JSON."),
 ) -> None:

@@ -25,6 +25,8 @@ COMMAND_MODULES: list[str] = [
     "consona.cli.chat",
     "consona.cli.eval",
     "consona.cli.extract",
+    "consona.cli.nli",
+    "consona.cli.check",
 ]
 
 

@@ -459,7 +459,7 @@ def score_examples(
             }
         )
     counts = dict((skipped or {}).get("counts", {}))
-    n_skipped = sum(v for k, v in counts.items() if k != "no_context")
+    n_skipped = sum(v for k, v in counts.items() if k not in ("no_context", "over_max_turns"))
     metrics: dict[str, Any] = {
         "n": len(rows),
         "n_skipped": n_skipped,

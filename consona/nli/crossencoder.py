@@ -23,9 +23,12 @@ array([2])
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 LABEL_NAMES = ["entailment", "neutral", "contradiction"]
 PART_FILE = "nli_part.safetensors"
@@ -77,7 +80,7 @@ def _torch() -> Any:
     except ImportError as exc:  # pragma: no cover
         from consona.errors import MissingDependencyError
 
-        raise MissingDependencyError("torch", extra="nli", purpose="the NLI model") from exc
+        raise MissingDependencyError("torch", extra="ml", purpose="the NLI model") from exc
     return torch
 
 
@@ -114,11 +117,20 @@ def _parent_and_attr(model: Any, name: str) -> tuple[Any, str]:
     return model.get_submodule(parent_name), attr
 
 
+def quiet_transformers() -> None:
+    """No load reports or weight-loading bars from transformers (library code is silent)."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
 def new_classifier(base_dir: str | Path, *, dropout: float = 0.1) -> Any:
     """The base encoder with a fresh 3-way head (our LABELS order)."""
     torch = _torch()
     from transformers import AutoModelForSequenceClassification
 
+    quiet_transformers()
     return AutoModelForSequenceClassification.from_pretrained(
         str(base_dir),
         dtype=torch.float32,
@@ -238,6 +250,17 @@ def load_calibration(part_dir: str | Path) -> float | None:
     return float(json.loads(path.read_text())["contradiction_threshold"])
 
 
+def _onnx_cache_path(part: Path, base: Path) -> Path:
+    from consona.config import Settings
+    from consona.nli.onnx import fingerprint
+
+    weights = base / "model.safetensors"
+    key = fingerprint(part / PART_FILE, part / CONFIG_FILE)
+    size = weights.stat().st_size if weights.is_file() else 0
+    key = f"{key}-{size}"
+    return Path(Settings.load().home) / "models" / "nli" / f"consona-{key}.onnx"
+
+
 def load_consona_nli(
     part_dir: str | Path | None = None,
     *,
@@ -245,17 +268,25 @@ def load_consona_nli(
     threads: int | None = None,
     quantize: bool = False,
     max_length: int | None = None,
+    backend: str = "auto",
 ) -> Any:
     """The default NLI model ``"consona"``: MiniLM base + the shipped persona-NLI part.
 
-    ``quantize=True`` applies int8 dynamic quantisation to the linear layers.
+    ``backend``: ``"torch"``, ``"onnx"`` (onnxruntime; the graph is exported once into
+    ``$CONSONA_HOME/models/nli/``, which needs ``onnx`` + ``onnxscript``), or ``"auto"``
+    (onnx when it can be used, else torch — both give the same probabilities within 1e-5).
+    ``quantize=True`` applies torch int8 dynamic quantisation (faster, less accurate).
     """
-    from consona.errors import ModelError
+    from consona.errors import ConfigError, ModelError
     from consona.nli.hf import SequenceClassifierNLI, pick_threads
 
     torch = _torch()
     from transformers import AutoTokenizer
 
+    if backend not in ("auto", "torch", "onnx"):
+        raise ConfigError(
+            f"Unknown NLI backend {backend!r}", hint="use backend='auto', 'torch' or 'onnx'"
+        )
     part = Path(part_dir) if part_dir else shipped_dir()
     if not (part / PART_FILE).is_file():
         raise ModelError(
@@ -264,16 +295,45 @@ def load_consona_nli(
             "and load it with --model consona:DIR (or use --model fake for tests)",
         )
     base = Path(base_dir) if base_dir else base_model_dir()
-    torch.set_num_threads(threads or pick_threads())
+    n_threads = threads or pick_threads()
+    torch.set_num_threads(n_threads)
     model, config = load_merged(base, part)
-    if quantize:
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     tok = AutoTokenizer.from_pretrained(str(base))
-    return SequenceClassifierNLI(
-        tok,
-        model,
-        name="consona" if part_dir is None else f"consona:{part}",
-        max_length=int(max_length or config.get("max_length", 128)),
-        label_order=LABEL_NAMES,
-        contradiction_threshold=load_calibration(part),
-    )
+    common: dict[str, Any] = {
+        "name": "consona" if part_dir is None else f"consona:{part}",
+        "max_length": int(max_length or config.get("max_length", 128)),
+        "label_order": LABEL_NAMES,
+        "contradiction_threshold": load_calibration(part),
+    }
+    if quantize:
+        if backend == "onnx":
+            raise ConfigError("quantize=True needs the torch backend", hint="drop one option")
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return SequenceClassifierNLI(tok, model, **common)
+    if backend != "torch":
+        from consona.nli.onnx import OnnxSequenceClassifierNLI, export_onnx, onnx_available
+
+        path = _onnx_cache_path(part, base)
+        usable = onnx_available(export=False) and (path.is_file() or onnx_available())
+        if backend == "onnx" and not usable:
+            from consona.errors import MissingDependencyError
+
+            raise MissingDependencyError(
+                "onnxruntime onnx onnxscript", extra="onnx", purpose="the ONNX NLI backend"
+            )
+        if usable:
+            try:
+                if not path.is_file():
+                    log.info("exporting the NLI model to %s (once)", path)
+                    export_onnx(model, tok, path)
+                return OnnxSequenceClassifierNLI(
+                    tok, model, onnx_path=path, threads=n_threads, **common
+                )
+            except Exception as exc:
+                if backend == "onnx":
+                    raise ModelError(
+                        f"ONNX export/load of the NLI model failed: {exc}",
+                        hint="use backend='torch'",
+                    ) from exc
+                log.warning("ONNX backend unavailable (%s); using torch", exc)
+    return SequenceClassifierNLI(tok, model, **common)

@@ -92,7 +92,7 @@ class SequenceClassifierNLI:
         self.permutation = perm
 
     def logits(self, pairs: Sequence[Pair], *, batch_size: int = 64) -> np.ndarray:
-        torch = require("torch", extra="nli", purpose="NLI models")
+        torch = require("torch", extra="ml", purpose="NLI models")
         out = np.zeros((len(pairs), 3), dtype=np.float32)
         if not pairs:
             return out
@@ -138,9 +138,12 @@ class HFNLIModel(SequenceClassifierNLI):
         threads: int | None = None,
         contradiction_threshold: float | None = None,
     ) -> None:
-        torch = require("torch", extra="nli", purpose="NLI models")
-        transformers = require("transformers", extra="nli", purpose="NLI models")
+        torch = require("torch", extra="ml", purpose="NLI models")
+        transformers = require("transformers", extra="ml", purpose="NLI models")
         torch.set_num_threads(threads or pick_threads())
+        from consona.nli.crossencoder import quiet_transformers
+
+        quiet_transformers()
         try:
             tok = transformers.AutoTokenizer.from_pretrained(str(model_id))
             model = transformers.AutoModelForSequenceClassification.from_pretrained(str(model_id))

@@ -197,6 +197,7 @@ def build(
             out.commit_shard(manifest, result.shard_id, result.rows, result.stats)
             counts["written"] += 1
             counts["dialogues"] += result.stats.get("dialogues", 0)
+            bar.set_postfix(shards=len(manifest["shards"]), rows=manifest["statistics"]["rows"])
             bar.update(result.stats.get("dialogues", 0))
         status = "complete"
     except KeyboardInterrupt:

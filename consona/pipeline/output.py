@@ -26,6 +26,7 @@ from typing import Any
 
 from consona.errors import ConsonaError
 from consona.io import atomic_write
+from consona.pipeline.report import summary
 
 __all__ = ["MANIFEST", "MANIFEST_FORMAT", "SHARD_DIR", "BuildOutput", "shard_id", "sum_stats"]
 
@@ -158,6 +159,7 @@ class BuildOutput:
         manifest["statistics"] = sum_stats(s.get("stats", {}) for s in manifest["shards"])
         manifest["statistics"]["rows"] = sum(s["rows"] for s in manifest["shards"])
         manifest["statistics"]["shards"] = len(manifest["shards"])
+        manifest["summary"] = summary(manifest)
         try:
             with atomic_write(self.manifest_path) as f:
                 os.fchmod(f.fileno(), 0o644)

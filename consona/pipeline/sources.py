@@ -152,13 +152,22 @@ class InputReader:
             self.error_samples.append({"file": path, "line": line, "error": message})
 
     def estimate_total(self) -> int | None:
-        """Dialogue count when cheap to know (line count of JSONL inputs), else None."""
+        """How many dialogues the inputs hold (JSONL: non-empty lines; other formats: a
+        quick read), for the progress bar's ETA. None when it cannot be known cheaply."""
         total = 0
         for p in self.paths:
-            if _format_of(p) is not None:
+            if self.limit is not None and total >= self.limit:
+                break
+            try:
+                if _format_of(p) is None:
+                    with open(p, "rb") as f:
+                        total += sum(1 for line in f if line.strip())
+                else:
+                    from consona.formats import read_dialogues
+
+                    total += sum(1 for _ in read_dialogues(p))
+            except (ConsonaError, OSError, ValueError):
                 return self.limit
-            with open(p, "rb") as f:
-                total += sum(1 for line in f if line.strip())
         return total if self.limit is None else min(total, self.limit)
 
     def __iter__(self) -> Iterator[SourceRecord]:

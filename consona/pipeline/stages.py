@@ -170,23 +170,25 @@ def make_examples(
 
 
 def mark_used_facts(
-    examples: Sequence[Example], nli: NLIModel, *, threshold: float = 0.5
+    examples: Sequence[Example], nli: NLIModel, *, threshold: float = 0.5, prefilter: bool = False
 ) -> list[Example]:
     """Set ``used_facts``: facts the response entails (NLI, premise = response)."""
+    from consona.augmentation.augment import predict_unique
+
     pairs = [(ex.response, f.text) for ex in examples for f in ex.persona.facts]
-    probs = nli.predict(pairs) if pairs else None
-    out: list[Example] = []
-    pos = 0
-    for ex in examples:
-        n = len(ex.persona.facts)
-        used = (
-            []
-            if probs is None
-            else [i for i in range(n) if probs[pos + i, ENTAILMENT] >= threshold]
+    probs = predict_unique(nli, pairs, prefilter=prefilter)
+    return [
+        ex.model_copy(
+            update={
+                "used_facts": [
+                    i
+                    for i, f in enumerate(ex.persona.facts)
+                    if probs[(ex.response, f.text)][ENTAILMENT] >= threshold
+                ]
+            }
         )
-        pos += n
-        out.append(ex.model_copy(update={"used_facts": used}))
-    return out
+        for ex in examples
+    ]
 
 
 def render_system(example: Example) -> str:
@@ -271,7 +273,12 @@ def process_shard(shard: ShardInput, components: Components, config: BuildConfig
         source = {"file": rec.get("file"), "line": rec.get("line"), "index": rec.get("index")}
         examples.extend(make_examples(dialogue, config=config, source=source))
     t0 = time.perf_counter()
-    examples = mark_used_facts(examples, components.nli, threshold=config.augment.nli_threshold)
+    examples = mark_used_facts(
+        examples,
+        components.nli,
+        threshold=config.augment.nli_threshold,
+        prefilter=config.augment.lexical_prefilter,
+    )
     stats["nli_seconds"] += time.perf_counter() - t0
     stats["used_fact_links"] = sum(len(ex.used_facts) for ex in examples)
     t0 = time.perf_counter()

@@ -30,7 +30,12 @@ Replier = Callable[[list[dict[str, str]]], str]
 
 
 class FakeBackend:
-    """Scripted replies: each candidate takes the next item of ``replies`` (cycling), or
+    """Scripted replies.
+
+    >>> FakeBackend(["a", "b"]).generate([{"role": "user", "content": "hi"}], n=3).texts
+    ['a', 'b', 'a']
+
+    Each candidate takes the next item of ``replies`` (cycling), or
     ``replies(messages)`` when it is a callable. Records every request's messages in
     ``calls`` and its keyword arguments in ``requests``.
 

@@ -244,3 +244,10 @@ def test_default_persona_bundled():
     p = default_persona()
     assert p.name and len(p.facts) == 6
     assert all(f.text for f in p.facts)
+
+
+def test_echo_of_user_message_loses_to_an_answer():
+    a = agent(["You do not have a cat, right?", "Right, a cat called Tom."], candidates=2)
+    r = a.reply([], user="You do not have a cat, right?")
+    assert r.text == "Right, a cat called Tom."
+    assert r.candidates[0].reason == "echoes the user"

@@ -90,3 +90,38 @@ def test_bad_persona_and_backend_names(tmp_path):
     corrupt.write_bytes(b"NOPE" + b"\0" * 64)
     r = run(["chat", "--backend", "llamacpp", "--model", str(corrupt)], "hi\n")
     assert r.exit_code == 3 and "not a GGUF" in r.stderr
+
+
+def test_autosave_after_every_reply(tmp_path):
+    out = tmp_path / "auto.jsonl"
+    r = run([*BASE, "--save", str(out)], "first\nsecond\n")
+    assert r.exit_code == 0, r.output
+    turns = json.loads(out.read_text())["turns"]
+    assert [t["text"] for t in turns if t["speaker"] == "user"] == ["first", "second"]
+    assert not list(tmp_path.glob(".auto.jsonl.*"))  # no temp files left behind
+
+
+def test_openai_server_down_keeps_chat_going(tmp_path):
+    r = run(
+        [
+            "chat",
+            "--backend",
+            "openai",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--model",
+            "m",
+            "--nli",
+            "none",
+            "--coherence",
+            "lexical",
+            "--candidates",
+            "1",
+        ],
+        f"hello\n/save {tmp_path / 'x.jsonl'}\n",
+    )
+    assert r.exit_code == 0, r.output
+    assert "cannot connect" in r.stderr and "message not sent" in r.stderr
+    assert "saved 1 turns" in r.stderr  # the greeting is kept
+    r = run([*BASE, "--base-url", "http://x/v1"], "hi\n")
+    assert r.exit_code == 2 and "--base-url needs --backend openai" in r.stderr

@@ -20,8 +20,9 @@ class Server:
     """A minimal /v1 server: replies "reply-<seed>" per choice; honours ``n`` unless
     ``ignore_n``; ``fail`` is a list of status codes to answer first; ``delay`` sleeps."""
 
-    def __init__(self, *, ignore_n=False, fail=(), delay=0.0):
+    def __init__(self, *, ignore_n=False, fail=(), delay=0.0, only_json_object=False):
         self.ignore_n, self.fail, self.delay = ignore_n, list(fail), delay
+        self.only_json_object = only_json_object
         self.bodies: list[dict] = []
         owner = self
 
@@ -51,6 +52,17 @@ class Server:
                     code = owner.fail.pop(0)
                     self._send(
                         code, {"error": {"message": f"boom {code}"}}, headers=[("Retry-After", "0")]
+                    )
+                    return
+                fmt = (body.get("response_format") or {}).get("type")
+                if owner.only_json_object and fmt == "json_schema":
+                    self._send(
+                        400,
+                        {
+                            "error": {
+                                "message": "response_format.type must be 'text' or 'json_object'"
+                            }
+                        },
                     )
                     return
                 n = 1 if owner.ignore_n else body.get("n", 1)
@@ -169,3 +181,13 @@ def test_bad_options():
         OpenAIBackend(base_url="localhost:8000")
     with pytest.raises(ConfigError, match="json_mode"):
         OpenAIBackend(json_mode="xml")
+
+
+@pytest.mark.parametrize("server", [{"only_json_object": True}], indirect=True)
+def test_json_mode_auto_falls_back_to_json_object(server):
+    b = OpenAIBackend(base_url=server.url, model="m")
+    schema = {"type": "object", "required": ["name"]}
+    assert b.generate(MSGS, json_schema=schema).text == '{"name": "Ada"}'
+    assert [x["response_format"]["type"] for x in server.bodies] == ["json_schema", "json_object"]
+    assert server.bodies[-1]["response_format"]["schema"] == schema
+    assert b.json_mode == "json_object"

@@ -118,3 +118,13 @@ def test_eval_ranking_cli(tmp_path):
     assert set(json.loads(r2.stdout)["results"]) == {"base"}
     r3 = runner.invoke(app, ["eval", "ranking", "--nli", "fake"])
     assert r3.exit_code == 2 and "--data-dir" in r3.output
+
+
+def test_eval_dialogue_perplexity_needs_token_scores(tmp_path, data):
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text('backend = "fake"\nnli = "none"\ncandidates = 1\ncoherence = "lexical"\n')
+    out = tmp_path / "o"
+    r = runner.invoke(app, ["eval", "dialogue", str(data), "--agent", str(cfg), "-o", str(out),
+                            "--nli", "fake", "--perplexity"])  # fmt: skip
+    assert r.exit_code == 2 and "transformers" in r.output and "Traceback" not in r.output
+    assert not (out / "metrics.json").exists()

@@ -38,6 +38,8 @@ def _model() -> FastModel:
     m.w1[2 * DIM + 4, 0] = 4.0  # first-person hand feature → persona-bearing
     m.w2[:] = [1.0, 0.0]
     m.b2 = np.array(-2.0, np.float32)
+    m.u_w1[:] = 0.0
+    m.u_b2 = np.array(3.0, np.float32)  # the utterance head always fires
     m.rel_w[:] = 0.0
     m.rel_b[:] = [3.0, 0.0]
     m.threshold = 0.5
@@ -60,6 +62,7 @@ def test_model_roundtrip_and_errors(tmp_path):
     m.save(path)
     back = FastModel.load(path)
     assert back.relations == m.relations and back.threshold == m.threshold
+    assert back.utt_threshold == m.utt_threshold
     feats = np.random.default_rng(0).normal(size=(3, 2 * DIM + N_HAND)).astype(np.float32)
     assert np.allclose(back.clause_probs(feats), m.clause_probs(feats), atol=1e-2)
     with pytest.raises(ModelError, match="extract train"):

@@ -141,3 +141,24 @@ def test_load_nli_model_names():
 def test_default_name_comes_from_settings(monkeypatch):
     monkeypatch.setenv("CONSONA_NLI_MODEL", "fake")
     assert load_nli_model().name == "fake"
+
+
+@pytest.mark.slow
+def test_shipped_model_on_clear_pairs():
+    from consona.nli.crossencoder import PART_FILE, shipped_dir
+
+    pytest.importorskip("torch")
+    if not (shipped_dir() / PART_FILE).is_file():
+        pytest.skip("the shipped NLI part is not installed")
+    try:
+        nli = load_nli_model("consona")
+    except Exception as exc:  # base package missing
+        pytest.skip(f"consona NLI model unavailable: {exc}")
+    facts = ["I have two dogs.", "I am a nurse.", "My favorite color is blue."]
+    r = check_consistency(facts, "I don't have any pets at all.", nli=nli)
+    assert r.contradicted == ["I have two dogs."]
+    r = check_consistency(facts, "I work as a nurse at the hospital.", nli=nli)
+    assert "I am a nurse." in r.entailed and not r.contradiction
+    r = check_consistency(facts, "My favorite color is green.", nli=nli)
+    assert r.contradicted == ["My favorite color is blue."]
+    assert 0.0 < nli.contradiction_threshold < 1.0

@@ -228,3 +228,27 @@ def test_ray_executor_gives_the_same_rows_as_local(tmp_path):
     assert m_ray["fingerprint"] == m_local["fingerprint"]  # the executor is not in it
     assert [s["parquet"]["sha256"] for s in m_ray["shards"]] == [
         s["parquet"]["sha256"] for s in m_local["shards"]]  # fmt: skip
+
+
+def test_llm_paraphrase_through_build_is_cached_and_recorded(tmp_path, _isolated_home):
+    from consona.augmentation import AugmentConfig
+    from consona.testing import FakeBackend
+
+    src = write_input(tmp_path / "in.jsonl", 6)
+    backend = FakeBackend(
+        lambda msgs: "Honestly, " + msgs[-1]["content"][0].lower() + msgs[-1]["content"][1:]
+    )
+    aug = AugmentConfig(paraphrase_prob=1.0, drop_prob=0, empty_prob=0)
+    config = cfg(augment=aug, paraphrase_backend="fake")
+    res = build([src], tmp_path / "o", config, extractor=FakeExtractor(), nli=FakeNLI(),
+                backend=backend, show_progress=False)  # fmt: skip
+    rows = rows_of(tmp_path / "o")
+    assert all(f.startswith("Honestly, ") for r in rows for f in r["persona_facts"])
+    assert res.manifest["statistics"]["augmentation"]["paraphrased"] == sum(
+        len(r["persona_facts"]) for r in rows)  # fmt: skip
+    assert res.manifest["fingerprint_parts"]["models"]["paraphrase"] == "fake"
+    calls = len(backend.calls)
+    assert 0 < calls < res.manifest["statistics"]["augmentation"]["paraphrased"]  # cache hits
+    assert list((_isolated_home / "paraphrase").rglob("*.json"))
+    with pytest.raises(ConfigError, match="--paraphrase-backend"):
+        cfg(augment=aug)

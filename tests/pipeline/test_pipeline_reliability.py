@@ -106,3 +106,26 @@ def test_kill_9_at_several_points_then_resume_equals_uninterrupted(tmp_path):
     committed = {Path(s[k]["path"]).name for s in json.loads((out / "manifest.json").read_text())["shards"]
                  for k in ("parquet", "messages")}  # fmt: skip
     assert {p.name for p in shards.iterdir()} == committed
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_ctrl_c_stops_cleanly_and_resumes(tmp_path, workers):
+    src = write_input(tmp_path / "in.jsonl", 12)
+    out = tmp_path / "out"
+    cmd = [*_cmd(src, out), "--workers", workers]
+    p = subprocess.Popen(
+        cmd, env=_env(**{TEST_HOOK_ENV: "0.25"}), stderr=subprocess.PIPE, text=True
+    )
+    _wait(lambda: _committed(out) >= 1, p)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    err = " ".join(err.split())
+    assert "re-run the same command to resume" in err and "Traceback" not in err
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "interrupted" and 1 <= len(m["shards"]) < 4
+    assert not list(out.rglob("*.tmp"))
+    subprocess.run([*cmd], env=_env(), check=True, timeout=120)
+    ref = tmp_path / "ref"
+    subprocess.run([*_cmd(src, ref), "--workers", "0"], env=_env(), check=True, timeout=120)
+    assert _rows(out) == _rows(ref)

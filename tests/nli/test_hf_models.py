@@ -1,0 +1,171 @@
+"""HF sequence-classification models: label order, truncation, and the consona part format,
+on tiny randomly initialised BERTs built in tmp_path."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from consona.errors import ModelError  # noqa: E402
+from consona.nli.consistency import load_nli_model  # noqa: E402
+from consona.nli.hf import HFNLIModel, SequenceClassifierNLI, label_permutation  # noqa: E402
+
+WORDS = [
+    "i",
+    "have",
+    "two",
+    "dogs",
+    "a",
+    "cat",
+    "like",
+    "jazz",
+    "do",
+    "not",
+    "am",
+    "tall",
+    "short",
+    "my",
+    "is",
+    "the",
+]
+
+
+def _tiny(tmp_path, id2label, name="tiny"):
+    d = tmp_path / name
+    d.mkdir()
+    (d / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]))
+    tok = transformers.BertTokenizerFast(vocab_file=str(d / "vocab.txt"), do_lower_case=True)
+    torch.manual_seed(0)
+    cfg = transformers.BertConfig(
+        vocab_size=len(WORDS) + 5,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        num_labels=len(id2label),
+        id2label=id2label,
+        label2id={v: k for k, v in id2label.items()},
+    )
+    model = transformers.BertForSequenceClassification(cfg)
+    model.save_pretrained(d)
+    tok.save_pretrained(d)
+    return d, tok, model
+
+
+def test_label_permutation_from_id2label():
+    assert label_permutation({0: "entailment", 1: "neutral", 2: "contradiction"}) == [0, 1, 2]
+    assert label_permutation({0: "CONTRADICTION", 1: "Entailment", 2: "neutral"}) == [1, 2, 0]
+    with pytest.raises(ModelError):
+        label_permutation({0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"})
+    with pytest.raises(ModelError):
+        label_permutation({0: "entailment", 1: "not_entailment"})
+
+
+def test_hf_model_maps_permuted_labels(tmp_path):
+    id2label = {0: "contradiction", 1: "entailment", 2: "neutral"}
+    d, tok, model = _tiny(tmp_path, id2label)
+    nli = load_nli_model(f"hf:{d}")
+    pairs = [("i have two dogs", "i do not have a cat"), ("i am tall", "i am short")]
+    probs = nli.predict(pairs)
+    enc = tok([p for p, _ in pairs], [h for _, h in pairs], padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        raw = torch.softmax(model.eval()(**enc).logits, -1).numpy()
+    # consona order (entailment, neutral, contradiction) = model columns (1, 2, 0)
+    np.testing.assert_allclose(probs, raw[:, [1, 2, 0]], atol=1e-5)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_hf_model_missing_dir_is_a_model_error(tmp_path):
+    with pytest.raises(ModelError) as err:
+        HFNLIModel(tmp_path / "nothing-here")
+    assert "hf:<local directory>" in str(err.value)
+
+
+class _RecordingTokenizer:
+    def __init__(self, tok):
+        self.tok = tok
+        self.calls = []
+
+    def __call__(self, *args, **kwargs):
+        enc = self.tok(*args, **kwargs)
+        self.calls.append(enc)
+        return enc
+
+
+def test_truncation_keeps_both_sides(tmp_path):
+    _d, tok, model = _tiny(tmp_path, {0: "entailment", 1: "neutral", 2: "contradiction"})
+    rec = _RecordingTokenizer(tok)
+    nli = SequenceClassifierNLI(rec, model, name="tiny", max_length=16)
+    long_p = " ".join(["my dogs"] * 200)
+    long_h = " ".join(["the cat"] * 300)
+    probs = nli.predict([(long_p, long_h), ("", ""), ("i am tall", "私は背が高い")])
+    assert probs.shape == (3, 3) and np.isfinite(probs).all()
+    enc = rec.calls[0]
+    assert enc["input_ids"].shape[1] <= 16
+    types = enc["token_type_ids"][-1].tolist()  # the long pair sorts last
+    ids = enc["input_ids"][-1].tolist()
+    sep = tok.sep_token_id
+    assert ids.count(sep) == 2  # both segments present and closed
+    assert types.count(0) >= 5 and types.count(1) >= 5  # each side kept a fair share
+
+
+def test_consona_part_roundtrip_lora_and_full(tmp_path):
+    """A trained part saved by save_part loads (merged / int8) and predicts like the
+    in-memory model — the shipped format, on a tiny base."""
+    from consona.nli.crossencoder import (
+        inject_lora,
+        load_consona_nli,
+        mark_full_trainable,
+        new_classifier,
+        save_part,
+    )
+
+    base, tok, _ = _tiny(tmp_path, {0: "entailment", 1: "neutral", 2: "contradiction"}, "base")
+    pairs = [("i have two dogs", "i do not have a cat"), ("i am tall", "my cat is short")]
+    for mode in ("lora", "full"):
+        torch.manual_seed(1)
+        model = new_classifier(base, dropout=0.0)
+        if mode == "lora":
+            inject_lora(model, r=4, alpha=8)
+        else:
+            mark_full_trainable(model)
+        with torch.no_grad():  # make the trained part differ from the base
+            for _n, p in model.named_parameters():
+                if p.requires_grad:
+                    p.add_(torch.randn_like(p) * 0.2)
+        part = tmp_path / f"part-{mode}"
+        cfg = {"mode": mode, "lora_r": 4, "lora_alpha": 8, "max_length": 32}
+        save_part(model, part, config=cfg)
+        (part / "calibration.json").write_text(json.dumps({"contradiction_threshold": 0.42}))
+        enc = tok([p for p, _ in pairs], [h for _, h in pairs], padding=True, return_tensors="pt")
+        with torch.inference_mode():
+            want = torch.softmax(model.eval()(**enc).logits, -1).numpy()
+        nli = load_consona_nli(part, base_dir=base)
+        got = nli.predict(pairs)
+        tol = 1e-4 if mode == "lora" else 2e-2  # int8 weights in full mode
+        np.testing.assert_allclose(got, want, atol=tol)
+        assert nli.contradiction_threshold == 0.42
+    with pytest.raises(ModelError):
+        load_consona_nli(tmp_path / "no-part", base_dir=base)
+
+
+@pytest.mark.slow
+def test_onnx_backend_matches_torch(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from consona.nli.onnx import OnnxSequenceClassifierNLI, export_onnx
+
+    d, tok, model = _tiny(tmp_path, {0: "neutral", 1: "contradiction", 2: "entailment"})
+    torch_nli = SequenceClassifierNLI(tok, model, name="tiny", max_length=24)
+    path = export_onnx(model, tok, tmp_path / "tiny.onnx")
+    onnx_nli = OnnxSequenceClassifierNLI(
+        tok, model, onnx_path=path, threads=1, name="tiny", max_length=24
+    )
+    pairs = [("i have two dogs", "i do not have a cat"), ("", ""), ("my cat " * 50, "is tall")]
+    np.testing.assert_allclose(onnx_nli.predict(pairs), torch_nli.predict(pairs), atol=1e-5)

@@ -77,6 +77,9 @@ def check(
     prefilter: int = typer.Option(
         None, help="Score only the K facts most similar to the utterance (embedder)."
     ),
+    split: bool = typer.Option(
+        True, "--split/--no-split", help="Also judge each sentence/clause of the utterance."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
 ) -> None:
     """Per-fact NLI verdicts for an utterance; exit 3 when it contradicts the persona."""
@@ -89,7 +92,14 @@ def check(
             f"The persona in {str(persona)!r} has no facts", hint="add facts to the persona file"
         )
     nli = load_nli_model(model)
-    result = check_consistency(facts, utterance, nli=nli, threshold=threshold, prefilter=prefilter)
+    result = check_consistency(
+        facts,
+        utterance,
+        nli=nli,
+        threshold=threshold,
+        prefilter=prefilter,
+        split_sentences=split,
+    )
     if as_json:
         emit_json(result.to_dict())
     else:

@@ -25,6 +25,7 @@ def status(message: str) -> None:
     err_console.print(message, soft_wrap=True, markup=False, highlight=False)
 
 
+LABEL_ORDER = ("entailment", "neutral", "contradiction")
 MODEL_HELP = "NLI model: consona (default), consona:<trained dir>, hf:<id or dir>, fake."
 
 
@@ -64,18 +65,16 @@ def build_data(
             hint="point --data-dir at the folder that holds convai2-dnli-triples/, nli/, …",
         )
     write_dataset(splits, report, out)
-    table = Table(title="label counts per source (train / dev / test)", title_justify="left")
-    table.add_column("source")
-    table.add_column("licence")
-    for lab in ("entailment", "neutral", "contradiction"):
-        table.add_column(lab, justify="right")
+    status("label counts per source (entailment/neutral/contradiction):")
+    status(f"  {'source':22s} {'train':>20s} {'dev':>16s} {'test':>16s}")
     for name, per_split in report.counts.items():
         cells = [
-            " / ".join(str(per_split.get(s, {}).get(lab, 0)) for s in ("train", "dev", "test"))
-            for lab in ("entailment", "neutral", "contradiction")
+            "/".join(str(per_split.get(split, {}).get(lab, 0)) for lab in LABEL_ORDER)
+            for split in ("train", "dev", "test")
         ]
-        table.add_row(name, report.licences[name], *cells)
-    err_console.print(table)
+        status(f"  {name:22s} {cells[0]:>20s} {cells[1]:>16s} {cells[2]:>16s}")
+    for name in report.used:
+        status(f"used {name}: {report.licences[name]}")
     for name, why in report.skipped.items():
         status(f"skipped {name}: {why}")
     status(f"wrote {', '.join(f'{k} {len(v)}' for k, v in splits.items())} pairs to {out}")

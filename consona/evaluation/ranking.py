@@ -483,6 +483,24 @@ class AgentScorer:
 BASE_SCORERS = ("agent", "agent-embed", "lexical", "embed")
 
 
+class _LastCallMemo:
+    """Remembers the last call of a coherence function, so the base and the re-ranked
+    scorer share one embedding pass per item."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.name = getattr(fn, "name", "coherence")
+        self._key: tuple[str, tuple[str, ...]] | None = None
+        self._value: list[float] = []
+
+    def __call__(self, context: str, candidates: Sequence[str]) -> list[float]:
+        key = (context, tuple(candidates))
+        if key != self._key:
+            self._value = list(self.fn(context, candidates))
+            self._key = key
+        return list(self._value)
+
+
 def make_scorers(
     name: str, *, nli: NLIModel | None, threshold: float | None = None
 ) -> dict[str, Scorer]:
@@ -490,7 +508,9 @@ def make_scorers(
     ``nli`` is given). Names: ``agent`` (the agent's scorer, lexical coherence),
     ``agent-embed`` (the agent's scorer, embedding coherence), ``lexical``, ``embed``."""
     if name in ("agent", "agent-embed"):
-        coh = "lexical" if name == "agent" else "embedding"
+        from consona.agent.rerank import make_coherence
+
+        coh = _LastCallMemo(make_coherence("lexical" if name == "agent" else "embedding"))
         out: dict[str, Scorer] = {"base": AgentScorer(nli=None, coherence=coh)}
         if nli is not None:
             out["rerank"] = AgentScorer(nli=nli, coherence=out["base"].coherence,  # type: ignore[attr-defined]

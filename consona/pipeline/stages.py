@@ -233,7 +233,7 @@ def example_row(example: Example) -> dict[str, Any]:
         "source_index": int(src.get("index", 0)),
         "augmentation": json.dumps(example.meta.get("augmentation", {}), ensure_ascii=False),
         "messages": render_messages(example),
-        "example": json.dumps(example.to_dict(), ensure_ascii=False, sort_keys=True),
+        "facts": json.dumps([f.to_dict() for f in example.persona.facts], ensure_ascii=False),
     }
 
 

@@ -4,7 +4,7 @@ hypothetical or small talk becomes a tidy fact; ``facts`` maps exact utterances 
 >>> from consona.types import Turn
 >>> ex = FakeExtractor()
 >>> [f.text for f in ex.extract(Turn(speaker="a", text="i'm a nurse lol. do you like cats?"))]
-["I'm a nurse."]
+['I am a nurse.']
 >>> FakeExtractor(facts={"hi": ["I am Bob."]}).extract(Turn(speaker="a", text="hi"))[0].text
 'I am Bob.'
 """

@@ -36,7 +36,7 @@ def test_split_clauses_keeps_spans():
     ("raw", "expected"),
     [
         ("yeah i've been a nurse for ten years lol", "I've been a nurse for ten years."),
-        ("Oh wow, im a teacher :)", "I'm a teacher."),
+        ("Oh wow, im a teacher :)", "I am a teacher."),
         ("lol ok", ""),
         ("😀😀", ""),
     ],

@@ -162,3 +162,20 @@ def test_shipped_model_on_clear_pairs():
     r = check_consistency(facts, "My favorite color is green.", nli=nli)
     assert r.contradicted == ["My favorite color is blue."]
     assert 0.0 < nli.contradiction_threshold < 1.0
+
+
+def test_split_sentences_catches_a_diluted_contradiction():
+    facts = ["I have two dogs.", "I like jazz music."]
+    utt = "I like jazz music but honestly I do not have dogs"
+    # the whole utterance reads as neutral for both facts; its clauses do not
+    nli = FakeNLI(verdicts={(f, utt): "neutral" for f in facts})
+    whole = check_consistency(facts, utt, nli=nli)
+    assert whole.contradicted == [] and whole.entailed == []
+    split = check_consistency(facts, utt, nli=nli, split_sentences=True)
+    assert split.contradicted == ["I have two dogs."]
+    assert split.verdicts[0].evidence == "honestly I do not have dogs"
+    assert split.entailed == ["I like jazz music."]
+    assert split.verdicts[1].evidence == "I like jazz music"
+    assert split.to_dict()["verdicts"][0]["evidence"] == "honestly I do not have dogs"
+    one = check_consistency(facts, "I have dogs.", nli=FakeNLI(), split_sentences=True)
+    assert one.verdicts[0].evidence is None and one.entailed == ["I have two dogs."]

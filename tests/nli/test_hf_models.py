@@ -151,6 +151,9 @@ def test_consona_part_roundtrip_lora_and_full(tmp_path):
         tol = 1e-4 if mode == "lora" else 2e-2  # int8 weights in full mode
         np.testing.assert_allclose(got, want, atol=tol)
         assert nli.contradiction_threshold == 0.42
+        named = load_nli_model(f"consona:{part}", base_dir=base, backend="torch")
+        np.testing.assert_allclose(named.predict(pairs), got, atol=1e-6)
+        assert named.contradiction_threshold == 0.42  # through the cache wrapper
     with pytest.raises(ModelError):
         load_consona_nli(tmp_path / "no-part", base_dir=base)
 
@@ -161,7 +164,7 @@ def test_onnx_backend_matches_torch(tmp_path):
     pytest.importorskip("onnxscript")
     from consona.nli.onnx import OnnxSequenceClassifierNLI, export_onnx
 
-    d, tok, model = _tiny(tmp_path, {0: "neutral", 1: "contradiction", 2: "entailment"})
+    _d, tok, model = _tiny(tmp_path, {0: "neutral", 1: "contradiction", 2: "entailment"})
     torch_nli = SequenceClassifierNLI(tok, model, name="tiny", max_length=24)
     path = export_onnx(model, tok, tmp_path / "tiny.onnx")
     onnx_nli = OnnxSequenceClassifierNLI(

@@ -108,7 +108,7 @@ def test_kill_9_at_several_points_then_resume_equals_uninterrupted(tmp_path):
     assert {p.name for p in shards.iterdir()} == committed
 
 
-@pytest.mark.parametrize("workers", ["0", "2"])
+@pytest.mark.parametrize("workers", ["2"])
 def test_ctrl_c_stops_cleanly_and_resumes(tmp_path, workers):
     src = write_input(tmp_path / "in.jsonl", 12)
     out = tmp_path / "out"

@@ -25,17 +25,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="first N items only")
     ap.add_argument("--n-each", type=int, default=10, help="candidates per kind")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--heldout",
+        action="store_true",
+        help="only items whose persona fact is outside the consona NLI train split",
+    )
     ap.add_argument("-o", "--out", default=None)
     args = ap.parse_args(argv)
 
     from consona.errors import ConsonaError
-    from consona.evaluation.ranking import build_dnli_ranking, make_scorers, rank_items
+    from consona.evaluation.ranking import (
+        build_dnli_ranking,
+        heldout_items,
+        make_scorers,
+        rank_items,
+    )
     from consona.nli.consistency import CachedNLI, load_nli_model
 
     try:
         t0 = time.perf_counter()
         items = build_dnli_ranking(args.data_dir, n_entail=args.n_each, n_contradict=args.n_each,
-                                   n_neutral=args.n_each, seed=args.seed, limit=args.limit)  # fmt: skip
+                                   n_neutral=args.n_each, seed=args.seed)  # fmt: skip
+        if args.heldout:
+            items = heldout_items(items)
+        items = items[: args.limit]
         build_s = time.perf_counter() - t0
         nli = load_nli_model(args.nli)
         if not isinstance(nli, CachedNLI):
@@ -57,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         "bench": "eval_dnli_ranking",
         "data": "convai2-dnli-triples valid_both_original",
         "nli": args.nli,
+        "heldout": args.heldout,
         "items": len(items),
         "candidates_by_kind": kinds,
         "n_each": args.n_each,
@@ -66,10 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
     }
-    path = Path(args.out or f"bench/results/eval_dnli_ranking_{args.nli.replace(':', '_')}.json")
+    tag = args.nli.replace(":", "_") + ("_heldout" if args.heldout else "")
+    path = Path(args.out or f"bench/results/eval_dnli_ranking_{tag}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"{len(items)} items ({kinds}); NLI {args.nli}")
+    print(f"{len(items)} items ({kinds}); NLI {args.nli}; heldout={args.heldout}")
     print(f"{'ranker':28s} {'Hits@1':>7s} {'Entail@1':>8s} {'Contra@1':>8s} {'MRR':>6s}")
     for name, res in results.items():
         for key, m in res.items():

@@ -285,6 +285,11 @@ def ranking_cmd(
         10, "--n-each", min=1, help="Candidates per kind (entail / contradict / neutral)."
     ),
     seed: int = typer.Option(0, "--seed", help="Sampling seed of the set builder."),
+    heldout: bool = typer.Option(
+        False,
+        "--heldout",
+        help="Keep only items whose persona fact is outside the consona NLI model's train split.",
+    ),
     out: Path = typer.Option(None, "--out", "-o", help="Write the result JSON here."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -292,6 +297,7 @@ def ranking_cmd(
     from consona.evaluation.harness import _json_safe
     from consona.evaluation.ranking import (
         build_dnli_ranking,
+        heldout_items,
         make_scorers,
         rank_items,
         read_ranking_set,
@@ -303,10 +309,13 @@ def ranking_cmd(
         raise ConfigError("Pass exactly one of --data-dir and --set",
                           hint="--data-dir builds the set from convai2-dnli-triples")  # fmt: skip
     if ranking_set is not None:
-        items = read_ranking_set(ranking_set)[:limit]
+        items = read_ranking_set(ranking_set)
     else:
         items = build_dnli_ranking(data_dir, n_entail=n_each, n_contradict=n_each,
-                                   n_neutral=n_each, seed=seed, limit=limit)  # fmt: skip
+                                   n_neutral=n_each, seed=seed)  # fmt: skip
+    if heldout:
+        items = heldout_items(items)
+    items = items[:limit]
     if save_set is not None:
         write_ranking_set(items, save_set)
         status(f"wrote {len(items)} items to {save_set}")
@@ -319,6 +328,7 @@ def ranking_cmd(
     result: dict[str, Any] = {
         "items": len(items),
         "scorer": scorer,
+        "heldout": heldout,
         "nli_model": getattr(model, "name", None),
         "results": results,
     }

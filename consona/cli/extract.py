@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 from rich.table import Table
 from typer.core import TyperGroup
@@ -24,12 +23,12 @@ __all__ = ["extract_app", "register"]
 class _DefaultGroup(TyperGroup):
     """``consona extract IN ...`` runs the hidden ``run`` command; ``train`` is a subcommand."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in {"--help", "-h"}:
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         return [c for c in self.commands if c != "run"]
 
 
@@ -173,6 +172,10 @@ def eval_extraction(
     split: str = typer.Option(
         "all", "--split", help="all | test: only the episodes the fast extractor held out."
     ),
+    max_seconds: float | None = typer.Option(
+        None, "--max-seconds", min=1, help="Stop after this time and score what was done."
+    ),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
     json_out: bool = typer.Option(False, "--json", help="Scores as JSON on stdout."),
 ) -> None:
     """Detection P/R/F1, ROUGE-L on true positives and triple accuracy of an extractor."""
@@ -189,7 +192,13 @@ def eval_extraction(
         )
     ex = _load(extractor, backend, model, _load_nli(nli))
     status(f"evaluating {extractor} on {len(items)} utterances from {data} ...")
-    scores = evaluate_extractor(ex, items, show_progress=True)
+    scores = evaluate_extractor(
+        ex,
+        items,
+        show_progress=True,
+        max_seconds=max_seconds,
+        batch_size=1 if extractor == "llm" else batch_size,
+    )
     result = {"data": str(data), "extractor": extractor, "nli": nli, "split": split, **scores}
     if json_out:
         emit_json(result)
@@ -200,7 +209,7 @@ def eval_extraction(
 def register(app: typer.Typer) -> None:
     app.add_typer(extract_app, name="extract")
     try:
-        from consona.cli.eval import eval_app  # type: ignore[attr-defined]
+        from consona.cli.eval import eval_app
     except ImportError:
         app.command("eval-extraction")(eval_extraction)
         return

@@ -46,6 +46,7 @@ __all__ = [
     "RankingItem",
     "Scorer",
     "build_dnli_ranking",
+    "heldout_items",
     "make_scorers",
     "rank_items",
     "read_ranking_set",
@@ -276,6 +277,15 @@ def build_dnli_ranking(
             if limit is not None and len(items) >= limit:
                 return items
     return items
+
+
+def heldout_items(items: Sequence[RankingItem]) -> list[RankingItem]:
+    """Items whose persona fact is outside the train split of consona's NLI recipe
+    (``consona.nli.data.split_of``). The shipped NLI model learnt DNLI-style pairs from the
+    same ConvAI2 dialogues, so only these items measure it without leakage."""
+    from consona.nli.data import split_of
+
+    return [it for it in items if split_of(it.fact) != "train"]
 
 
 def write_ranking_set(items: Iterable[RankingItem], path: str | Path) -> int:

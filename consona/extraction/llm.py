@@ -49,37 +49,31 @@ FACTS_SCHEMA: dict[str, Any] = {
 }
 
 SYSTEM = (
-    "You extract persona facts from one chat utterance. A persona fact is a lasting fact "
-    "about the SPEAKER (job, family, pets, hobbies, likes, dislikes, home, age, plans, "
-    "possessions, past). Write each fact as a short first-person sentence, e.g. "
-    "'I have two dogs.'. Do not extract from questions, greetings, small talk, "
-    "hypotheticals or statements about the other person. Never invent facts the utterance "
-    "does not state. Optionally add a relation (snake_case, e.g. has_profession, like_food, "
-    "have_pet, live_in_general) and its object. Answer only with JSON: "
-    '{"facts": [{"text": ..., "relation": ..., "object": ...}]} and {"facts": []} when '
-    "there is nothing."
+    "Extract persona facts about the SPEAKER of one chat utterance: lasting facts such as "
+    "job, family, pets, hobbies, likes, home, age, plans, possessions. Write each as a short "
+    "first-person sentence. Nothing from questions, greetings, small talk, hypotheticals or "
+    "remarks about the listener; never invent. Optional: relation (snake_case, e.g. "
+    "has_profession, like_food, have_pet) and object. Reply only with JSON "
+    '{"facts": [{"text": ..., "relation": ..., "object": ...}]}; {"facts": []} if none.'
 )
 
 FEW_SHOT: list[tuple[str, dict[str, Any]]] = [
     (
         "i've been a nurse for ten years lol, what do you do?",
-        {"facts": [{"text": "I have been a nurse for ten years.", "relation": "has_profession",
-                    "object": "nurse"}]},
+        {"facts": [{"text": "I am a nurse.", "relation": "has_profession", "object": "nurse"}]},
     ),
-    ("lol ok", {"facts": []}),
-    ("Do you have any pets?", {"facts": []}),
+    ("lol ok. Do you have any pets?", {"facts": []}),
     (
-        "Yes! My son is in junior high and I just started letting him watch horror movies too",
+        "Yes! My son is in junior high and I just got back from the gym.",
         {"facts": [
-            {"text": "I have a son.", "relation": "have_children", "object": "son"},
-            {"text": "My son is in junior high.", "relation": None, "object": None},
-            {"text": "I like horror movies.", "relation": "like_movie", "object": "horror"},
+            {"text": "I have a son in junior high.", "relation": "have_children", "object": "son"},
+            {"text": "I go to the gym.", "relation": "like_activity", "object": "gym"},
         ]},
     ),
     ("If I won the lottery I would buy a boat.", {"facts": []}),
     (
         "That sounds fun. I love mexican food, can not get enough!",
-        {"facts": [{"text": "I love mexican food.", "relation": "like_food",
+        {"facts": [{"text": "I like mexican food.", "relation": "like_food",
                     "object": "mexican food"}]},
     ),
 ]  # fmt: skip
@@ -177,10 +171,8 @@ class LLMExtractor:
         return msgs
 
     def extract(self, turn: Turn, *, context: Sequence[Turn] = ()) -> list[Fact]:
-        if (
-            is_small_talk(turn.text)
-            or (turn.text.strip().endswith("?")
-            and len(tokens(turn.text)) < 12)
+        if is_small_talk(turn.text) or (
+            turn.text.strip().endswith("?") and len(tokens(turn.text)) < 12
         ):
             return []
         try:

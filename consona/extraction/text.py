@@ -199,8 +199,14 @@ _FIXES = [
     (re.compile(r"\bu\b", re.IGNORECASE), "you"),
     # persona statements say "I am" and drop hedges (measured on MSC persona summaries)
     (re.compile(r"\bI'm\b"), "I am"),
-    (re.compile(r"\s*\b(?:just|really|actually|also|pretty|so|very|totally|definitely|"
-                r"currently|still)\b(?=\s)", re.IGNORECASE), ""),
+    (
+        re.compile(
+            r"\s*\b(?:just|really|actually|also|pretty|so|very|totally|definitely|"
+            r"currently|still)\b(?=\s)",
+            re.IGNORECASE,
+        ),
+        "",
+    ),
     (re.compile(r"\s+([,.!?])"), r"\1"),
     (re.compile(r"\s{2,}"), " "),
 ]

@@ -220,10 +220,10 @@ def tune_thresholds(
     from consona.extraction.fast import FastExtractor
 
     ex = FastExtractor.on_vectors(model)
-    pre = []
+    pre: list[tuple[float, list[tuple[float, str]], str | None]] = []
     for x, e in zip(items, encs, strict=True):
-        p_utt, cands = ex.candidates(e, x.text)
-        pre.append((p_utt, [(p, t) for _, p, t in cands], x.persona_text))
+        p_utt, found = ex.candidates(e, x.text)
+        pre.append((p_utt, [(p, t) for _, p, t in found], x.persona_text))
     best: tuple[float, float, float, dict[str, float]] = (-1.0, 0.5, 0.5, {})
     for ut in np.arange(0.1, 0.91, 0.05):
         for ct in np.arange(0.1, 0.91, 0.1):
@@ -287,7 +287,7 @@ def train_model(
     rel_w, rel_b, names = _train_relations(
         np.stack(vecs) if vecs else np.zeros((0, 384), np.float32), rels, epochs=20, seed=seed
     )
-    model = FastModel(**weights, rel_w=rel_w, rel_b=rel_b, relations=names)
+    model = FastModel(**weights, rel_w=rel_w, rel_b=rel_b, relations=names)  # type: ignore[arg-type]
     ut, ct, scores = tune_thresholds(model, tune, tune_e) if tune else (0.5, 0.5, {})
     model.utt_threshold, model.threshold = ut, ct
     report = {"utt_threshold": ut, "threshold": ct, "tune": scores}

@@ -101,6 +101,8 @@ def _open_manifest(
     out: BuildOutput, fingerprint: str, parts: dict[str, Any], config: BuildConfig, *, force: bool
 ) -> dict[str, Any]:
     manifest = None if force else out.load_manifest()
+    if manifest is not None and not manifest["shards"]:
+        manifest = None  # nothing committed: nothing to protect
     if manifest is not None and manifest.get("fingerprint") != fingerprint:
         changed = _diff(manifest.get("fingerprint_parts", {}), parts) or ["fingerprint"]
         raise ConfigError(
@@ -152,7 +154,9 @@ def build(
     committed = {s["id"] for s in manifest["shards"]}
     counts = {"written": 0, "skipped": 0, "dialogues": 0}
     total = reader.estimate_total()
-    bar = progress(total=total, desc="build", unit="dlg", disable=None if show_progress else True)
+    bar = progress(
+        total=total, desc="build", unit="dlg", **({} if show_progress else {"disable": True})
+    )
 
     def shards() -> Iterator[ShardInput]:
         records: list[dict[str, Any]] = []

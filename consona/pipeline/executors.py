@@ -136,6 +136,7 @@ class LocalExecutor:
             initargs=(self.config, extractor, nli, backend, threads),
         )
         pending: set[Future[dict[str, Any]]] = set()
+        finished = False
         try:
             exhausted = False
             while True:
@@ -150,10 +151,14 @@ class LocalExecutor:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in sorted(done, key=lambda f: f.result()["shard_id"]):
                     yield _to_result(fut.result())
+            finished = True
         finally:
             for fut in pending:
                 fut.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+            if not finished:  # Ctrl-C or an error: in-flight shards are discarded anyway
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    proc.terminate()
+            pool.shutdown(wait=finished, cancel_futures=True)
 
 
 class _RayShardWorker:

@@ -128,3 +128,18 @@ def test_eval_dialogue_perplexity_needs_token_scores(tmp_path, data):
                             "--nli", "fake", "--perplexity"])  # fmt: skip
     assert r.exit_code == 2 and "transformers" in r.output and "Traceback" not in r.output
     assert not (out / "metrics.json").exists()
+
+
+def test_eval_responses_with_judge_reports_it_apart(tmp_path, data):
+    resp = tmp_path / "resp.jsonl"
+    resp.write_text('"I have dogs."\n"hello"\n"I am a nurse."\n')
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["eval", "responses", str(data), str(resp), "-o", str(out),
+                            "--nli", "fake", "--judge", "fake", "--json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    m = json.loads(r.stdout)
+    # the fake backend's default answer has no score: every judgement counted as failed
+    assert m["judge"]["judge_failed"] == 3 and m["judge"]["judge_n"] == 0
+    assert m["judge"]["judge_score"] is None
+    assert "judge_score" not in m  # never mixed into the NLI metrics
+    assert "LLM judge" in (out / "report.html").read_text()

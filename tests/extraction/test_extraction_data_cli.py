@@ -221,3 +221,9 @@ def test_cli_eval_extraction_bad_file(tmp_path):
     bad.write_text("hello\n")
     r = runner.invoke(app, ["eval", "extraction", str(bad), "-e", "fake"])
     assert r.exit_code == 2 and "error:" in r.output and "Traceback" not in r.output
+
+
+def test_evaluate_extractor_time_budget(tmp_path):
+    items = list(read_labeled(_msc(tmp_path / "m.txt")))
+    s = evaluate_extractor(FakeExtractor(), items, batch_size=1, max_seconds=0.0)
+    assert s["n"] == 1.0

@@ -8,7 +8,13 @@ import pytest
 
 from consona.errors import FormatError, ModelError
 from consona.extraction.encoder import EncodedTurn
-from consona.extraction.fast import N_HAND, FastExtractor, FastModel, default_model_path, guess_object
+from consona.extraction.fast import (
+    N_HAND,
+    FastExtractor,
+    FastModel,
+    default_model_path,
+    guess_object,
+)
 from consona.extraction.text import split_clauses, tokens
 from consona.types import Turn
 
@@ -52,7 +58,9 @@ def test_fast_pipeline_with_stub_encoder():
     assert [f.text for f in facts] == ["I have a dog."]
     assert facts[0].relation == "have_pet" and facts[0].object == "dog"
     assert 0.5 < facts[0].confidence <= 1.0
-    batch = ex.extract_batch([Turn(speaker="a", text=t) for t in ["lol ok", "", "😀", "cool, you?"]])
+    batch = ex.extract_batch(
+        [Turn(speaker="a", text=t) for t in ["lol ok", "", "😀", "cool, you?"]]
+    )
     assert batch == [[], [], [], []]
 
 
@@ -68,7 +76,7 @@ def test_model_roundtrip_and_errors(tmp_path):
     with pytest.raises(ModelError, match="extract train"):
         FastModel.load(tmp_path / "missing.npz")
     (tmp_path / "bad.npz").write_bytes(b"not a model")
-    with pytest.raises(FormatError, match="bad.npz"):
+    with pytest.raises(FormatError, match=r"bad\.npz"):
         FastModel.load(tmp_path / "bad.npz")
 
 
@@ -96,9 +104,17 @@ def test_shipped_fast_extractor_on_real_encoder():
         ex = load_fast()
     except (ModelError, FormatError) as exc:
         pytest.skip(f"fast extractor not available: {exc}")
-    turns = [Turn(speaker="a", text=t) for t in
-             ["lol ok", "do you have any pets?", "i've been a nurse for ten years lol", "😀😀",
-              "Hola, ¿cómo estás?", "x" * 20000]]
+    turns = [
+        Turn(speaker="a", text=t)
+        for t in [
+            "lol ok",
+            "do you have any pets?",
+            "i've been a nurse for ten years lol",
+            "😀😀",
+            "Hola, ¿cómo estás?",
+            "x" * 20000,
+        ]
+    ]
     facts = ex.extract_batch(turns)
     assert facts[0] == [] and facts[1] == [] and facts[3] == []
     assert any("nurse" in f.text for f in facts[2])

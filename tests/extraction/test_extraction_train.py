@@ -24,7 +24,9 @@ def _encode(texts):
             for w in tokens(c.text):
                 vecs[i, sum(map(ord, w)) % DIM] += 1.0
         vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
-        out.append(EncodedTurn(clauses, vecs, vecs.mean(0) if len(vecs) else np.zeros(DIM, np.float32)))
+        out.append(
+            EncodedTurn(clauses, vecs, vecs.mean(0) if len(vecs) else np.zeros(DIM, np.float32))
+        )
     return out
 
 
@@ -36,7 +38,14 @@ def _items(n):
         g = f"msc:ep{i % 40}"
         if rng.random() < 0.5:
             job = jobs[i % 4]
-            items.append(U(text=f"lol nice. i work as a {job}", persona_text=f"I work as a {job}.", group=g, source="msc"))
+            items.append(
+                U(
+                    text=f"lol nice. i work as a {job}",
+                    persona_text=f"I work as a {job}.",
+                    group=g,
+                    source="msc",
+                )
+            )
         else:
             items.append(U(text=f"haha what about your {pets[i % 4]}?", group=g, source="msc"))
     return items
@@ -53,7 +62,9 @@ def test_train_model_learns_synthetic_task():
     rel_items = [U(text="i have a dog", triples=[("i", "have_pet", "dog")])] * 6 + [
         U(text="i am a nurse", triples=[("i", "has_profession", "nurse")])
     ] * 6
-    model, report = train_model(items, encs, rel_items, _encode([x.text for x in rel_items]), epochs=10)
+    model, report = train_model(
+        items, encs, rel_items, _encode([x.text for x in rel_items]), epochs=10
+    )
     assert model.relations == ["has_profession", "have_pet"]
     test = _items(60)
     scores = evaluate_encoded(model, test, _encode([x.text for x in test]))
@@ -63,6 +74,9 @@ def test_train_model_learns_synthetic_task():
 
 
 def test_cli_train_missing_data_dir(tmp_path):
-    r = CliRunner().invoke(app, ["extract", "train", "--data-dir", str(tmp_path / "nope"), "-o", str(tmp_path / "m.npz")])
+    r = CliRunner().invoke(
+        app,
+        ["extract", "train", "--data-dir", str(tmp_path / "nope"), "-o", str(tmp_path / "m.npz")],
+    )
     assert r.exit_code == 2 and "--data-dir" in r.output
     assert not (tmp_path / "m.npz").exists()

@@ -252,3 +252,22 @@ def test_llm_paraphrase_through_build_is_cached_and_recorded(tmp_path, _isolated
     assert list((_isolated_home / "paraphrase").rglob("*.json"))
     with pytest.raises(ConfigError, match="--paraphrase-backend"):
         cfg(augment=aug)
+
+
+def test_other_formats_and_directories_are_read_through_consona_formats(tmp_path):
+    from consona.formats import read_dialogues, write_dialogues
+
+    src = write_input(tmp_path / "in.jsonl", 5)
+    dialogues = list(read_dialogues(src))
+    data = tmp_path / "data"
+    data.mkdir()
+    write_dialogues(dialogues, data / "chat.txt", fmt="parlai")
+    res = run([str(data)], tmp_path / "o")
+    assert res.manifest["statistics"]["dialogues"] == 5
+    rows = rows_of(tmp_path / "o")
+    assert rows and {r["source_file"] for r in rows} == {str(data / "chat.txt")}
+    # the parlai reader sees the same turns: responses match the JSONL build's
+    run([src], tmp_path / "ref")
+    assert sorted(r["response"] for r in rows) == sorted(
+        r["response"] for r in rows_of(tmp_path / "ref")
+    )

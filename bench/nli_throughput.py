@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import time
@@ -87,6 +88,7 @@ def main() -> None:
     from consona.nli.crossencoder import load_consona_nli
 
     torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()[0]  # other work on the machine slows every figure alike
     pairs = make_pairs(args.pairs, args.data)
     t0 = time.perf_counter()
     fp32 = load_consona_nli(threads=args.threads, backend="torch")
@@ -125,8 +127,10 @@ def main() -> None:
             "label_agreement": agree,
             "max_abs_prob_diff": float(np.abs(p32 - p8).max()),
         },
+        "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "machine": {
             "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
             "torch": torch.__version__,
         },
     }
@@ -135,6 +139,12 @@ def main() -> None:
     print(f"batch {args.batch_size}, {args.threads} threads, {np.mean(lengths):.1f} tokens/pair")
     for name, v in results.items():
         print(f"  {name:18s} {v['pairs_per_s']:8.1f} pairs/s  ({v['x_bert_base']:.1f}x BERT-base)")
+    o = report["onnx_vs_torch"]
+    print(
+        f"  onnx vs torch: label agreement {o['label_agreement']:.4f}, "
+        f"max |dp| {o['max_abs_prob_diff']:.1e}"
+    )
+    print(f"  load average (1 min) before/after: {report['load_average_1m']}")
     print(
         f"  int8 vs fp32: label agreement {agree:.4f}, max |dp| {report['int8_vs_fp32']['max_abs_prob_diff']:.4f}"
     )

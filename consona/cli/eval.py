@@ -225,8 +225,9 @@ def dialogue_cmd(
         "speaker": speaker,
     }
     cache = ReplyCache(out, fingerprint=fingerprint(run_cfg), config=run_cfg, overwrite=overwrite)
-    if len(cache):
-        status(f"resuming: {len(cache)} cached replies in {out / 'replies.jsonl'}")
+    cached = sum(1 for e in examples if cache.get(e.id) is not None)
+    if cached:
+        status(f"resuming: {cached} cached replies in {out / 'replies.jsonl'}")
     status(f"{len(examples)} examples; agent: {cfg.backend} N={cfg.candidates} nli={cfg.nli}")
     responder = AgentResponder(cfg)
     replies = generate_replies(examples, responder, cache)

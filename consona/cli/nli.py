@@ -91,6 +91,7 @@ def train_cmd(
     batch_size: int = typer.Option(64),
     lr: float = typer.Option(None, help="Default 8e-5 (full) or 5e-4 (lora)."),
     max_train: int = typer.Option(None, help="Use only the first N training pairs."),
+    max_dev: int = typer.Option(4000, help="Use only the first N dev pairs."),
     max_seconds: float = typer.Option(None, help="Stop (evaluate, save) after this long."),
     threads: int = typer.Option(None, help="torch CPU threads."),
     device: str = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
@@ -115,6 +116,7 @@ def train_cmd(
         batch_size=batch_size,
         lr=lr if lr is not None else (8e-5 if mode == "full" else 5e-4),
         max_train=max_train,
+        max_dev=max_dev,
         max_seconds=max_seconds,
         threads=threads,
         device=device,
@@ -161,7 +163,7 @@ def predict_cmd(
             row["probs"] = {lab: round(float(p[i]), 6) for i, lab in enumerate(LABELS)}
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     dt = max(time.time() - t0, 1e-9)
-    status(f"wrote {len(rows)} predictions to {out} ({len(rows) / dt:.0f} pairs/s, {nli.name})")
+    status(f"wrote {len(rows)} predictions to {out} ({len(rows) / dt:.1f} pairs/s, {nli.name})")
 
 
 def metrics_table(m: dict[str, Any], *, title: str) -> Table:

@@ -88,7 +88,8 @@ def _plots(metrics: dict[str, Any], rows: Sequence[dict[str, Any]]) -> list[tupl
         scores = [float(r["c_score"]) for r in rows]
         fig, ax = plt.subplots(figsize=(6, 3))
         lo, hi = math.floor(min(scores)), math.ceil(max(scores))
-        ax.hist(scores, bins=[x - 0.5 for x in range(lo, hi + 2)], color="#6a9f58")
+        ax.hist(scores, bins=[x - 0.5 for x in range(lo, hi + 2)], color="#6a9f58", rwidth=0.8)
+        ax.set_xticks(list(range(lo, hi + 1)))
         ax.set_xlabel("C-score of a reply (entailed − contradicted facts)")
         ax.set_ylabel("replies")
         save(fig, "C-score per reply")

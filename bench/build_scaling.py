@@ -27,7 +27,9 @@ from consona.io import atomic_write
 from consona.pipeline import BuildConfig, build
 
 
-def _run(inputs: list[str], args: argparse.Namespace, executor: str, workers: int) -> dict[str, Any]:
+def _run(
+    inputs: list[str], args: argparse.Namespace, executor: str, workers: int
+) -> dict[str, Any]:
     config = BuildConfig(
         extractor=args.extractor,
         nli=args.nli,
@@ -48,7 +50,9 @@ def _run(inputs: list[str], args: argparse.Namespace, executor: str, workers: in
                     default=None)  # fmt: skip
         last = max((os.stat(out / s["parquet"]["path"]).st_mtime for s in manifest["shards"]),
                    default=None)  # fmt: skip
-        n_first = min(manifest["shards"], key=lambda s: os.stat(out / s["parquet"]["path"]).st_mtime)
+        n_first = min(
+            manifest["shards"], key=lambda s: os.stat(out / s["parquet"]["path"]).st_mtime
+        )
         steady = None
         if first is not None and last is not None and last > first:
             steady = (res.dialogues_processed - n_first["stats"]["dialogues"]) / (last - first)

@@ -82,13 +82,13 @@ def _judge(metrics: dict[str, Any], rows: list[dict[str, Any]], judge: str | Non
 
 def _finish(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]], title: str,
             as_json: bool) -> None:  # fmt: skip
-    from consona.evaluation.harness import _json_safe, write_run
+    from consona.evaluation.harness import json_safe, write_run
 
     paths = write_run(out, metrics, rows, title=title)
     _skipped_line(metrics)
     status(f"wrote {paths['metrics']}, {paths['report']}")
     if as_json:
-        emit_json(_json_safe(metrics))
+        emit_json(json_safe(metrics))
     else:
         _print_metrics(metrics, title)
 
@@ -295,7 +295,7 @@ def ranking_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """DNLI-style ranking (Welleck et al. 2019): Hits@1, Entail@1, Contradict@1, with and without NLI re-ranking."""
-    from consona.evaluation.harness import _json_safe
+    from consona.evaluation.harness import json_safe
     from consona.evaluation.ranking import (
         build_dnli_ranking,
         heldout_items,
@@ -335,11 +335,11 @@ def ranking_cmd(
     }
     if out is not None:
         with atomic_write(out) as f:
-            json.dump(_json_safe(result), f, indent=2)
+            json.dump(json_safe(result), f, indent=2)
             f.write("\n")
         status(f"wrote {out}")
     if as_json:
-        emit_json(_json_safe(result))
+        emit_json(json_safe(result))
         return
     from rich.table import Table
 
@@ -360,12 +360,12 @@ def compare_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
 ) -> None:
     """Put runs side by side (best value per metric in bold)."""
-    from consona.evaluation.harness import _json_safe
+    from consona.evaluation.harness import json_safe
     from consona.evaluation.report import MAIN_METRICS, compare_runs
 
     cmp = compare_runs(runs)
     if as_json:
-        emit_json(_json_safe(cmp))
+        emit_json(json_safe(cmp))
         return
     from rich.table import Table
 

@@ -42,6 +42,7 @@ __all__ = [
     "Responder",
     "build_examples",
     "generate_replies",
+    "json_safe",
     "read_data",
     "read_responses",
     "score_examples",
@@ -501,17 +502,17 @@ def write_run(
     with atomic_write(paths["report"]) as f:
         f.write(html)
     with atomic_write(paths["metrics"]) as f:
-        json.dump(_json_safe(metrics), f, indent=2, ensure_ascii=False, default=str)
+        json.dump(json_safe(metrics), f, indent=2, ensure_ascii=False, default=str)
         f.write("\n")
     return paths
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """NaN/inf become null so metrics.json is strict JSON."""
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         return None
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value

@@ -154,9 +154,8 @@ def build(
     committed = {s["id"] for s in manifest["shards"]}
     counts = {"written": 0, "skipped": 0, "dialogues": 0}
     total = reader.estimate_total()
-    bar = progress(
-        total=total, desc="build", unit="dlg", **({} if show_progress else {"disable": True})
-    )
+    bar_options: dict[str, Any] = {} if show_progress else {"disable": True}
+    bar = progress(None, total=total, desc="build", unit="dlg", **bar_options)
 
     def shards() -> Iterator[ShardInput]:
         records: list[dict[str, Any]] = []

@@ -69,6 +69,21 @@ def _run(
         }
 
 
+def _result(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    hashes = [r["shard_sha256"] for r in runs if "shard_sha256" in r]
+    return {
+        "inputs": args.inputs,
+        "limit": args.limit,
+        "extractor": args.extractor,
+        "nli": args.nli,
+        "shard_size": args.shard_size,
+        "cpu_count": os.cpu_count(),
+        "load_average_at_end": os.getloadavg(),
+        "same_rows_in_every_run": all(h == hashes[0] for h in hashes) if hashes else None,
+        "runs": runs,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("inputs", nargs="+", help="dialogue files / globs / chitchat:")
@@ -84,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     runs: list[dict[str, Any]] = []
+    out = Path(args.out)
+    result = _result(args, runs)
     plan = [("local", int(w)) for w in args.workers.split(",") if w.strip()]
     plan += [("ray", int(w)) for w in args.ray_workers.split(",") if w.strip()]
     for executor, workers in plan:
@@ -95,21 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(r)
         print(f"[build_scaling]   {json.dumps({k: v for k, v in r.items() if k not in ('shard_sha256', 'summary')})}",
               file=sys.stderr, flush=True)  # fmt: skip
-    hashes = [r["shard_sha256"] for r in runs if "shard_sha256" in r]
-    result = {
-        "inputs": args.inputs,
-        "limit": args.limit,
-        "extractor": args.extractor,
-        "nli": args.nli,
-        "shard_size": args.shard_size,
-        "cpu_count": os.cpu_count(),
-        "load_average_at_end": os.getloadavg(),
-        "same_rows_in_every_run": all(h == hashes[0] for h in hashes) if hashes else None,
-        "runs": runs,
-    }
-    out = Path(args.out)
-    with atomic_write(out) as f:
-        json.dump(result, f, indent=2)
+        result = _result(args, runs)  # written after every run: a kill loses nothing
+        with atomic_write(out) as f:
+            json.dump(result, f, indent=2)
     print(f"\n{'executor':<8} {'workers':>7} {'dialogues/s':>12} {'steady/s':>9} {'seconds':>8}",
           file=sys.stderr)  # fmt: skip
     for r in runs:

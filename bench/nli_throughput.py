@@ -1,5 +1,5 @@
 """NLI throughput on CPU: pairs/s at batch 64 for consona's default model (torch fp32, the
-default ONNX Runtime fp32 backend, torch int8 dynamic quantisation) and, in the same run, a randomly initialised BERT-base-sized
+default ONNX Runtime fp32 backend, "consona-int8" = ONNX Runtime int8, torch int8) and, in the same run, a randomly initialised BERT-base-sized
 cross-encoder (the size of the classic DNLI BERT judge).
 
     .venv/bin/python bench/nli_throughput.py [--data PAIRS.jsonl] [--threads 2]
@@ -97,12 +97,14 @@ def main() -> None:
     fp32 = load_consona_nli(threads=args.threads, backend="torch")
     load_s = time.perf_counter() - t0
     onnx = load_consona_nli(threads=args.threads, backend="onnx")  # exported once, cached
-    int8 = load_consona_nli(threads=args.threads, quantize=True)
+    int8 = load_consona_nli(threads=args.threads, quantize=True, backend="torch")
+    onnx8 = load_consona_nli(threads=args.threads, quantize=True, backend="onnx")
     tok = fp32.tokenizer
     lengths = [len(tok(p, h)["input_ids"]) for p, h in pairs]
     results: dict[str, dict[str, float]] = {}
     results["consona_torch_fp32"], p32 = timed(fp32.predict, pairs, args.batch_size)
     results["consona_onnx_fp32_default"], pon = timed(onnx.predict, pairs, args.batch_size)
+    results["consona_onnx_int8"], po8 = timed(onnx8.predict, pairs, args.batch_size)
     results["consona_torch_int8"], p8 = timed(int8.predict, pairs, args.batch_size)
     bert = bert_base_like(tok)
     results["bert_base_random"], _ = timed(bert.predict, pairs[: args.bert_pairs], args.batch_size)
@@ -121,6 +123,10 @@ def main() -> None:
         "onnx_vs_torch": {
             "label_agreement": float((p32.argmax(1) == pon.argmax(1)).mean()),
             "max_abs_prob_diff": float(np.abs(p32 - pon).max()),
+        },
+        "onnx_int8_vs_fp32": {
+            "label_agreement": float((p32.argmax(1) == po8.argmax(1)).mean()),
+            "max_abs_prob_diff": float(np.abs(p32 - po8).max()),
         },
         "int8_vs_fp32": {
             "label_agreement": agree,
@@ -147,8 +153,13 @@ def main() -> None:
         f"max |dp| {o['max_abs_prob_diff']:.1e}"
     )
     print(f"  load average (1 min) before/after: {report['load_average_1m']}")
+    q = report["onnx_int8_vs_fp32"]
     print(
-        f"  int8 vs fp32: label agreement {agree:.4f}, max |dp| {report['int8_vs_fp32']['max_abs_prob_diff']:.4f}"
+        f"  onnx int8 vs fp32: label agreement {q['label_agreement']:.4f}, "
+        f"max |dp| {q['max_abs_prob_diff']:.4f}"
+    )
+    print(
+        f"  torch int8 vs fp32: label agreement {agree:.4f}, max |dp| {report['int8_vs_fp32']['max_abs_prob_diff']:.4f}"
     )
     print(f"wrote {args.out}")
 

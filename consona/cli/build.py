@@ -33,6 +33,9 @@ def build_command(
     paraphrase_prob: float = typer.Option(0.0, help="Chance to LLM-paraphrase each fact."),
     paraphrase_backend: str | None = typer.Option(None, help="Chat backend for paraphrase."),
     context_turns: int = typer.Option(8, help="Earlier turns kept as context."),
+    persona_scope: str = typer.Option(
+        "dialogue", help="Persona facts per example: dialogue | past | response."
+    ),
     verify: bool = typer.Option(True, "--verify/--no-verify", help="NLI-verify extracted facts."),
     ray_address: str | None = typer.Option(None, help="Ray cluster address (default: local)."),
     force: bool = typer.Option(False, "--force", help="Discard an output of another config."),
@@ -49,6 +52,7 @@ def build_command(
         shard_size=shard_size,
         limit=limit,
         context_turns=context_turns,
+        persona_scope=persona_scope,
         verify=verify,
         augment=AugmentConfig(
             distractors=distractors,

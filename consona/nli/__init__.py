@@ -4,5 +4,6 @@ from consona.nli.base import CONTRADICTION, ENTAILMENT, LABELS, NEUTRAL, NLI_MOD
 
 NLI_MODELS.register("fake", "consona.testing.nli:FakeNLI")
 NLI_MODELS.register("consona", "consona.nli.crossencoder:load_consona_nli")
+NLI_MODELS.register("consona-int8", "consona.nli.crossencoder:load_consona_nli_int8")
 
 __all__ = ["CONTRADICTION", "ENTAILMENT", "LABELS", "NEUTRAL", "NLI_MODELS", "NLIModel", "Pair"]

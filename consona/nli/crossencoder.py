@@ -278,7 +278,9 @@ def load_consona_nli(
     ``backend``: ``"torch"``, ``"onnx"`` (onnxruntime; the graph is exported once into
     ``$CONSONA_HOME/models/nli/``, which needs ``onnx`` + ``onnxscript``), or ``"auto"``
     (onnx when it can be used, else torch — both give the same probabilities within 1e-5).
-    ``quantize=True`` applies torch int8 dynamic quantisation (faster, less accurate).
+    ``quantize=True``: int8 dynamic quantisation — with ONNX Runtime per-channel weights
+    (about 2× faster; persona-test accuracy unchanged, probabilities within ~0.25), with
+    torch (``backend="torch"``) its own dynamic quantisation (less accurate).
     """
     from consona.errors import ConfigError, ModelError
     from consona.nli.hf import SequenceClassifierNLI, pick_threads
@@ -309,12 +311,14 @@ def load_consona_nli(
         "contradiction_threshold": load_calibration(part),
     }
     if quantize:
-        if backend == "onnx":
-            raise ConfigError("quantize=True needs the torch backend", hint="drop one option")
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-        return SequenceClassifierNLI(tok, model, **common)
+        common["name"] += "-int8"
     if backend != "torch":
-        from consona.nli.onnx import OnnxSequenceClassifierNLI, export_onnx, onnx_available
+        from consona.nli.onnx import (
+            OnnxSequenceClassifierNLI,
+            export_onnx,
+            onnx_available,
+            quantize_onnx,
+        )
 
         path = _onnx_cache_path(part, base)
         earlier = _EXPORTED.get(path.name)
@@ -325,7 +329,7 @@ def load_consona_nli(
             from consona.errors import MissingDependencyError
 
             raise MissingDependencyError(
-                "onnxruntime onnx onnxscript", extra="onnx", purpose="the ONNX NLI backend"
+                "onnxruntime onnx onnxscript", extra="ml", purpose="the ONNX NLI backend"
             )
         if usable:
             try:
@@ -333,6 +337,11 @@ def load_consona_nli(
                     log.info("exporting the NLI model to %s (once)", path)
                     export_onnx(model, tok, path)
                 _EXPORTED[path.name] = path
+                if quantize:
+                    qpath = path.with_name(f"{path.stem}-q8.onnx")
+                    if not qpath.is_file():
+                        quantize_onnx(path, qpath)
+                    path = qpath
                 return OnnxSequenceClassifierNLI(
                     tok, model, onnx_path=path, threads=n_threads, **common
                 )
@@ -343,4 +352,12 @@ def load_consona_nli(
                         hint="use backend='torch'",
                     ) from exc
                 log.warning("ONNX backend unavailable (%s); using torch", exc)
+    if quantize:
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     return SequenceClassifierNLI(tok, model, **common)
+
+
+def load_consona_nli_int8(**kwargs: Any) -> Any:
+    """``"consona-int8"``: the default model with int8 dynamic quantisation (ONNX Runtime,
+    per-channel; ~2× the fp32 speed, same persona-test accuracy — see the model card)."""
+    return load_consona_nli(quantize=True, **kwargs)

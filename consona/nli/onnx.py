@@ -101,6 +101,23 @@ def export_onnx(model: Any, tokenizer: Any, path: Path) -> Path:
     return path
 
 
+def quantize_onnx(src: Path, dst: Path) -> Path:
+    """int8 dynamic quantisation (per-channel weights) of an exported graph, atomically."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".onnx", dir=dst.parent)
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantize_dynamic(str(src), tmp, weight_type=QuantType.QInt8, per_channel=True)
+        os.replace(tmp, dst)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    return dst
+
+
 class OnnxSequenceClassifierNLI(SequenceClassifierNLI):
     """Same interface and label mapping as :class:`SequenceClassifierNLI`, run by
     onnxruntime from an exported graph.

@@ -13,9 +13,10 @@ from typing import Any
 from consona.augmentation.config import AugmentConfig
 from consona.errors import ConfigError
 
-__all__ = ["EXECUTORS", "ON_ERROR", "BuildConfig"]
+__all__ = ["EXECUTORS", "ON_ERROR", "PERSONA_SCOPES", "BuildConfig"]
 
 EXECUTORS = ("local", "ray")
+PERSONA_SCOPES = ("dialogue", "past", "response")
 ON_ERROR = ("skip", "fail")
 
 
@@ -27,6 +28,9 @@ class BuildConfig:
     - ``extractor`` / ``nli``: names (``fast``/``llm``/``fake``; ``consona``/``fake``).
     - ``context_turns``: how many earlier turns an example keeps as context;
       ``min_context``: examples need at least this many (1 skips each opening turn).
+    - ``persona_scope``: an example's persona is the speaker's facts from the whole
+      dialogue (``dialogue``), from turns up to the response (``past``), or only from the
+      response itself (``response``: PPDS's raw data, every fact used by its response).
     - ``verify``: NLI-verify extracted facts against their source turns.
     - ``paraphrase_backend``: a backend name for LLM paraphrase (with
       ``augment.paraphrase_prob`` > 0).
@@ -44,6 +48,7 @@ class BuildConfig:
     limit: int | None = None
     context_turns: int = 8
     min_context: int = 1
+    persona_scope: str = "dialogue"
     verify: bool = True
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     paraphrase_backend: str | None = None
@@ -70,6 +75,10 @@ class BuildConfig:
             from consona.errors import UnknownNameError
 
             raise UnknownNameError("executor", self.executor, EXECUTORS)
+        if self.persona_scope not in PERSONA_SCOPES:
+            from consona.errors import UnknownNameError
+
+            raise UnknownNameError("persona scope", self.persona_scope, PERSONA_SCOPES)
         if self.on_error not in ON_ERROR:
             raise ConfigError(
                 f"on_error must be one of {', '.join(ON_ERROR)}, got {self.on_error!r}",

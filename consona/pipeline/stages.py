@@ -30,7 +30,7 @@ from consona.augmentation.augment import STAT_KEYS
 from consona.errors import ConfigError
 from consona.nli.base import ENTAILMENT, NLIModel
 from consona.pipeline.config import BuildConfig
-from consona.types import Dialogue, Example, Persona, Turn
+from consona.types import Dialogue, Example, Fact, Persona, Turn
 
 __all__ = [
     "Components",
@@ -142,11 +142,21 @@ def extract_personas(
     return extract_dialogue(bare, extractor, nli=nli, verify=verify)
 
 
+def _in_scope(facts: Sequence[Fact], turn: int, scope: str) -> list[Fact]:
+    if scope == "dialogue":
+        return list(facts)
+    if scope == "past":
+        return [f for f in facts if f.source_turn is None or f.source_turn <= turn]
+    return [f for f in facts if f.source_turn == turn]  # "response"
+
+
 def make_examples(
     dialogue: Dialogue, *, config: BuildConfig, source: dict[str, Any]
 ) -> list[Example]:
     """One example per turn with at least ``min_context`` earlier turns: that speaker's
-    persona, up to ``context_turns`` earlier turns, the turn's text as the response."""
+    persona (``config.persona_scope``: all their facts in the dialogue, facts from turns up
+    to this one, or only facts from this response — PPDS's raw setting), up to
+    ``context_turns`` earlier turns, the turn's text as the response."""
     out: list[Example] = []
     for i, turn in enumerate(dialogue.turns):
         if i < config.min_context or not turn.text.strip():
@@ -160,7 +170,10 @@ def make_examples(
             Example(
                 id=f"{dialogue.id}:{i}",
                 speaker=turn.speaker,
-                persona=Persona(name=persona.name or turn.speaker, facts=list(persona.facts)),
+                persona=Persona(
+                    name=persona.name or turn.speaker,
+                    facts=_in_scope(persona.facts, i, config.persona_scope),
+                ),
                 context=context,
                 response=turn.text,
                 source={**source, "dialogue_id": dialogue.id, "turn": i},

@@ -144,14 +144,15 @@ def test_default_name_comes_from_settings(monkeypatch):
 
 
 @pytest.mark.slow
-def test_shipped_model_on_clear_pairs():
+@pytest.mark.parametrize("name", ["consona", "consona-int8"])
+def test_shipped_model_on_clear_pairs(name):
     from consona.nli.crossencoder import PART_FILE, shipped_dir
 
     pytest.importorskip("torch")
     if not (shipped_dir() / PART_FILE).is_file():
         pytest.skip("the shipped NLI part is not installed")
     try:
-        nli = load_nli_model("consona")
+        nli = load_nli_model(name)
     except Exception as exc:  # base package missing
         pytest.skip(f"consona NLI model unavailable: {exc}")
     facts = ["I have two dogs.", "I am a nurse.", "My favorite color is blue."]
@@ -162,20 +163,3 @@ def test_shipped_model_on_clear_pairs():
     r = check_consistency(facts, "My favorite color is green.", nli=nli)
     assert r.contradicted == ["My favorite color is blue."]
     assert 0.0 < nli.contradiction_threshold < 1.0
-
-
-def test_split_sentences_catches_a_diluted_contradiction():
-    facts = ["I have two dogs.", "I like jazz music."]
-    utt = "I like jazz music but honestly I do not have dogs"
-    # the whole utterance reads as neutral for both facts; its clauses do not
-    nli = FakeNLI(verdicts={(f, utt): "neutral" for f in facts})
-    whole = check_consistency(facts, utt, nli=nli)
-    assert whole.contradicted == [] and whole.entailed == []
-    split = check_consistency(facts, utt, nli=nli, split_sentences=True)
-    assert split.contradicted == ["I have two dogs."]
-    assert split.verdicts[0].evidence == "honestly I do not have dogs"
-    assert split.entailed == ["I like jazz music."]
-    assert split.verdicts[1].evidence == "I like jazz music"
-    assert split.to_dict()["verdicts"][0]["evidence"] == "honestly I do not have dogs"
-    one = check_consistency(facts, "I have dogs.", nli=FakeNLI(), split_sentences=True)
-    assert one.verdicts[0].evidence is None and one.entailed == ["I have two dogs."]

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from consona.augmentation import AugmentConfig
 from consona.cli.main import app
 from consona.errors import ConfigError, ConsonaError, FormatError
 from consona.pipeline import BuildConfig, build
@@ -271,3 +272,23 @@ def test_other_formats_and_directories_are_read_through_consona_formats(tmp_path
     assert sorted(r["response"] for r in rows) == sorted(
         r["response"] for r in rows_of(tmp_path / "ref")
     )
+
+
+def test_persona_scope_controls_which_facts_an_example_gets(tmp_path):
+    src = write_input(tmp_path / "in.jsonl", 8)
+    no_aug = AugmentConfig(distractors=0, shuffle=False, drop_prob=0, empty_prob=0)
+    shares = {}
+    for scope in ("dialogue", "past", "response"):
+        res = run([src], tmp_path / scope, cfg(persona_scope=scope, augment=no_aug))
+        rows = rows_of(tmp_path / scope)
+        for r in rows:
+            turns = [f.get("source_turn") for f in json.loads(r["facts"])]
+            if scope == "past":
+                assert all(t <= r["turn"] for t in turns)
+            if scope == "response":
+                assert all(t == r["turn"] for t in turns)
+        shares[scope] = res.summary["unused_share_before"]
+    # more of the dialogue in the persona → more facts the response does not use
+    assert shares["response"] < shares["past"] <= shares["dialogue"]
+    with pytest.raises(ConfigError, match="dialogue, past, response"):
+        cfg(persona_scope="all")

@@ -11,7 +11,7 @@ score = ``w_coherence`` · coherence + ``w_entail`` · entailment − ``w_contra
   sentence embeddings (``EmbeddingCoherence``) or a cheap lexical overlap
   (``LexicalCoherence``), in [0, 1].
 
-Empty candidates and repeats of the agent's previous reply are disqualified too; a
+Empty candidates and (near-)repeats of the agent's previous reply are disqualified too; a
 candidate that merely echoes the user's message keeps 30% of its coherence.
 
 >>> score = LexicalCoherence()
@@ -320,7 +320,7 @@ def score_candidates(
         text = _norm(c.text)
         if not text:
             c.disqualified, c.reason = True, "empty reply"
-        elif prev and text == prev:
+        elif prev and difflib.SequenceMatcher(None, text, prev).ratio() >= 0.9:
             c.disqualified, c.reason = True, "repeats the previous reply"
         elif said and difflib.SequenceMatcher(None, text, said).ratio() >= 0.85:
             c.coherence *= 0.3  # parroting the user's message is not an answer

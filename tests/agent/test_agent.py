@@ -251,3 +251,11 @@ def test_echo_of_user_message_loses_to_an_answer():
     r = a.reply([], user="You do not have a cat, right?")
     assert r.text == "Right, a cat called Tom."
     assert r.candidates[0].reason == "echoes the user"
+
+
+def test_near_repeat_of_previous_reply_is_disqualified():
+    a = agent(["Hi there! The wind is howling out here tonight.", "Tea is lovely."], candidates=2)
+    hist = [Turn(speaker="Ada", text="Hi! The wind is howling out here tonight.")]
+    r = a.reply(hist, user="hello")
+    assert r.text == "Tea is lovely."
+    assert r.candidates[0].reason == "repeats the previous reply"

@@ -106,11 +106,32 @@ def detect_format(path: str | Path) -> tuple[Kind, str]:
     for kind, name in by_ext + rest:
         if _fmt((kind, name)).sniff(path, head):
             return kind, name
+    if suffix == ".json":
+        _raise_json_error(path)
     raise FormatError(
         "cannot tell the format of this file",
         path=path,
         hint="pass the format by name (--from NAME); formats: " + ", ".join(format_names()),
     )
+
+
+def _raise_json_error(path: Path) -> None:
+    """A ``.json`` file no format accepts: name the JSON syntax error when there is one."""
+    if path.stat().st_size > 64 * 1024 * 1024:
+        return
+    import json
+
+    try:
+        json.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not UTF-8 text ({exc.reason})", path=path) from None
+    except json.JSONDecodeError as exc:
+        raise FormatError(
+            f"invalid JSON: {exc.msg} (column {exc.colno})",
+            path=path,
+            line=exc.lineno,
+            hint="fix the JSON (truncated file?) or pass --from NAME",
+        ) from None
 
 
 def _fmt(entry: tuple[Kind, str]) -> DialogueFormat | PersonaFormat:

@@ -50,8 +50,8 @@ class ChatLogFormat:
         from consona.formats.parlai import ParlAIFormat
 
         lines = [ln for ln in head_text(head).split("\n") if ln.strip() and not ln.startswith("#")]
-        if not lines or _match(lines[0]) is None:
-            return False
+        if not lines or lines[0].lstrip()[:1] in ("{", "[") or _match(lines[0]) is None:
+            return False  # JSON-like text is never a chat log
         return not ParlAIFormat().sniff(path, head)  # '1 your persona: ...' is ParlAI
 
     def read(self, path: Path) -> Iterator[Dialogue]:

@@ -114,7 +114,7 @@ class PersonaTxtFormat:
         if any(ord(c) < 32 and c not in "\t\r\n" for c in text):
             return False
         lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
-        if not lines:
+        if not lines or lines[0][0] in "{[":  # JSON-like: never a fact list
             return False
         body = [ln for ln in lines if not ln.startswith("#")]
         return all(len(ln) < 300 and "\t" not in ln for ln in body[:20])

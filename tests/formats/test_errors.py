@@ -189,3 +189,15 @@ def test_wrong_encoding_in_other_layouts(tmp_path, name, fmt, content):
     with pytest.raises(FormatError, match="UTF-8") as e:
         _read_all(p, fmt)
     assert e.value.line == (3 if fmt == "synthetic-persona-chat" else 2)
+
+
+def test_broken_json_persona_is_an_error_not_facts(tmp_path):
+    from consona.errors import FormatError
+    from consona.formats import read_persona
+
+    for text in ('{"description": "x",\n "oops', "[1, 2", '{"name": "Kai", "facts": ["I surf."'):
+        path = tmp_path / "p.json"
+        path.write_text(text)
+        with pytest.raises(FormatError) as info:
+            read_persona(path)
+        assert "p.json" in str(info.value)

@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml Makefile
 
 run: setup
 	$(PY) -m consona.demo
+	$(CONSONA) chat
 
 test: setup
 	$(PY) -m pytest -q

@@ -1,8 +1,9 @@
 """The offline demo that ``make run`` starts (``python -m consona.demo``).
 
-For now it shows the default models (``consona models list``) and converts the bundled
-sample persona (``consona/data/personas/sample.json``, five facts) to a Character Card V2
-JSON in a temp dir, then reads the card back to show the facts survive the round trip.
+It shows the default models (``consona models list``), converts the bundled sample persona
+(``consona/data/personas/sample.json``, five facts) to a Character Card V2 JSON in a temp
+dir and reads it back, then checks two replies against the persona with the persona-NLI
+model (``consona check``). ``make run`` then opens ``consona chat``.
 """
 
 from __future__ import annotations
@@ -56,11 +57,41 @@ def convert_sample(console: Console, *, out_dir: Path | None = None) -> Path | N
     return card
 
 
+DEMO_REPLIES = (
+    "Biscuit and I were up before dawn again, the sourdough needed me.",
+    "I don't have any pets, and I hate getting up early.",
+)
+
+
+def check_sample(console: Console) -> None:
+    """Judge two replies against the sample persona with the default NLI model."""
+    from rich.table import Table
+
+    from consona.formats import read_persona
+    from consona.nli.consistency import check_consistency, load_nli_model
+
+    persona = read_persona(SAMPLE_PERSONA)
+    nli = load_nli_model()
+    console.rule("persona consistency (consona check)")
+    for reply in DEMO_REPLIES:
+        result = check_consistency(persona.facts, reply, nli=nli)
+        table = Table(title=f"{reply!r}", title_justify="left")
+        table.add_column("fact")
+        table.add_column("verdict")
+        table.add_column("p", justify="right")
+        for v in result.verdicts:
+            table.add_row(v.fact, v.label, f"{v.probs[v.label]:.2f}")
+        console.print(table)
+        verdict = "CONTRADICTS the persona" if result.contradiction else "consistent"
+        console.print(f"C-score {result.c_score:+.0f} → {verdict}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     console = Console(highlight=False)
     try:
         show_models(console)
         convert_sample(console)
+        check_sample(console)
     except ConsonaError as exc:
         Console(stderr=True).print(f"error: {exc}", markup=False)
         return exc.exit_code

@@ -192,7 +192,7 @@ def confusion_table(m: dict[str, Any]) -> Table:
 @nli_app.command("eval")
 def eval_cmd(
     data: Path = typer.Argument(None, help="JSONL with premise, hypothesis, label."),
-    set_name: str = typer.Option(None, "--set", help="A named set instead: snli, sick or anli."),
+    set_name: str = typer.Option(None, "--set", help="A named set instead: snli, sick, anli (need --data-dir) or challenge."),
     data_dir: Path = typer.Option(None, "--data-dir", help="Shared data folder (for --set)."),
     model: str = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip bad lines."),
@@ -204,7 +204,7 @@ def eval_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print metrics as JSON."),
 ) -> None:
     """Accuracy, per-class precision/recall/F1 and the confusion matrix."""
-    from consona.nli.evaluate import NAMED_SETS, evaluate_rows, read_named_set
+    from consona.nli.evaluate import BUILTIN_SETS, NAMED_SETS, evaluate_rows, read_named_set
     from consona.nli.pairs import read_pairs_jsonl
 
     if (data is None) == (set_name is None):
@@ -214,7 +214,7 @@ def eval_cmd(
             from consona.errors import UnknownNameError
 
             raise UnknownNameError("evaluation set", set_name, NAMED_SETS)
-        if data_dir is None or not data_dir.is_dir():
+        if set_name not in BUILTIN_SETS and (data_dir is None or not data_dir.is_dir()):
             raise ConfigError(
                 f"--set {set_name} needs the shared data folder",
                 hint="pass --data-dir ../shared/data",
@@ -226,7 +226,7 @@ def eval_cmd(
                 f"evaluation set {set_name!r} is not in {data_dir}: {exc.filename}",
                 hint="check --data-dir",
             ) from None
-        title = f"{set_name} ({data_dir})"
+        title = set_name if set_name in BUILTIN_SETS else f"{set_name} ({data_dir})"
     else:
         rows, skipped = read_pairs_jsonl(data, skip_invalid=skip_invalid, need_label=True)
         _report_skipped(skipped, data)

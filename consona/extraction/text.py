@@ -4,7 +4,7 @@ questions / hypotheticals / the other speaker, and ROUGE-L.
 >>> [c.text for c in split_clauses("i've been a nurse for ten years lol. what about you?")]
 ["i've been a nurse for ten years lol.", 'what about you?']
 >>> rewrite_clause("yeah i've been a nurse for ten years lol")
-"I've been a nurse for ten years."
+'I have been a nurse for ten years.'
 >>> is_question("what about you?"), is_hypothetical("if i had a dog i would walk it")
 (True, True)
 >>> round(rouge_l("I have two dogs.", "I have 2 dogs."), 3)
@@ -22,6 +22,7 @@ __all__ = [
     "is_hypothetical",
     "is_question",
     "is_small_talk",
+    "possession_statement",
     "rewrite_clause",
     "rouge_l",
     "split_clauses",
@@ -172,7 +173,7 @@ _LEAD_FILLER = re.compile(
     r"that is (?:cool|great|nice|awesome|good|fun|interesting|funny|true|sad)|"
     r"thanks|thank you|sounds (?:fun|good|great|nice)|me too|same here|true|right|"
     r"of course|definitely|absolutely|totally|i see|indeed|omg|lmao|lmfao|hehe|well then|"
-    r"anyway|anyways|personally|for me|as for me|basically|though)\b[\s,!.]*)+",
+    r"anyway|anyways|personally|for me|as for me|basically|though|my (?:god|gosh|goodness))\b[\s,!.]*)+",
     re.IGNORECASE,
 )
 _INNER_FILLER = re.compile(
@@ -207,9 +208,75 @@ _FIXES = [
         ),
         "",
     ),
+    # MSC persona summaries spell contractions out ("I have", "I would", "I will")
+    (re.compile(r"\bI've\b"), "I have"),
+    (re.compile(r"\bI'd\b(?!\s+(?:been|had|gone|done|seen|never)\b)"), "I would"),
+    (re.compile(r"\bI'll\b"), "I will"),
+    # emphatic "do": "I do love jazz" -> "I love jazz"
+    (
+        re.compile(
+            r"\b(I|we)\s+(?:do|did)\s+(?=(?:like|love|enjoy|have|want|play|work|live|need|"
+            r"think|know|hate|prefer)\b)",
+            re.IGNORECASE,
+        ),
+        r"\1 ",
+    ),
+    (
+        re.compile(
+            r"\s*\b(?:absolutely|honestly|usually|already|sometimes|often|even|probably|"
+            r"kind of|sort of|extremely|super|quite|literally|seriously|basically|especially|"
+            r"finally|recently|mostly|generally|normally|always|only)\b(?=\s)",
+            re.IGNORECASE,
+        ),
+        "",
+    ),
+    (
+        re.compile(
+            r"\s+(?:last night|this morning|yesterday|last week|this weekend|next week|"
+            r"tomorrow|the other day|every day|all the time|one day)\b",
+            re.IGNORECASE,
+        ),
+        "",
+    ),
+    (
+        re.compile(
+            r"\s+(?:very much|so much|much|a lot|at all|right now|these days|lately|nowadays|"
+            r"for sure|for now|yet|now|today|tonight|anymore)(?=[.!?,]?$)",
+            re.IGNORECASE,
+        ),
+        "",
+    ),
+    # persona statements keep the main clause: drop subordinate / contrastive tails
+    (
+        re.compile(
+            r",?\s+(?:because|which|since|so that|although|though|unless|while|until|but)\b.*$",
+            re.IGNORECASE,
+        ),
+        "",
+    ),
     (re.compile(r"\s+([,.!?])"), r"\1"),
     (re.compile(r"\s{2,}"), " "),
 ]
+# Verb-first fragments get their subject back ("came back from a run" -> "I came back ...").
+_FRAG_VERBS = {
+    "came", "went", "got", "love", "like", "have", "work", "live", "play", "moved", "made",
+    "had", "did", "am", "enjoy", "took", "bought", "grew", "born", "raised",
+}  # fmt: skip
+# "I'm good" / "I am doing well": how the speaker is, not who
+_HOW_I_AM = re.compile(
+    r"^(?:I am )?(?:doing )?(?:good|great|fine|ok|okay|well|alright|wonderful|excellent|"
+    r"awesome|not bad|so-so|kidding|joking|sorry|glad|sure|not sure|happy to hear that)"
+    r"(?: thanks| thank you| today| too)?$",
+    re.IGNORECASE,
+)
+_THANKS = re.compile(r"^\W*(?:thanks|thank you|thx)\b", re.IGNORECASE)
+_LEAD_CONJ = re.compile(r"^(?:because|since|cause|so)\s+(?=\w)", re.IGNORECASE)
+# "Going abroad is something I want": the -ing word is the subject, not a fragment
+_GERUND_SUBJECT = re.compile(r"^\w+ing\b[^,]*?\s(?:is|was|are|were|makes|keeps|has)\b")
+_FRAG_FORM = re.compile(r"^[a-z]+(?:ed|ing)$")
+_NOT_VERB = {"thing", "nothing", "something", "anything", "everything", "morning", "evening",
+             "wedding", "ceiling", "king", "ring", "spring", "string", "red", "bed", "need",
+             "seed", "feed", "speed", "weed", "shed", "sled", "bled"}  # fmt: skip
 
 
 def rewrite_clause(text: str) -> str:
@@ -217,14 +284,57 @@ def rewrite_clause(text: str) -> str:
     ``i``/``im`` normalised, capitalised, ending with a period. Returns '' when nothing
     is left."""
     t = text.replace("’", "'").strip()
+    if _THANKS.match(t):
+        return ""
     t = _NON_TEXT.sub(" ", t)
     t = _INNER_FILLER.sub("", t)
     t = _LEAD_FILLER.sub("", t.strip(" ,.!"))
+    t = _LEAD_CONJ.sub("", t)
     t = _TRAIL_FILLER.sub("", t)
     t = t.strip(" ,.!?-'")
     for pat, rep in _FIXES:
         t = pat.sub(rep, t)
-    t = t.strip(" ,.!?-")
-    if not tokens(t):
+    t = _TRAIL_FILLER.sub("", t).strip(" ,.!?-")
+    if not tokens(t) or _HOW_I_AM.match(t):
         return ""
+    first = t.split()[0].lower()
+    fragment = first not in _NOT_VERB and (first in _FRAG_VERBS or _FRAG_FORM.match(first))
+    if fragment and not (first.endswith("ing") and _GERUND_SUBJECT.search(t)):
+        t = ("I am " if first.endswith("ing") else "I ") + t[0].lower() + t[1:]
     return t[0].upper() + t[1:] + "."
+
+
+_POSSESSED = re.compile(
+    r"\bmy\s+((?:(?:two|three|four|five|2|3|4|5|little|older|younger|big|new|old)\s+)*)"
+    r"(son|daughter|sons|daughters|kids|children|child|wife|husband|boyfriend|girlfriend|"
+    r"brother|sister|brothers|sisters|dog|dogs|cat|cats|puppy|pet|pets|horse|horses|car|"
+    r"truck|twins|grandkids|grandchildren|fiance|fiancee|baby|parrot|bird|birds|fish|"
+    r"hamster|rabbit|kitten|kittens|nephew|niece|job|house|farm|garden|boat)\b",
+    re.IGNORECASE,
+)
+
+
+def possession_statement(statement: str) -> str | None:
+    """An "I have ..." statement for the family member / pet / thing said as "my ..."
+    (MSC summaries state possession first: "my son is in junior high" -> "I have a son.").
+    None when there is none or the statement already says "I have".
+
+    >>> possession_statement("I am relaxing with my two dogs.")
+    'I have two dogs.'
+    >>> possession_statement("My older sister got me a job.")
+    'I have an older sister.'
+    """
+    if re.search(r"\bI have\b", statement):
+        return None
+    m = _POSSESSED.search(statement)
+    if not m:
+        return None
+    mods, noun = m.group(1).strip().lower(), m.group(2).lower()
+    phrase = f"{mods} {noun}" if mods else noun
+    if re.match(r"(?:two|three|four|five|\d)\b", mods) or (noun.endswith("s") and noun != "boss"):
+        art = ""
+    else:
+        art = "an " if phrase[0] in "aeiou" else "a "
+    if noun in {"children", "kids", "grandkids", "grandchildren", "twins"} and not mods:
+        art = ""
+    return f"I have {art}{phrase}."

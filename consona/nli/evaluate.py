@@ -3,7 +3,8 @@
 Data: JSONL with ``premise``, ``hypothesis``, ``label`` (entailment|neutral|contradiction,
 or e/n/c, 0/1/2), or a named evaluation set read from the data directory
 (``snli`` = SNLI test from ``nli/snli-becel``, ``sick`` = SICK test, ``anli`` = ANLI
-rounds 1–3 dev). Pure functions; no pydantic (runs on bare GPU machines too).
+rounds 1–3 dev, ``challenge`` = the hand-written persona challenge set in
+:mod:`consona.nli.challenge`, which needs no data directory). Pure functions; no pydantic (runs on bare GPU machines too).
 
 >>> m = nli_metrics(["entailment", "neutral"], ["entailment", "contradiction"])
 >>> m["accuracy"], m["per_class"]["contradiction"]["precision"]
@@ -28,7 +29,8 @@ _ALIASES = {
     "neutral": "neutral", "n": "neutral", "1": "neutral",
     "contradiction": "contradiction", "c": "contradiction", "2": "contradiction",
 }  # fmt: skip
-NAMED_SETS = ("snli", "sick", "anli")
+NAMED_SETS = ("snli", "sick", "anli", "challenge")
+BUILTIN_SETS = ("challenge",)  # need no data directory
 
 
 def norm_label(value: Any) -> str | None:
@@ -68,8 +70,13 @@ def nli_metrics(gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def read_named_set(name: str, data_dir: str | Path) -> Iterator[dict[str, str]]:
+def read_named_set(name: str, data_dir: str | Path | None = None) -> Iterator[dict[str, str]]:
     """Rows of a named evaluation set (see module docstring)."""
+    if name == "challenge":
+        from consona.nli.challenge import challenge_rows
+
+        yield from challenge_rows()
+        return
     root = Path(data_dir) / "nli"
     csv.field_size_limit(sys.maxsize)
     if name == "snli":

@@ -64,6 +64,15 @@ def test_fast_pipeline_with_stub_encoder():
     assert batch == [[], [], [], []]
 
 
+def test_fast_states_possession_first():
+    ex = FastExtractor(_model(), encoder=StubEncoder())
+    facts = ex.extract(Turn(speaker="a", text="yes! my son is in junior high"))
+    assert [f.text for f in facts] == ["I have a son.", "My son is in junior high."]
+    # a passing activity gives way to what lasts
+    facts = ex.extract(Turn(speaker="a", text="I'm good. Just relaxing with my two dogs."))
+    assert [f.text for f in facts] == ["I have two dogs."]
+
+
 def test_model_roundtrip_and_errors(tmp_path):
     m = _model()
     path = tmp_path / "m.npz"

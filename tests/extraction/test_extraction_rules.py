@@ -11,6 +11,7 @@ from consona.extraction.text import (
     is_hypothetical,
     is_question,
     is_small_talk,
+    possession_statement,
     rewrite_clause,
     rouge_l,
     split_clauses,
@@ -35,7 +36,15 @@ def test_split_clauses_keeps_spans():
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("yeah i've been a nurse for ten years lol", "I've been a nurse for ten years."),
+        ("yeah i've been a nurse for ten years lol", "I have been a nurse for ten years."),
+        ("I do love jazz very much", "I love jazz."),
+        ("Just came back from mountain biking", "I came back from mountain biking."),
+        ("Just relaxing with my two dogs", "I am relaxing with my two dogs."),
+        ("Going abroad is something I want", "Going abroad is something I want."),
+        ("I work at a grocery store because it pays", "I work at a grocery store."),
+        ("since my parents are wealthy", "My parents are wealthy."),
+        ("Thank you for asking about my pups", ""),
+        ("I'm only 23 and I don't drive", "I am 23 and I don't drive."),
         ("Oh wow, im a teacher :)", "I am a teacher."),
         ("lol ok", ""),
         ("😀😀", ""),
@@ -43,6 +52,14 @@ def test_split_clauses_keeps_spans():
 )
 def test_rewrite_clause(raw, expected):
     assert rewrite_clause(raw) == expected
+
+
+def test_possession_statement():
+    assert possession_statement("I am relaxing with my two dogs.") == "I have two dogs."
+    assert possession_statement("My son is in junior high.") == "I have a son."
+    assert possession_statement("My older sister got me a job.") == "I have an older sister."
+    assert possession_statement("I have a son.") is None
+    assert possession_statement("I like jazz.") is None
 
 
 def test_cues():

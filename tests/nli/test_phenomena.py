@@ -80,3 +80,31 @@ def test_generated_rows_keep_to_train_sentences(tmp_path):
     assert set(labels) == {"entailment", "neutral", "contradiction"}
     again, _ = build_dataset(tmp_path, only=GENERATED)
     assert again == splits
+
+
+def test_generated_rows_do_not_depend_on_hash_seed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    pc = tmp_path / "personachat"
+    pc.mkdir()
+    sents = [f"i love cooking {i} !" for i in range(30)] + [
+        f"i love cooking {i}." for i in range(30)
+    ]
+    (pc / "train_entailed_pairs.json").write_text(json.dumps([[s, "u"] for s in sents]))
+    code = (
+        "import json,sys; from consona.nli.data import build_dataset, GENERATED;"
+        "print(json.dumps(build_dataset(sys.argv[1], only=GENERATED)[0]))"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outs) == 1

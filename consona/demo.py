@@ -72,9 +72,9 @@ def check_sample(console: Console) -> None:
 
     persona = read_persona(SAMPLE_PERSONA)
     nli = load_nli_model()
-    console.rule("persona consistency (consona check)")
+    console.rule("persona consistency (consona check --split)")
     for reply in DEMO_REPLIES:
-        result = check_consistency(persona.facts, reply, nli=nli)
+        result = check_consistency(persona.facts, reply, nli=nli, split_sentences=True)
         table = Table(title=f"{reply!r}", title_justify="left")
         table.add_column("fact")
         table.add_column("verdict")

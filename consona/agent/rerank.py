@@ -299,7 +299,11 @@ def score_candidates(
     if nli is not None and facts and texts:
         from consona.nli.consistency import check_many
 
-        results = check_many(list(facts), list(texts), nli=nli, threshold=threshold)
+        # Each sentence/clause is judged too: a reply's contradiction must not hide behind
+        # its other clauses (a false alarm only costs a re-rank; a miss reaches the user).
+        results = check_many(
+            list(facts), list(texts), nli=nli, threshold=threshold, split_sentences=True
+        )
         relevant = _relevant(facts, user, weights.relevant_facts)
         for c, r in zip(cands, results, strict=True):
             c.verdicts = [v.to_dict() for v in r.verdicts]

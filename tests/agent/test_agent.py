@@ -259,3 +259,24 @@ def test_near_repeat_of_previous_reply_is_disqualified():
     r = a.reply(hist, user="hello")
     assert r.text == "Tea is lovely."
     assert r.candidates[0].reason == "repeats the previous reply"
+
+
+def test_rerank_catches_a_contradiction_hidden_in_one_clause():
+    from consona.agent.rerank import score_candidates
+    from consona.testing import FakeNLI
+
+    fact = "I love the sea."
+    hidden = "The weather is grand. I live far inland and never go near water."
+    clean = "The weather is grand today."
+    # The whole reply reads as neutral; only its second sentence contradicts the fact.
+    nli = FakeNLI({(fact, "I live far inland and never go near water."): "contradiction"})
+    assert nli.label(fact, hidden) == "neutral"
+    cands = score_candidates(
+        [hidden, clean],
+        facts=[fact],
+        user="how is it going?",
+        nli=nli,
+        coherence=lambda user, texts: [0.5] * len(texts),
+    )
+    assert cands[0].contradicted == [fact]
+    assert cands[1].contradicted == []

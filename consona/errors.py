@@ -107,7 +107,9 @@ class MissingDependencyError(ConsonaError):
         super().__init__(f"The package {package!r} is not installed{what}", hint=f"run: {install}")
 
 
-def require(module: str, *, package: str | None = None, extra: str | None = None, purpose: str = ""):
+def require(
+    module: str, *, package: str | None = None, extra: str | None = None, purpose: str = ""
+):
     """Import an optional heavy dependency lazily, failing with an install hint."""
     import importlib
 

@@ -39,7 +39,9 @@ def atomic_write(
         ) from None
     try:
         f: IO[Any] = (
-            os.fdopen(fd, mode) if binary else os.fdopen(fd, mode, encoding=encoding, newline=newline)
+            os.fdopen(fd, mode)
+            if binary
+            else os.fdopen(fd, mode, encoding=encoding, newline=newline)
         )
         with f:
             yield f

@@ -186,9 +186,7 @@ class Persona(BaseModel):
     @classmethod
     def from_dict(cls, data: Any) -> Persona:
         if not isinstance(data, dict):
-            raise DataValidationError(
-                f"Persona: expected a JSON object, got {type(data).__name__}"
-            )
+            raise DataValidationError(f"Persona: expected a JSON object, got {type(data).__name__}")
         return cls(**data)
 
 
@@ -240,8 +238,11 @@ class Dialogue(_Model):
         return {
             "id": self.id,
             "turns": [t.to_dict() for t in self.turns],
-            **({"personas": {k: p.to_dict() for k, p in self.personas.items()}}
-               if self.personas else {}),
+            **(
+                {"personas": {k: p.to_dict() for k, p in self.personas.items()}}
+                if self.personas
+                else {}
+            ),
             **({"meta": self.meta} if self.meta else {}),
         }
 

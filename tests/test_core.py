@@ -18,8 +18,12 @@ def test_fact_validation_names_field():
 
 def test_persona_keeps_unknown_fields_and_extensions():
     p = Persona.from_dict(
-        {"name": "Kai", "facts": ["I surf."], "weird_field": {"x": [1, 2]},
-         "extensions": {"other_app": {"deep": True}}}
+        {
+            "name": "Kai",
+            "facts": ["I surf."],
+            "weird_field": {"x": [1, 2]},
+            "extensions": {"other_app": {"deep": True}},
+        }
     )
     d = p.to_dict()
     assert d["weird_field"] == {"x": [1, 2]}
@@ -29,7 +33,8 @@ def test_persona_keeps_unknown_fields_and_extensions():
 
 def test_dialogue_roundtrip_and_speakers():
     d = Dialogue(
-        id="d", turns=[Turn(speaker="b", text="hi"), Turn(speaker="a", text="yo")],
+        id="d",
+        turns=[Turn(speaker="b", text="hi"), Turn(speaker="a", text="yo")],
         personas={"a": Persona(facts=["I am a nurse."]), "c": Persona()},
     )
     assert d.speakers() == ["b", "a", "c"]

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from consona.errors import ConfigError
 from consona.nli.base import LABELS, NLIModel
 
 _ALIASES = {
@@ -77,6 +78,11 @@ def read_named_set(name: str, data_dir: str | Path | None = None) -> Iterator[di
 
         yield from challenge_rows()
         return
+    if data_dir is None:
+        raise ConfigError(
+            f"the {name!r} set is read from the datasets folder",
+            hint="pass --data-dir DIR (the folder holding nli/)",
+        )
     root = Path(data_dir) / "nli"
     csv.field_size_limit(sys.maxsize)
     if name == "snli":

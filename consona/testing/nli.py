@@ -22,11 +22,61 @@ import numpy as np
 
 from consona.nli.base import LABELS, Pair
 
-_NEG = {"not", "no", "never", "don't", "dont", "doesn't", "didn't", "isn't", "aren't",
-        "can't", "cannot", "won't", "hate", "n't"}
-_STOP = {"i", "a", "an", "the", "am", "is", "are", "was", "were", "be", "to", "of", "and",
-         "or", "my", "me", "you", "your", "it", "in", "on", "at", "do", "does", "did", "have",
-         "has", "had", "for", "with", "that", "this", "so", "very", "really", "just", "too"}
+_NEG = {
+    "not",
+    "no",
+    "never",
+    "don't",
+    "dont",
+    "doesn't",
+    "didn't",
+    "isn't",
+    "aren't",
+    "can't",
+    "cannot",
+    "won't",
+    "hate",
+    "n't",
+}
+_STOP = {
+    "i",
+    "a",
+    "an",
+    "the",
+    "am",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "to",
+    "of",
+    "and",
+    "or",
+    "my",
+    "me",
+    "you",
+    "your",
+    "it",
+    "in",
+    "on",
+    "at",
+    "do",
+    "does",
+    "did",
+    "have",
+    "has",
+    "had",
+    "for",
+    "with",
+    "that",
+    "this",
+    "so",
+    "very",
+    "really",
+    "just",
+    "too",
+}
 
 
 def _words(text: str) -> list[str]:

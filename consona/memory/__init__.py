@@ -1,1 +1,0 @@
-"""consona.memory"""

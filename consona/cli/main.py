@@ -21,12 +21,12 @@ from consona.errors import ConsonaError
 COMMAND_MODULES: list[str] = [
     "consona.cli.models",
     "consona.cli.convert",
-    "consona.cli.build",
     "consona.cli.chat",
-    "consona.cli.eval",
-    "consona.cli.extract",
-    "consona.cli.nli",
     "consona.cli.check",
+    "consona.cli.nli",
+    "consona.cli.extract",
+    "consona.cli.build",
+    "consona.cli.eval",
 ]
 
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from consona.nli.base import LABELS, Pair
+from consona.text import FUNCTION_WORDS
 
 _NEG = {
     "not",
@@ -38,45 +39,7 @@ _NEG = {
     "hate",
     "n't",
 }
-_STOP = {
-    "i",
-    "a",
-    "an",
-    "the",
-    "am",
-    "is",
-    "are",
-    "was",
-    "were",
-    "be",
-    "to",
-    "of",
-    "and",
-    "or",
-    "my",
-    "me",
-    "you",
-    "your",
-    "it",
-    "in",
-    "on",
-    "at",
-    "do",
-    "does",
-    "did",
-    "have",
-    "has",
-    "had",
-    "for",
-    "with",
-    "that",
-    "this",
-    "so",
-    "very",
-    "really",
-    "just",
-    "too",
-}
+_STOP = FUNCTION_WORDS
 
 
 def _words(text: str) -> list[str]:

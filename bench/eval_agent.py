@@ -32,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nli", default="consona", help="NLI for the agent's re-ranking and scoring")
     ap.add_argument("--ns", default="1,4", help="candidate counts to compare")
     ap.add_argument("--max-tokens", type=int, default=48)
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="llama.cpp CPU threads (default: all cores; 1 leaves a core free)",
+    )
     ap.add_argument("--work", default="bench/results/eval_agent")
     ap.add_argument("-o", "--out", default="bench/results/eval_agent.json")
     args = ap.parse_args(argv)
@@ -43,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
              f"max_tokens = {args.max_tokens}", "temperature = 0.8"]  # fmt: skip
     if args.model:
         lines.append(f'model = "{args.model}"')
+    if args.threads:
+        lines += ["[backend_options]", f"n_threads = {args.threads}"]
     cfg.write_text("\n".join(lines) + "\n")
     exe = str(Path(sys.executable).with_name("consona"))
     data = str(Path(args.data_dir) / DATA)

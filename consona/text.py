@@ -5,9 +5,17 @@ that compare content words start from this set and add their own words.
 
 >>> "the" in FUNCTION_WORDS and "dog" not in FUNCTION_WORDS
 True
+>>> sorted(content_words("I was watching two dogs"))
+['dog', 'two', 'watch']
 """
 
 from __future__ import annotations
+
+import re
+
+__all__ = ["FUNCTION_WORDS", "content_words"]
+
+_WORD = re.compile(r"[a-z0-9]+")
 
 FUNCTION_WORDS: frozenset[str] = frozenset(
     {
@@ -50,3 +58,15 @@ FUNCTION_WORDS: frozenset[str] = frozenset(
         "your",
     }
 )
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_words(text: str) -> set[str]:
+    """Crudely stemmed lower-case words of ``text`` that are not function words."""
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in FUNCTION_WORDS}

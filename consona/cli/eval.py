@@ -24,6 +24,7 @@ eval_app = typer.Typer(
     no_args_is_help=True,
 )
 
+_SPEED_ONLY_OPTIONS = ("n_threads",)  # backend options left out of the reply-cache fingerprint
 _NLI_HELP = "NLI model for scoring: consona (default), fake, hf:<dir>."
 
 
@@ -224,7 +225,11 @@ def dialogue_cmd(
         "format": fmt,
         "speaker": speaker,
     }
-    cache = ReplyCache(out, fingerprint=fingerprint(run_cfg), config=run_cfg, overwrite=overwrite)
+    # CPU threads change speed, not replies: a resumed run may use another count
+    key_cfg = json.loads(json.dumps(run_cfg))
+    for opt in _SPEED_ONLY_OPTIONS:
+        key_cfg["agent"].get("backend_options", {}).pop(opt, None)
+    cache = ReplyCache(out, fingerprint=fingerprint(key_cfg), config=run_cfg, overwrite=overwrite)
     cached = sum(1 for e in examples if cache.get(e.id) is not None)
     if cached:
         status(f"resuming: {cached} cached replies in {out / 'replies.jsonl'}")

@@ -53,11 +53,13 @@ def minilm_path() -> Path:
 @dataclass
 class EncodedTurn:
     """Clauses of one utterance with their pooled vectors (``(n_clauses, d)``) and the
-    utterance vector (``(d,)``)."""
+    utterance vector (``(d,)``); ``states`` keeps the token vectors (``(n_tokens, d)``,
+    [CLS] … [SEP]) when ``encode(..., keep_states=True)`` asked for them."""
 
     clauses: list[Clause]
     clause_vecs: np.ndarray
     utterance_vec: np.ndarray
+    states: np.ndarray | None = None
 
 
 class ClauseEncoder:
@@ -89,18 +91,17 @@ class ClauseEncoder:
         self.batch_size = batch_size
         self.dim = int(self.model.config.hidden_size)
 
-    def encode(self, texts: Sequence[str]) -> list[EncodedTurn]:
-        out: list[EncodedTurn] = []
+    def encode(self, texts: Sequence[str], *, keep_states: bool = False) -> list[EncodedTurn]:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         results: dict[int, EncodedTurn] = {}
         for b in range(0, len(order), self.batch_size):
             idx = order[b : b + self.batch_size]
-            for i, enc in zip(idx, self._encode_batch([texts[i] for i in idx]), strict=True):
+            batch = self._encode_batch([texts[i] for i in idx], keep_states=keep_states)
+            for i, enc in zip(idx, batch, strict=True):
                 results[i] = enc
-        out = [results[i] for i in range(len(texts))]
-        return out
+        return [results[i] for i in range(len(texts))]
 
-    def _encode_batch(self, texts: list[str]) -> list[EncodedTurn]:
+    def _encode_batch(self, texts: list[str], *, keep_states: bool = False) -> list[EncodedTurn]:
         torch = self._torch
         clean = [t if t.strip() else "." for t in texts]
         batch: Any = self.tokenizer(
@@ -129,7 +130,8 @@ class ClauseEncoder:
                     kept.append(c)
                     vecs.append(toks[sel].mean(0))
             cv = np.stack(vecs) if vecs else np.zeros((0, self.dim), np.float32)
-            res.append(EncodedTurn(kept, _l2(cv), _l2(utt[None])[0]))
+            states = hidden[k][mask[k]].copy() if keep_states else None
+            res.append(EncodedTurn(kept, _l2(cv), _l2(utt[None])[0], states))
         return res
 
 

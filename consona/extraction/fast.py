@@ -31,8 +31,11 @@ from consona.extraction.text import (
     is_small_talk,
     possession_statement,
     rewrite_clause,
+    rouge_l,
     tokens,
 )
+from consona.extraction.writer import StatementWriter, load_writer, split_statements
+from consona.text import content_words
 from consona.types import Fact, Turn
 
 __all__ = [
@@ -364,9 +367,13 @@ class FastExtractor:
         encoder: ClauseEncoder | None = None,
         threshold: float | None = None,
         batch_size: int = 64,
+        writer: StatementWriter | None = None,
     ) -> None:
         self.model = model
         self.encoder = encoder or ClauseEncoder(batch_size=batch_size)
+        # with a writer, persona-bearing utterances are written as statements by the
+        # trained decoder; without one, the chosen clauses are rewritten by rules
+        self.writer = writer
         self.threshold = model.threshold if threshold is None else threshold
         self.utt_threshold = model.utt_threshold
         # "add": a clause that mentions "my <family member / pet / thing>" also yields
@@ -382,6 +389,7 @@ class FastExtractor:
         ex.model, ex.encoder = model, None  # type: ignore[assignment]
         ex.threshold, ex.utt_threshold = model.threshold, model.utt_threshold
         ex.possession_mode = "add"
+        ex.writer = None
         return ex
 
     def extract(self, turn: Turn, *, context: Sequence[Turn] = ()) -> list[Fact]:
@@ -391,8 +399,47 @@ class FastExtractor:
         self, turns: Sequence[Turn], *, contexts: Sequence[Sequence[Turn]] | None = None
     ) -> list[list[Fact]]:
         texts = [t.text for t in turns]
-        encoded = self.encoder.encode(texts)
-        return [self.facts_from(enc, text) for enc, text in zip(encoded, texts, strict=True)]
+        if self.writer is None:
+            encoded = self.encoder.encode(texts)
+            return [self.facts_from(enc, text) for enc, text in zip(encoded, texts, strict=True)]
+        return self.facts_written(self.encoder.encode(texts, keep_states=True), texts)
+
+    def facts_written(
+        self, encoded: Sequence[EncodedTurn], texts: Sequence[str]
+    ) -> list[list[Fact]]:
+        """Facts by the statement writer: the utterances the heads find persona-bearing
+        (as in ``facts_from``) are decoded from their token vectors, one fact per written
+        sentence that shares a content word with the utterance (no invented topics)."""
+        assert self.writer is not None
+        out: list[list[Fact]] = [[] for _ in texts]
+        todo: list[tuple[int, float, list[tuple[int, float, str]]]] = []
+        for i, (enc, text) in enumerate(zip(encoded, texts, strict=True)):
+            p_utt, cands = self.candidates(enc, text)
+            if p_utt >= self.utt_threshold and cands and enc.states is not None:
+                todo.append((i, p_utt, cands))
+        written = self.writer.write([encoded[i].states for i, _, _ in todo])  # type: ignore[misc]
+        m = self.model
+        for (i, p_utt, cands), raw in zip(todo, written, strict=True):
+            enc, words = encoded[i], set(content_words(texts[i]))
+            conf = round(min(1.0, (p_utt * max(max(c[1] for c in cands), 0.5)) ** 0.5), 4)
+            rel_probs = m.relation_probs(enc.clause_vecs) if m.relations else None
+            seen: set[str] = set()
+            for text in split_statements(raw):
+                if text.lower() in seen or not words & set(content_words(text)):
+                    continue
+                seen.add(text.lower())
+                relation = obj = subject = None
+                if rel_probs is not None:
+                    k = max(
+                        range(len(enc.clauses)), key=lambda j: rouge_l(text, enc.clauses[j].text)
+                    )
+                    r = int(rel_probs[k].argmax())
+                    if rel_probs[k, r] >= m.rel_threshold:
+                        relation, obj, subject = m.relations[r], guess_object(text), "i"
+                out[i].append(
+                    Fact(text=text, subject=subject, relation=relation, object=obj, confidence=conf)
+                )
+        return out
 
     def candidates(
         self, enc: EncodedTurn, utterance: str
@@ -453,13 +500,24 @@ class FastExtractor:
 
 
 def load_fast(
-    path: str | Path | None = None, *, encoder: ClauseEncoder | None = None
+    path: str | Path | None = None,
+    *,
+    encoder: ClauseEncoder | None = None,
+    writer: str | Path | None = "auto",
 ) -> FastExtractor:
-    """The fast extractor with the shipped model (or the model at ``path``)."""
-    return FastExtractor(FastModel.load(path or default_model_path()), encoder=encoder)
+    """The fast extractor with the shipped model (or the model at ``path``) and the shipped
+    statement writer (``writer``: "auto" = the shipped one when installed, "off" = rewrite
+    rules only, or a writer folder)."""
+    w = None
+    if writer not in (None, "off"):
+        w = load_writer(None if writer == "auto" else writer)
+    return FastExtractor(FastModel.load(path or default_model_path()), encoder=encoder, writer=w)
 
 
 def create_fast(*, backend: Any = None, nli: Any = None, settings: Any = None) -> FastExtractor:
-    """Registry factory; ``settings.extra['fast_extractor_model']`` overrides the model path."""
+    """Registry factory; ``settings.extra['fast_extractor_model']`` overrides the model path,
+    ``settings.extra['fast_extractor_writer']`` the writer ("off" for the rewrite rules)."""
     extra = getattr(settings, "extra", None) or {}
-    return load_fast(extra.get("fast_extractor_model"))
+    return load_fast(
+        extra.get("fast_extractor_model"), writer=extra.get("fast_extractor_writer", "auto")
+    )

@@ -9,6 +9,9 @@ Data (found under ``data_dir``; see ``find_training_files``):
 
 PersonaExt (licence not stated) is never used for training; it is for evaluation only.
 
+The statement writer (``consona.extraction.writer``) trains on ``writer_pairs``: the same MSC
+training episodes' persona-bearing utterances → their persona_text, plus entailed pairs.
+
 A clause is labelled persona-bearing when most of its content words occur in the gold
 persona text. Training is a small torch MLP (minutes on 2 CPU cores, most of it MiniLM).
 """
@@ -37,7 +40,7 @@ from consona.extraction.encoder import ClauseEncoder, EncodedTurn
 from consona.extraction.fast import FastModel, clause_features, utterance_features
 from consona.extraction.text import rouge_l, tokens
 
-__all__ = ["clause_labels", "find_training_files", "train_fast", "train_model"]
+__all__ = ["clause_labels", "find_training_files", "train_fast", "train_model", "writer_pairs"]
 
 log = logging.getLogger(__name__)
 
@@ -346,3 +349,33 @@ def train_fast(
     report["out"] = str(out)
     report.update(model.meta)
     return report
+
+
+def writer_pairs(
+    data_dir: str | Path,
+    *,
+    max_pairs: int = 20000,
+    test_fraction: float = 0.2,
+    dev_size: int = 1000,
+    seed: int = 0,
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(train, dev)`` ``(utterance, statement)`` pairs for the statement writer: the
+    persona-bearing MSC utterances of the training episodes plus up to ``max_pairs``
+    PersonaChat entailed pairs; dev = a sample of held-out MSC utterances."""
+    files = find_training_files(data_dir)
+    msc = [x for f in files["msc"] for x in read_msc_summary(f) if x.positive]
+    train = [
+        (x.text, str(x.persona_text))
+        for x in msc
+        if not held_out(x.group, test_fraction=test_fraction)
+    ]
+    dev = [
+        (x.text, str(x.persona_text)) for x in msc if held_out(x.group, test_fraction=test_fraction)
+    ]
+    pairs = [(x.text, str(x.persona_text)) for f in files["pairs"] for x in read_entailed_pairs(f)]
+    rng = random.Random(seed)
+    rng.shuffle(pairs)
+    train += pairs[:max_pairs]
+    rng.shuffle(train)
+    rng.shuffle(dev)
+    return train, dev[:dev_size]

@@ -171,24 +171,15 @@ def mark_full_trainable(model: Any) -> Any:
 def trained_state(model: Any, *, mode: str = "lora") -> dict[str, Any]:
     """The trainable tensors — what consona ships. LoRA mode: fp16. Full mode: encoder
     linear weights as int8 with one fp16 scale per output row, the rest fp16."""
-    torch = _torch()
-    out: dict[str, Any] = {}
-    for n, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        t = p.detach().to("cpu").float()
-        if (
-            mode == "full"
-            and t.ndim == 2
-            and n.startswith("bert.encoder.")
-            and n.endswith(".weight")
-        ):
-            scale = t.abs().amax(dim=1).clamp(min=1e-8) / 127.0
-            out[n + ".q8"] = torch.round(t / scale[:, None]).clamp(-127, 127).to(torch.int8)
-            out[n + ".scale"] = scale.half().contiguous()
-        else:
-            out[n] = t.half().contiguous()
-    return out
+    from consona.models.packing import pack_state
+
+    trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    return pack_state(
+        trainable,
+        int8=lambda n, t: (
+            mode == "full" and n.startswith("bert.encoder.") and n.endswith(".weight")
+        ),
+    )
 
 
 def save_part(model: Any, out_dir: str | Path, *, config: dict[str, Any]) -> Path:
@@ -212,16 +203,9 @@ def load_merged(base_dir: str | Path, part_dir: str | Path) -> tuple[Any, dict[s
     model = new_classifier(base_dir, dropout=0.0)
     if mode == "lora":
         inject_lora(model, r=int(config["lora_r"]), alpha=float(config["lora_alpha"]))
-    state = load_file(str(part_dir / PART_FILE))
-    tensors: dict[str, Any] = {}
-    for n, t in state.items():
-        if n.endswith(".scale"):
-            continue
-        if n.endswith(".q8"):
-            base_name = n[: -len(".q8")]
-            tensors[base_name] = t.float() * state[base_name + ".scale"].float()[:, None]
-        else:
-            tensors[n] = t.float()
+    from consona.models.packing import unpack_state
+
+    tensors = unpack_state(load_file(str(part_dir / PART_FILE)))
     params = dict(model.named_parameters())
     missing = [n for n in tensors if n not in params]
     if missing:

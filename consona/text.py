@@ -6,7 +6,7 @@ that compare content words start from this set and add their own words.
 >>> "the" in FUNCTION_WORDS and "dog" not in FUNCTION_WORDS
 True
 >>> sorted(content_words("I was watching two dogs"))
-['dog', 'two', 'watch']
+['dog', 'two', 'watching']
 """
 
 from __future__ import annotations
@@ -60,13 +60,12 @@ FUNCTION_WORDS: frozenset[str] = frozenset(
 )
 
 
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
-def content_words(text: str) -> set[str]:
-    """Crudely stemmed lower-case words of ``text`` that are not function words."""
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in FUNCTION_WORDS}
+def content_words(text: str, *, stop: frozenset[str] | set[str] = FUNCTION_WORDS) -> set[str]:
+    """Lower-cased words of ``text`` that are not in ``stop`` (and longer than one letter),
+    crudely stemmed (a plural "s" dropped)."""
+    out = set()
+    for w in _WORD.findall(text.lower()):
+        if w in stop or len(w) < 2:
+            continue
+        out.add(w[:-1] if len(w) > 3 and w.endswith("s") else w)
+    return out

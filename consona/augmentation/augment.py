@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -26,6 +25,7 @@ import numpy as np
 from consona.augmentation.config import AugmentConfig
 from consona.nli.base import CONTRADICTION, ENTAILMENT, NLIModel
 from consona.text import FUNCTION_WORDS
+from consona.text import content_words as _content_words
 from consona.types import Example, Fact, Persona
 
 __all__ = ["STAT_KEYS", "DistractorPool", "augment_examples", "has_unused_fact"]
@@ -193,12 +193,7 @@ _NEUTRAL_ROW = np.array([0.0, 1.0, 0.0], dtype=np.float32)
 
 def content_words(text: str) -> set[str]:
     """Lower-cased content words, crudely stemmed (for the lexical NLI prefilter)."""
-    out = set()
-    for w in re.findall(r"[a-z0-9]+", text.lower()):
-        if w in _STOP or len(w) < 2:
-            continue
-        out.add(w[:-1] if len(w) > 3 and w.endswith("s") else w)
-    return out
+    return _content_words(text, stop=_STOP)
 
 
 def predict_unique(

@@ -54,12 +54,14 @@ def minilm_path() -> Path:
 class EncodedTurn:
     """Clauses of one utterance with their pooled vectors (``(n_clauses, d)``) and the
     utterance vector (``(d,)``); ``states`` keeps the token vectors (``(n_tokens, d)``,
-    [CLS] … [SEP]) when ``encode(..., keep_states=True)`` asked for them."""
+    [CLS] … [SEP]) and ``token_ids`` their vocabulary ids when ``encode(...,
+    keep_states=True)`` asked for them."""
 
     clauses: list[Clause]
     clause_vecs: np.ndarray
     utterance_vec: np.ndarray
     states: np.ndarray | None = None
+    token_ids: np.ndarray | None = None
 
 
 class ClauseEncoder:
@@ -131,7 +133,8 @@ class ClauseEncoder:
                     vecs.append(toks[sel].mean(0))
             cv = np.stack(vecs) if vecs else np.zeros((0, self.dim), np.float32)
             states = hidden[k][mask[k]].copy() if keep_states else None
-            res.append(EncodedTurn(kept, _l2(cv), _l2(utt[None])[0], states))
+            ids = batch["input_ids"][k].numpy()[mask[k]].copy() if keep_states else None
+            res.append(EncodedTurn(kept, _l2(cv), _l2(utt[None])[0], states, ids))
         return res
 
 

@@ -417,7 +417,7 @@ class FastExtractor:
             p_utt, cands = self.candidates(enc, text)
             if p_utt >= self.utt_threshold and cands and enc.states is not None:
                 todo.append((i, p_utt, cands))
-        written = self.writer.write([encoded[i].states for i, _, _ in todo])  # type: ignore[misc]
+        written = self.writer.write([encoded[i] for i, _, _ in todo])
         m = self.model
         for (i, p_utt, cands), raw in zip(todo, written, strict=True):
             enc, words = encoded[i], set(content_words(texts[i]))

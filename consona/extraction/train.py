@@ -354,7 +354,7 @@ def train_fast(
 def writer_pairs(
     data_dir: str | Path,
     *,
-    max_pairs: int = 20000,
+    max_pairs: int = 0,
     test_fraction: float = 0.2,
     dev_size: int = 1000,
     seed: int = 0,

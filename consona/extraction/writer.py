@@ -3,13 +3,14 @@ clause encoder already computed for an utterance and writes the persona statemen
 utterance reveals ("Loving this cooler weather" → "I like cooler weather.").
 
 The model is a small BERT decoder: the first layers of MiniLM with cross-attention added
-(initialised from the self-attention weights), its output tied to MiniLM's word embeddings.
+(initialised from the self-attention weights), its output tied to MiniLM's word embeddings,
+plus a copy head that can take words straight from the utterance (pointer-generator).
 Those embeddings are frozen and come from the installed MiniLM, so the shipped part
 (``consona/data/extraction/writer/``) holds only the decoder layers, int8 per row.
 
 >>> w = load_writer()                                          # doctest: +SKIP
 >>> enc = ClauseEncoder().encode(["loving this cooler weather"], keep_states=True)
->>> w.write([enc[0].states])                                   # doctest: +SKIP
+>>> w.write(enc)                                               # doctest: +SKIP
 ['I like cooler weather.']
 """
 
@@ -102,8 +103,79 @@ def _copy_layer_weights(decoder: Any, base: Any, layers: int) -> None:
     decoder.tie_weights()
 
 
+_NET: Any = None
+
+
+def _net_class() -> Any:
+    """``WriterNet`` (defined on first use so that importing consona needs no torch)."""
+    global _NET
+    if _NET is not None:
+        return _NET
+    torch = require("torch", extra="ml", purpose="the statement writer")
+
+    class WriterNet(torch.nn.Module):  # type: ignore[misc,name-defined]
+        """BERT decoder + copy head: each step mixes the vocabulary distribution with an
+        attention over the utterance's own tokens (pointer-generator), so names, numbers
+        and rare words come out as the speaker wrote them. The memory it reads is the
+        encoder's token vectors plus the (frozen) embeddings of the token ids."""
+
+        def __init__(self, decoder: Any) -> None:
+            super().__init__()
+            self.decoder = decoder
+            d = decoder.config.hidden_size
+            self.copy_query = torch.nn.Linear(d, d)
+            self.gate = torch.nn.Linear(2 * d, 1)
+
+        def memory(self, states: Any, src_ids: Any) -> Any:
+            return states + self.decoder.bert.embeddings.word_embeddings(src_ids)
+
+        def step(
+            self,
+            ids: Any,
+            memory: Any,
+            mask: Any,
+            src_ids: Any,
+            *,
+            attention_mask: Any = None,
+            cache: Any = None,
+            use_cache: bool = False,
+            cache_arg: str = "cache",
+        ) -> tuple[Any, Any]:
+            """Log-probabilities over the vocabulary for every position of ``ids`` (and
+            the decoder's KV cache when ``use_cache``)."""
+            kw: dict[str, Any] = {}
+            if attention_mask is not None:
+                kw["attention_mask"] = attention_mask
+            if cache is not None:
+                kw[cache_arg] = cache
+            out = self.decoder.bert(
+                input_ids=ids,
+                encoder_hidden_states=memory,
+                encoder_attention_mask=mask,
+                use_cache=use_cache,
+                **kw,
+            )
+            h = out.last_hidden_state
+            p_vocab = torch.softmax(self.decoder.cls(h), dim=-1)
+            scores = self.copy_query(h) @ memory.transpose(1, 2) / memory.shape[-1] ** 0.5
+            scores = scores.masked_fill(mask[:, None, :] == 0, -1e4)
+            attn = torch.softmax(scores, dim=-1)
+            context = attn @ memory
+            g = torch.sigmoid(self.gate(torch.cat([h, context], dim=-1)))
+            p_copy = torch.zeros_like(p_vocab).scatter_add_(
+                2, src_ids[:, None, :].expand(-1, h.shape[1], -1), attn
+            )
+            p = g * p_vocab + (1 - g) * p_copy
+            new_cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+            return torch.log(p.clamp_min(1e-9)), new_cache
+
+    _NET = WriterNet
+    return WriterNet
+
+
 def new_decoder(base_dir: str | Path, *, layers: int = 3) -> Any:
-    """A ``BertLMHeadModel`` decoder over MiniLM's vocabulary, initialised from MiniLM."""
+    """The writer network: a ``BertLMHeadModel`` over MiniLM's vocabulary, initialised from
+    MiniLM, with the copy head."""
     transformers = require("transformers", extra="ml", purpose="the statement writer")
     config = transformers.BertConfig.from_pretrained(str(base_dir))
     config.num_hidden_layers = layers
@@ -113,30 +185,35 @@ def new_decoder(base_dir: str | Path, *, layers: int = 3) -> Any:
     decoder = transformers.BertLMHeadModel(config)
     base = transformers.BertModel.from_pretrained(str(base_dir))
     _copy_layer_weights(decoder, base, layers)
-    for n, p in decoder.named_parameters():
+    net = _net_class()(decoder)
+    for n, p in net.named_parameters():
         p.requires_grad = "embeddings" not in n
-    return decoder
+    return net
 
 
-def _pad_states(states: Sequence[np.ndarray]) -> tuple[Any, Any]:
+def _pad(turns: Sequence[Any]) -> tuple[Any, Any, Any]:
+    """Padded ``(states, mask, token ids)`` tensors of encoded turns."""
     torch = require("torch", extra="ml", purpose="the statement writer")
-    n = max(len(s) for s in states)
-    d = states[0].shape[1]
-    h = np.zeros((len(states), n, d), np.float32)
-    m = np.zeros((len(states), n), np.int64)
-    for i, s in enumerate(states):
-        h[i, : len(s)] = s
-        m[i, : len(s)] = 1
-    return torch.from_numpy(h), torch.from_numpy(m)
+    n = max(len(t.states) for t in turns)
+    d = turns[0].states.shape[1]
+    h = np.zeros((len(turns), n, d), np.float32)
+    m = np.zeros((len(turns), n), np.int64)
+    ids = np.zeros((len(turns), n), np.int64)
+    for i, t in enumerate(turns):
+        h[i, : len(t.states)] = t.states
+        m[i, : len(t.states)] = 1
+        ids[i, : len(t.states)] = t.token_ids
+    return torch.from_numpy(h), torch.from_numpy(m), torch.from_numpy(ids)
 
 
 class StatementWriter:
-    """Greedy decoding of persona statements from encoder token vectors."""
+    """Greedy decoding of persona statements from encoded utterances (``EncodedTurn`` with
+    ``states`` and ``token_ids``: ``ClauseEncoder.encode(..., keep_states=True)``)."""
 
     def __init__(
-        self, decoder: Any, tokenizer: Any, *, max_new_tokens: int = 40, batch_size: int = 64
+        self, net: Any, tokenizer: Any, *, max_new_tokens: int = 40, batch_size: int = 64
     ) -> None:
-        self.decoder = decoder.eval()
+        self.net = net.eval()
         self.tokenizer = tokenizer
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
@@ -144,40 +221,42 @@ class StatementWriter:
         import inspect
 
         # the name of the KV-cache argument differs between transformers releases
-        params = inspect.signature(decoder.forward).parameters
+        params = inspect.signature(net.decoder.bert.forward).parameters
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
 
-    def write(self, states: Sequence[np.ndarray]) -> list[str]:
-        """One decoded text per utterance (``states[i]``: its ``(n_tokens, d)`` vectors);
-        :func:`split_statements` turns it into facts."""
-        order = sorted(range(len(states)), key=lambda i: len(states[i]))
-        out: list[str] = [""] * len(states)
+    def write(self, turns: Sequence[Any]) -> list[str]:
+        """One decoded text per encoded utterance; :func:`split_statements` turns it into
+        facts."""
+        order = sorted(range(len(turns)), key=lambda i: len(turns[i].states))
+        out: list[str] = [""] * len(turns)
         for b in range(0, len(order), self.batch_size):
             idx = order[b : b + self.batch_size]
-            for i, text in zip(idx, self._write_batch([states[i] for i in idx]), strict=True):
+            for i, text in zip(idx, self._write_batch([turns[i] for i in idx]), strict=True):
                 out[i] = text
         return out
 
-    def _write_batch(self, states: Sequence[np.ndarray]) -> list[str]:
+    def _write_batch(self, turns: Sequence[Any]) -> list[str]:
         torch = self._torch
-        if not states:
+        if not turns:
             return []
-        hidden, mask = _pad_states(states)
+        states, mask, src = _pad(turns)
         tok = self.tokenizer
-        ids = torch.full((len(states), 1), tok.cls_token_id, dtype=torch.long)
-        done = torch.zeros(len(states), dtype=torch.bool)
-        past = None
+        ids = torch.full((len(turns), 1), tok.cls_token_id, dtype=torch.long)
+        done = torch.zeros(len(turns), dtype=torch.bool)
+        cache = None
         with torch.inference_mode():
+            memory = self.net.memory(states, src)
             for _ in range(self.max_new_tokens):
-                out = self.decoder(
-                    input_ids=ids if past is None else ids[:, -1:],
-                    encoder_hidden_states=hidden,
-                    encoder_attention_mask=mask,
+                logp, cache = self.net.step(
+                    ids if cache is None else ids[:, -1:],
+                    memory,
+                    mask,
+                    src,
+                    cache=cache,
                     use_cache=True,
-                    **({self._cache_arg: past} if past is not None else {}),
+                    cache_arg=self._cache_arg,
                 )
-                past = getattr(out, "cache", None) or out.past_key_values
-                nxt = out.logits[:, -1].argmax(-1)
+                nxt = logp[:, -1].argmax(-1)
                 nxt = torch.where(done, torch.full_like(nxt, tok.pad_token_id), nxt)
                 ids = torch.cat([ids, nxt[:, None]], dim=1)
                 done |= nxt == tok.sep_token_id
@@ -212,9 +291,9 @@ def load_writer(
 
     config = json.loads((part / CONFIG_FILE).read_text())
     base = Path(base_dir) if base_dir else minilm_path()
-    decoder = new_decoder(base, layers=int(config["layers"]))
+    net = new_decoder(base, layers=int(config["layers"]))
     tensors = unpack_state(load_file(str(part / PART_FILE)))
-    params = dict(decoder.named_parameters())
+    params = dict(net.named_parameters())
     unknown = [n for n in tensors if n not in params]
     if unknown:
         raise ModelError(
@@ -225,17 +304,17 @@ def load_writer(
         for n, t in tensors.items():
             params[n].copy_(t)
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(base))
-    return StatementWriter(decoder, tokenizer, max_new_tokens=int(config.get("max_new_tokens", 40)))
+    return StatementWriter(net, tokenizer, max_new_tokens=int(config.get("max_new_tokens", 40)))
 
 
-def save_writer(decoder: Any, out: str | Path, *, config: dict[str, Any]) -> Path:
+def save_writer(net: Any, out: str | Path, *, config: dict[str, Any]) -> Path:
     from safetensors.torch import save_file
 
     from consona.models.packing import pack_state
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    trainable = {n: p for n, p in decoder.named_parameters() if p.requires_grad}
+    trainable = {n: p for n, p in net.named_parameters() if p.requires_grad}
     state = pack_state(trainable, int8=lambda n, t: n.endswith(".weight") and "LayerNorm" not in n)
     save_file(state, str(out / PART_FILE))
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
@@ -271,12 +350,13 @@ def train_writer(
     say = progress or (lambda msg: log.info(msg))
     say(f"encoding {len(pairs)} utterances")
     encs = encoder.encode([u for u, _ in pairs], keep_states=True)
-    states = [e.states.astype(np.float16) for e in encs]  # type: ignore[union-attr]
+    for e in encs:
+        e.states = e.states.astype(np.float16)  # type: ignore[union-attr]
     tok = encoder.tokenizer
     targets = tok([t for _, t in pairs], truncation=True, max_length=max_target_tokens)["input_ids"]
-    decoder = new_decoder(encoder.path, layers=layers)
-    decoder.train()
-    params = [p for p in decoder.parameters() if p.requires_grad]
+    net = new_decoder(encoder.path, layers=layers)
+    net.train()
+    params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     steps_per_epoch = math.ceil(len(pairs) / batch_size)
     total = steps_per_epoch * epochs
@@ -291,24 +371,27 @@ def train_writer(
         chunks = [order[i : i + batch_size * 50] for i in range(0, len(order), batch_size * 50)]
         batches = []
         for ch in chunks:
-            ch = sorted(ch, key=lambda i: len(states[i]))
+            ch = sorted(ch, key=lambda i: len(encs[i].states))  # type: ignore[arg-type]
             batches += [ch[i : i + batch_size] for i in range(0, len(ch), batch_size)]
         rng.shuffle(batches)
         run = 0.0
         for step, idx in enumerate(batches, 1):
-            hidden, mask = _pad_states([states[i].astype(np.float32) for i in idx])
+            states, mask, src = _pad([encs[i] for i in idx])
             n = max(len(targets[i]) for i in idx)
             ids = torch.full((len(idx), n), tok.pad_token_id, dtype=torch.long)
             for r, i in enumerate(idx):
                 ids[r, : len(targets[i])] = torch.tensor(targets[i])
-            labels = ids.masked_fill(ids == tok.pad_token_id, -100)
-            loss = decoder(
-                input_ids=ids,
-                attention_mask=(ids != tok.pad_token_id).long(),
-                encoder_hidden_states=hidden,
-                encoder_attention_mask=mask,
-                labels=labels,
-            ).loss
+            logp, _ = net.step(
+                ids[:, :-1],
+                net.memory(states.float(), src),
+                mask,
+                src,
+                attention_mask=(ids[:, :-1] != tok.pad_token_id).long(),
+            )
+            gold = ids[:, 1:]
+            nll = -logp.gather(2, gold[..., None])[..., 0]
+            keep = (gold != tok.pad_token_id).float()
+            loss = (nll * keep).sum() / keep.sum()
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -329,13 +412,13 @@ def train_writer(
         "lr": lr,
         "seed": seed,
     }
-    save_writer(decoder, out, config=config)
+    save_writer(net, out, config=config)
     report: dict[str, Any] = {"loss": losses, "pairs": len(pairs), **config}
     if dev:
         writer = load_writer(out, base_dir=encoder.path)
         assert writer is not None
         dev_enc = encoder.encode([u for u, _ in dev], keep_states=True)
-        texts = writer.write([e.states for e in dev_enc])  # type: ignore[misc]
+        texts = writer.write(dev_enc)
         scores = [
             rouge_l(" ".join(split_statements(t)), gold)
             for t, (_, gold) in zip(texts, dev, strict=True)

@@ -55,13 +55,23 @@ def label_permutation(id2label: dict[Any, str]) -> list[int]:
 
 
 def pick_threads() -> int:
+    """CPU threads for the NLI model: the cores this process may use, or fewer when
+    ``OMP_NUM_THREADS`` says so (build workers and Ray actors set it to share the cores).
+
+    >>> pick_threads() >= 1
+    True
+    """
     import os
 
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - non-Linux
         cores = os.cpu_count() or 1
-    return max(1, cores)
+    try:
+        wanted = int(os.environ.get("OMP_NUM_THREADS", "0"))
+    except ValueError:
+        wanted = 0
+    return max(1, min(cores, wanted) if wanted > 0 else cores)
 
 
 class SequenceClassifierNLI:

@@ -172,3 +172,17 @@ def test_onnx_backend_matches_torch(tmp_path):
     )
     pairs = [("i have two dogs", "i do not have a cat"), ("", ""), ("my cat " * 50, "is tall")]
     np.testing.assert_allclose(onnx_nli.predict(pairs), torch_nli.predict(pairs), atol=1e-5)
+
+
+def test_pick_threads_honours_omp_num_threads(monkeypatch):
+    from consona.nli.hf import pick_threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cores = pick_threads()
+    assert cores >= 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert pick_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", str(cores + 5))
+    assert pick_threads() == cores  # never more than the cores
+    monkeypatch.setenv("OMP_NUM_THREADS", "lots")
+    assert pick_threads() == cores

@@ -21,7 +21,10 @@ def build_command(
     extractor: str = typer.Option("fast", help="Persona extractor: fast | llm | fake."),
     nli: str = typer.Option("consona", help="NLI model for used facts / distractor checks."),
     executor: str = typer.Option("local", help="local (worker processes) | ray (Ray Data)."),
-    workers: int = typer.Option(2, help="Worker processes / Ray actors (0: in this process)."),
+    workers: int | None = typer.Option(
+        None,
+        help="Worker processes / Ray actors (default: one per two CPU cores; 0: in this process).",
+    ),
     shard_size: int = typer.Option(1000, help="Dialogues per shard."),
     distractors: int = typer.Option(2, help="Distractor facts added per example."),
     seed: int = typer.Option(0, help="Seed of every random choice."),
@@ -44,6 +47,7 @@ def build_command(
     """Build persona dialogue examples: extract → augment → sharded Parquet + messages JSONL."""
     from consona.augmentation import AugmentConfig
     from consona.pipeline import BuildConfig, build
+    from consona.pipeline.config import default_workers
 
     config = BuildConfig(
         extractor=extractor,
@@ -63,7 +67,7 @@ def build_command(
         ),
         paraphrase_backend=paraphrase_backend,
         executor=executor,
-        workers=workers,
+        workers=default_workers() if workers is None else workers,
         on_error=on_error,
     )
     try:

@@ -113,7 +113,7 @@ def _net_class() -> Any:
         return _NET
     torch = require("torch", extra="ml", purpose="the statement writer")
 
-    class WriterNet(torch.nn.Module):  # type: ignore[misc,name-defined]
+    class WriterNet(torch.nn.Module):  # type: ignore[name-defined]
         """BERT decoder + copy head: each step mixes the vocabulary distribution with an
         attention over the utterance's own tokens (pointer-generator), so names, numbers
         and rare words come out as the speaker wrote them. The memory it reads is the
@@ -351,7 +351,7 @@ def train_writer(
     say(f"encoding {len(pairs)} utterances")
     encs = encoder.encode([u for u, _ in pairs], keep_states=True)
     for e in encs:
-        e.states = e.states.astype(np.float16)  # type: ignore[union-attr]
+        e.states = e.states.astype(np.float16)
     tok = encoder.tokenizer
     targets = tok([t for _, t in pairs], truncation=True, max_length=max_target_tokens)["input_ids"]
     net = new_decoder(encoder.path, layers=layers)
@@ -371,7 +371,7 @@ def train_writer(
         chunks = [order[i : i + batch_size * 50] for i in range(0, len(order), batch_size * 50)]
         batches = []
         for ch in chunks:
-            ch = sorted(ch, key=lambda i: len(encs[i].states))  # type: ignore[arg-type]
+            ch = sorted(ch, key=lambda i: len(encs[i].states))
             batches += [ch[i : i + batch_size] for i in range(0, len(ch), batch_size)]
         rng.shuffle(batches)
         run = 0.0

@@ -1,5 +1,6 @@
 """The ``fast`` extractor: MiniLM clause vectors → persona clause classifier → first-person
-rewrite, plus a relation classifier for the triple.
+rewrite (by rules, or by an optional trained statement writer: ``writer.py``), plus a
+relation classifier for the triple.
 
 One MiniLM pass per utterance (``ClauseEncoder``); the trained part is a small numpy
 model (``FastModel``, an ``.npz`` of a few hundred KB shipped in
@@ -420,12 +421,12 @@ class FastExtractor:
         written = self.writer.write([encoded[i] for i, _, _ in todo])
         m = self.model
         for (i, p_utt, cands), raw in zip(todo, written, strict=True):
-            enc, words = encoded[i], set(content_words(texts[i]))
+            enc, words = encoded[i], content_words(texts[i])
             conf = round(min(1.0, (p_utt * max(max(c[1] for c in cands), 0.5)) ** 0.5), 4)
             rel_probs = m.relation_probs(enc.clause_vecs) if m.relations else None
             seen: set[str] = set()
             for text in split_statements(raw):
-                if text.lower() in seen or not words & set(content_words(text)):
+                if text.lower() in seen or not words & content_words(text):
                     continue
                 seen.add(text.lower())
                 relation = obj = subject = None

@@ -5,12 +5,13 @@ utterance reveals ("Loving this cooler weather" → "I like cooler weather.").
 The model is a small BERT decoder: the first layers of MiniLM with cross-attention added
 (initialised from the self-attention weights), its output tied to MiniLM's word embeddings,
 plus a copy head that can take words straight from the utterance (pointer-generator).
-Those embeddings are frozen and come from the installed MiniLM, so the shipped part
-(``consona/data/extraction/writer/``) holds only the decoder layers, int8 per row.
+Those embeddings are frozen and come from the installed MiniLM, so a writer folder
+(``writer.safetensors`` + ``writer.json``) holds only the decoder layers and the copy head,
+int8 per row (~7 MB). None is shipped yet (see the extraction model card); the package
+looks for one in ``consona/data/extraction/writer/``.
 
->>> w = load_writer()                                          # doctest: +SKIP
->>> enc = ClauseEncoder().encode(["loving this cooler weather"], keep_states=True)
->>> w.write(enc)                                               # doctest: +SKIP
+>>> w = load_writer("my_writer")                                  # doctest: +SKIP
+>>> w.write(ClauseEncoder().encode(["loving this cooler weather"], keep_states=True))  # doctest: +SKIP
 ['I like cooler weather.']
 """
 
@@ -289,12 +290,19 @@ def load_writer(
     transformers = require("transformers", extra="ml", purpose="the statement writer")
     from safetensors.torch import load_file
 
-    config = json.loads((part / CONFIG_FILE).read_text())
+    try:
+        config = json.loads((part / CONFIG_FILE).read_text())
+        layers = int(config["layers"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(
+            f"Unreadable writer config {str(part / CONFIG_FILE)!r}: {exc}",
+            hint="retrain it with 'consona extract train-writer'",
+        ) from None
     base = Path(base_dir) if base_dir else minilm_path()
-    net = new_decoder(base, layers=int(config["layers"]))
+    net = new_decoder(base, layers=layers)
     tensors = unpack_state(load_file(str(part / PART_FILE)))
     params = dict(net.named_parameters())
-    unknown = [n for n in tensors if n not in params]
+    unknown = [n for n, t in tensors.items() if n not in params or params[n].shape != t.shape]
     if unknown:
         raise ModelError(
             f"The statement writer in {part} does not fit MiniLM (unknown {unknown[:3]})",

@@ -98,6 +98,11 @@ def test_writer_learns_saves_and_reloads(tiny_base, tmp_path):
 def test_load_writer_errors(tmp_path):
     with pytest.raises(ModelError, match="train-writer"):
         load_writer(tmp_path / "nothing")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "writer.safetensors").write_bytes(b"")
+    (tmp_path / "bad" / "writer.json").write_text("{not json")
+    with pytest.raises(ModelError, match="writer config"):
+        load_writer(tmp_path / "bad")
 
 
 class FakeWriter:

@@ -32,6 +32,9 @@ def atomic_write(
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # mkstemp makes 0600 files; outputs get the permissions open() would give them
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, 0o666 & ~_umask())
     except OSError as exc:
         raise ConsonaError(
             f"Cannot write {str(path)!r}: {exc.strerror or exc}",
@@ -53,6 +56,12 @@ def atomic_write(
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from consona.config import Settings
@@ -72,6 +74,16 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
         f.write("partial")
         raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_gives_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "report.md") as f:
+            f.write("# report")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "report.md").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
 
 
 def test_format_error_names_file_and_line():

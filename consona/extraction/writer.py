@@ -276,7 +276,7 @@ def load_writer(
 ) -> StatementWriter | None:
     """The shipped writer (or the one at ``path``); None when no writer is there."""
     from consona.extraction.encoder import minilm_path
-    from consona.models.packing import unpack_state
+    from consona.models.packing import load_packed
 
     part = Path(path) if path else default_writer_path()
     if not (part / PART_FILE).is_file():
@@ -286,9 +286,7 @@ def load_writer(
                 hint="train one with 'consona extract train-writer'",
             )
         return None
-    torch = require("torch", extra="ml", purpose="the statement writer")
     transformers = require("transformers", extra="ml", purpose="the statement writer")
-    from safetensors.torch import load_file
 
     try:
         config = json.loads((part / CONFIG_FILE).read_text())
@@ -300,17 +298,12 @@ def load_writer(
         ) from None
     base = Path(base_dir) if base_dir else minilm_path()
     net = new_decoder(base, layers=layers)
-    tensors = unpack_state(load_file(str(part / PART_FILE)))
-    params = dict(net.named_parameters())
-    unknown = [n for n, t in tensors.items() if n not in params or params[n].shape != t.shape]
-    if unknown:
-        raise ModelError(
-            f"The statement writer in {part} does not fit MiniLM (unknown {unknown[:3]})",
-            hint="retrain it with 'consona extract train-writer'",
-        )
-    with torch.no_grad():
-        for n, t in tensors.items():
-            params[n].copy_(t)
+    load_packed(
+        net,
+        part / PART_FILE,
+        what=f"The statement writer in {part}",
+        hint="retrain it with 'consona extract train-writer'",
+    )
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(base))
     return StatementWriter(net, tokenizer, max_new_tokens=int(config.get("max_new_tokens", 40)))
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["pack_state", "unpack_state"]
+__all__ = ["load_packed", "pack_state", "unpack_state"]
 
 
 def pack_state(
@@ -50,3 +50,22 @@ def unpack_state(state: Mapping[str, Any]) -> dict[str, Any]:
         else:
             tensors[n] = t.float()
     return tensors
+
+
+def load_packed(module: Any, path: Any, *, what: str, hint: str) -> None:
+    """Copy the packed tensors of the safetensors file ``path`` into ``module``'s
+    parameters of the same names; a ModelError names ``what`` when a tensor has no place
+    (unknown name or another shape)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from consona.errors import ModelError
+
+    tensors = unpack_state(load_file(str(path)))
+    params = dict(module.named_parameters())
+    unknown = [n for n, t in tensors.items() if n not in params or params[n].shape != t.shape]
+    if unknown:
+        raise ModelError(f"{what} does not fit the base model (unknown {unknown[:3]})", hint=hint)
+    with torch.no_grad():
+        for n, t in tensors.items():
+            params[n].copy_(t)

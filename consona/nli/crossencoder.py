@@ -194,8 +194,6 @@ def save_part(model: Any, out_dir: str | Path, *, config: dict[str, Any]) -> Pat
 
 def load_merged(base_dir: str | Path, part_dir: str | Path) -> tuple[Any, dict[str, Any]]:
     """Base MiniLM + shipped part → a plain BertForSequenceClassification (LoRA merged)."""
-    torch = _torch()
-    from safetensors.torch import load_file
 
     part_dir = Path(part_dir)
     config = json.loads((part_dir / CONFIG_FILE).read_text())
@@ -203,21 +201,14 @@ def load_merged(base_dir: str | Path, part_dir: str | Path) -> tuple[Any, dict[s
     model = new_classifier(base_dir, dropout=0.0)
     if mode == "lora":
         inject_lora(model, r=int(config["lora_r"]), alpha=float(config["lora_alpha"]))
-    from consona.models.packing import unpack_state
+    from consona.models.packing import load_packed
 
-    tensors = unpack_state(load_file(str(part_dir / PART_FILE)))
-    params = dict(model.named_parameters())
-    missing = [n for n in tensors if n not in params]
-    if missing:
-        from consona.errors import ModelError
-
-        raise ModelError(
-            f"The NLI part in {part_dir} does not fit the base model (unknown {missing[:3]})",
-            hint="reinstall consona or retrain with 'consona nli train'",
-        )
-    with torch.no_grad():
-        for n, t in tensors.items():
-            params[n].copy_(t)
+    load_packed(
+        model,
+        part_dir / PART_FILE,
+        what=f"The NLI part in {part_dir}",
+        hint="reinstall consona or retrain with 'consona nli train'",
+    )
     for name, module in list(model.named_modules()):
         if type(module).__name__ == "LoRALinear":
             parent, attr = _parent_and_attr(model, name)

@@ -183,6 +183,48 @@ def train_writer_command(
     )
 
 
+@extract_app.command("train-editor")
+def train_editor_command(
+    data_dir: Path = typer.Option(..., "--data-dir", help="Folder with msc/ and personachat/."),
+    out: Path = typer.Option(..., "--output", "-o", help="Folder to write the editor to."),
+    epochs: int = typer.Option(5, "--epochs", min=1, help="Passes over the training pairs."),
+    max_pairs: int = typer.Option(
+        0, "--max-pairs", min=0, help="PersonaChat entailed pairs added to MSC."
+    ),
+    layers: int = typer.Option(
+        2, "--layers", min=1, max=6, help="Top MiniLM layers fine-tuned for the editor."
+    ),
+    phrases: int = typer.Option(
+        500, "--phrases", min=1, help="Size of the insertion-phrase vocabulary."
+    ),
+    lr: float = typer.Option(1e-4, "--lr", help="Peak learning rate of the MiniLM layers."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1),
+    seed: int = typer.Option(0, "--seed"),
+    json_out: bool = typer.Option(False, "--json", help="Print the training report as JSON."),
+) -> None:
+    """Train the fast extractor's statement editor (the shipped one came from the defaults):
+    it keeps, deletes and inserts words of a persona-bearing utterance to write its "I ..."
+    statements. The training pairs are the persona-bearing MSC utterances of the training
+    episodes; the held-out episodes give the dev ROUGE-L. Five epochs took about 16 minutes
+    on 2 CPU cores. Use the result with fast_extractor_writer = "OUT" in the config file, or
+    copy it to consona/data/extraction/editor/ to ship it."""
+    from consona.extraction.editor import train_editor
+    from consona.extraction.train import writer_pairs
+
+    train_set, dev = writer_pairs(data_dir, max_pairs=max_pairs, seed=seed)
+    status(f"training the statement editor on {len(train_set)} pairs ({epochs} epochs) ...")
+    report = train_editor(train_set, out=out, dev=dev, epochs=epochs, layers=layers,
+                          phrases=phrases, lr=lr, batch_size=batch_size, seed=seed,
+                          progress=status)  # fmt: skip
+    if json_out:
+        emit_json(report)
+        return
+    status(
+        f"saved {out} in {report['seconds']} s (keep threshold {report['threshold']}); "
+        f"held-out MSC ROUGE-L {report['dev_rouge_l']:.3f}"
+    )
+
+
 def _table(title: str, scores: dict[str, float]) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("metric")

@@ -55,13 +55,16 @@ class EncodedTurn:
     """Clauses of one utterance with their pooled vectors (``(n_clauses, d)``) and the
     utterance vector (``(d,)``); ``states`` keeps the token vectors (``(n_tokens, d)``,
     [CLS] … [SEP]) and ``token_ids`` their vocabulary ids when ``encode(...,
-    keep_states=True)`` asked for them."""
+    keep_states=True)`` asked for them, with ``offsets`` (``(n_tokens, 2)`` character spans
+    in ``text``; ``(0, 0)`` for [CLS] and [SEP])."""
 
     clauses: list[Clause]
     clause_vecs: np.ndarray
     utterance_vec: np.ndarray
     states: np.ndarray | None = None
     token_ids: np.ndarray | None = None
+    offsets: np.ndarray | None = None
+    text: str = ""
 
 
 class ClauseEncoder:
@@ -93,17 +96,25 @@ class ClauseEncoder:
         self.batch_size = batch_size
         self.dim = int(self.model.config.hidden_size)
 
-    def encode(self, texts: Sequence[str], *, keep_states: bool = False) -> list[EncodedTurn]:
+    def encode(
+        self, texts: Sequence[str], *, keep_states: bool = False, state_layer: int | None = None
+    ) -> list[EncodedTurn]:
+        """Encode ``texts``; ``keep_states`` keeps the token vectors of the last layer, or of
+        layer ``state_layer`` (0 = embeddings … n = last) when given."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         results: dict[int, EncodedTurn] = {}
         for b in range(0, len(order), self.batch_size):
             idx = order[b : b + self.batch_size]
-            batch = self._encode_batch([texts[i] for i in idx], keep_states=keep_states)
+            batch = self._encode_batch(
+                [texts[i] for i in idx], keep_states=keep_states, state_layer=state_layer
+            )
             for i, enc in zip(idx, batch, strict=True):
                 results[i] = enc
         return [results[i] for i in range(len(texts))]
 
-    def _encode_batch(self, texts: list[str], *, keep_states: bool = False) -> list[EncodedTurn]:
+    def _encode_batch(
+        self, texts: list[str], *, keep_states: bool = False, state_layer: int | None = None
+    ) -> list[EncodedTurn]:
         torch = self._torch
         clean = [t if t.strip() else "." for t in texts]
         batch: Any = self.tokenizer(
@@ -115,8 +126,11 @@ class ClauseEncoder:
             return_tensors="pt",
         )
         offsets = batch.pop("offset_mapping").numpy()
+        layer = state_layer if keep_states else None
         with torch.inference_mode():
-            hidden = self.model(**batch).last_hidden_state.float().numpy()
+            out = self.model(**batch, output_hidden_states=layer is not None)
+        hidden = out.last_hidden_state.float().numpy()
+        kept_layer = hidden if layer is None else out.hidden_states[layer].float().numpy()
         mask = batch["attention_mask"].numpy().astype(bool)
         res = []
         for k, text in enumerate(texts):
@@ -132,9 +146,12 @@ class ClauseEncoder:
                     kept.append(c)
                     vecs.append(toks[sel].mean(0))
             cv = np.stack(vecs) if vecs else np.zeros((0, self.dim), np.float32)
-            states = hidden[k][mask[k]].copy() if keep_states else None
-            ids = batch["input_ids"][k].numpy()[mask[k]].copy() if keep_states else None
-            res.append(EncodedTurn(kept, _l2(cv), _l2(utt[None])[0], states, ids))
+            enc = EncodedTurn(kept, _l2(cv), _l2(utt[None])[0], text=text)
+            if keep_states:
+                enc.states = kept_layer[k][mask[k]].copy()
+                enc.token_ids = batch["input_ids"][k].numpy()[mask[k]].copy()
+                enc.offsets = offsets[k][mask[k]].copy()
+            res.append(enc)
         return res
 
 

@@ -35,6 +35,7 @@ from consona.extraction.text import (
     rouge_l,
     tokens,
 )
+from consona.extraction.editor import load_editor
 from consona.extraction.writer import StatementWriter, load_writer, split_statements
 from consona.text import content_words
 from consona.types import Fact, Turn
@@ -47,6 +48,7 @@ __all__ = [
     "default_model_path",
     "guess_object",
     "load_fast",
+    "load_statement_model",
     "utterance_features",
 ]
 
@@ -368,7 +370,7 @@ class FastExtractor:
         encoder: ClauseEncoder | None = None,
         threshold: float | None = None,
         batch_size: int = 64,
-        writer: StatementWriter | None = None,
+        writer: StatementWriter | Any = None,
     ) -> None:
         self.model = model
         self.encoder = encoder or ClauseEncoder(batch_size=batch_size)
@@ -403,7 +405,9 @@ class FastExtractor:
         if self.writer is None:
             encoded = self.encoder.encode(texts)
             return [self.facts_from(enc, text) for enc, text in zip(encoded, texts, strict=True)]
-        return self.facts_written(self.encoder.encode(texts, keep_states=True), texts)
+        layer = getattr(self.writer, "state_layer", None)
+        kw = {} if layer is None else {"state_layer": layer}
+        return self.facts_written(self.encoder.encode(texts, keep_states=True, **kw), texts)
 
     def facts_written(
         self, encoded: Sequence[EncodedTurn], texts: Sequence[str]
@@ -500,6 +504,20 @@ class FastExtractor:
         return facts
 
 
+def load_statement_model(writer: str | Path | None = "auto") -> Any:
+    """What writes the statements: "auto" = the shipped statement editor (or a shipped
+    writer), "off"/None = the rewrite rules (returns None), or a folder holding an editor
+    (``editor.json``) or a writer (``writer.json``)."""
+    if writer in (None, "off"):
+        return None
+    if writer == "auto":
+        return load_editor() or load_writer()
+    folder = Path(writer)
+    if (folder / "editor.json").is_file() or (folder / "editor.safetensors").is_file():
+        return load_editor(folder)
+    return load_writer(folder)
+
+
 def load_fast(
     path: str | Path | None = None,
     *,
@@ -507,12 +525,12 @@ def load_fast(
     writer: str | Path | None = "auto",
 ) -> FastExtractor:
     """The fast extractor with the shipped model (or the model at ``path``) and the shipped
-    statement writer (``writer``: "auto" = the shipped one when installed, "off" = rewrite
-    rules only, or a writer folder)."""
-    w = None
-    if writer not in (None, "off"):
-        w = load_writer(None if writer == "auto" else writer)
-    return FastExtractor(FastModel.load(path or default_model_path()), encoder=encoder, writer=w)
+    statement editor (``writer``: see ``load_statement_model``)."""
+    return FastExtractor(
+        FastModel.load(path or default_model_path()),
+        encoder=encoder,
+        writer=load_statement_model(writer),
+    )
 
 
 def create_fast(*, backend: Any = None, nli: Any = None, settings: Any = None) -> FastExtractor:

@@ -3,9 +3,10 @@
     python bench/extract_throughput.py DATA [--n 1000] [--llm-n 20] [--out result.json]
 
 DATA is an msc_personasummary file or folder. Measures the ``fast`` extractor on ``--n``
-utterances (utterances/s, detection F1, ROUGE-L) and, when the default chat model and
-llama-cpp-python are installed, the ``llm`` extractor on ``--llm-n`` utterances in the same
-run. Writes a JSON result and prints a summary.
+utterances (utterances/s, detection F1, ROUGE-L), with its shipped statement editor and,
+as the baseline of the same run, with the rewrite rules only (``fast_rules``); and, when
+the default chat model and llama-cpp-python are installed, the ``llm`` extractor on
+``--llm-n`` utterances. Writes a JSON result and prints a summary.
 """
 
 from __future__ import annotations
@@ -62,13 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     result["torch_threads"] = torch.get_num_threads()
-    evaluate_extractor(fast, items[:64])  # warm-up
-    cpu0 = time.process_time()
-    result["fast"] = evaluate_extractor(fast, items[: args.n], batch_size=args.batch_size)
-    cpu = time.process_time() - cpu0
-    # CPU seconds are less sensitive than wall time to other load on a shared machine
-    result["fast"]["cpu_seconds"] = cpu
-    result["fast"]["utterances_per_cpu_s"] = result["fast"]["n"] / max(cpu, 1e-9)
+    rules = load_fast(writer="off", encoder=fast.encoder)
+    for name, ex in (("fast", fast), ("fast_rules", rules)):
+        evaluate_extractor(ex, items[:64])  # warm-up
+        cpu0 = time.process_time()
+        r = evaluate_extractor(ex, items[: args.n], batch_size=args.batch_size)
+        # CPU seconds are less sensitive than wall time to other load on a shared machine
+        r["cpu_seconds"] = time.process_time() - cpu0
+        r["utterances_per_cpu_s"] = r["n"] / max(r["cpu_seconds"], 1e-9)
+        result[name] = r
+    result["fast_statements"] = "editor" if fast.writer is not None else "rules"
     result["load_avg_1m"] = os.getloadavg()[0]
     if args.llm_n > 0:
         try:
@@ -78,12 +82,13 @@ def main(argv: list[str] | None = None) -> int:
             result["llm"] = {"skipped": str(exc)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    f = result["fast"]
-    print(
-        f"fast: {f['utterances_per_s']:.0f} utt/s wall ({f['utterances_per_cpu_s']:.0f} per "
-        f"CPU-second, load {result['load_avg_1m']:.1f}) on {int(f['n'])} utterances "
-        f"(F1 {f['f1']:.3f}, ROUGE-L {f['rouge_l']:.3f})"
-    )
+    for name in ("fast", "fast_rules"):
+        f = result[name]
+        print(
+            f"{name}: {f['utterances_per_s']:.0f} utt/s wall ({f['utterances_per_cpu_s']:.0f} "
+            f"per CPU-second, load {result['load_avg_1m']:.1f}) on {int(f['n'])} utterances "
+            f"(F1 {f['f1']:.3f}, ROUGE-L {f['rouge_l']:.3f})"
+        )
     llm_res = result.get("llm") or {}
     if "utterances_per_s" in llm_res:
         print(

@@ -268,9 +268,11 @@ class StatementEditor:
     def edits(self, turns: Sequence[Any]) -> list[tuple[list[str], list[float], list[str]]]:
         """Per turn: its words, P(keep) per word and the phrase inserted in each gap."""
         torch = self._torch
-        out: list[tuple[list[str], list[float], list[str]]] = []
-        for b in range(0, len(turns), self.batch_size):
-            chunk = turns[b : b + self.batch_size]
+        out: list[Any] = [None] * len(turns)
+        order = sorted(range(len(turns)), key=lambda i: len(turns[i].states))  # less padding
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b : b + self.batch_size]
+            chunk = [turns[i] for i in idx]
             tagged = [_first_tokens(x) for x in chunk]
             h, m, f, n = _batch(chunk, [fi for _, fi in tagged])
             with torch.inference_mode():
@@ -279,12 +281,10 @@ class StatementEditor:
             best = ins.argmax(-1).numpy()
             for r, (words, _) in enumerate(tagged):
                 k = len(words)
-                out.append(
-                    (
-                        words,
-                        [float(p) for p in p_keep[r, :k]],
-                        [self.phrases[j] for j in best[r, : k + 1]],
-                    )
+                out[idx[r]] = (
+                    words,
+                    [float(p) for p in p_keep[r, :k]],
+                    [self.phrases[j] for j in best[r, : k + 1]],
                 )
         return out
 
@@ -301,10 +301,15 @@ class StatementEditor:
 
 
 def load_editor(
-    path: str | Path | None = None, *, base_dir: str | Path | None = None
+    path: str | Path | None = None,
+    *,
+    base_dir: str | Path | None = None,
+    quantize: bool = True,
 ) -> StatementEditor | None:
-    """The shipped editor (or the one at ``path``); None when no editor is there."""
-    from consona.extraction.encoder import minilm_path
+    """The shipped editor (or the one at ``path``); None when no editor is there. With
+    ``quantize`` its Linear layers run int8 (dynamic quantization, as the clause encoder:
+    about 2x faster, same held-out ROUGE-L)."""
+    from consona.extraction.encoder import minilm_path, quantize_linear
     from consona.models.packing import load_packed
 
     part = Path(path) if path else default_editor_path()
@@ -331,6 +336,8 @@ def load_editor(
         what=f"The statement editor in {part}",
         hint="retrain it with 'consona extract train-editor'",
     )
+    if quantize:
+        net = quantize_linear(net) or net
     return StatementEditor(net, phrases, state_layer=state_layer, threshold=threshold)
 
 

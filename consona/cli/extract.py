@@ -163,11 +163,12 @@ def train_writer_command(
     seed: int = typer.Option(0, "--seed"),
     json_out: bool = typer.Option(False, "--json", help="Print the training report as JSON."),
 ) -> None:
-    """Train the fast extractor's optional statement writer: a small MiniLM-initialised
-    decoder with a copy head that writes "I ..." statements instead of the rewrite rules.
-    No writer is shipped (see the extraction model card: at 2 epochs it scores below the
-    rules); use one with fast_extractor_writer = "OUT" in the config file. Two epochs on
-    the 13k MSC training utterances took 31 minutes on one CPU thread."""
+    """Train a generative statement writer for the fast extractor: a small
+    MiniLM-initialised decoder with a copy head that writes "I ..." statements. None is
+    shipped: at 2 epochs on CPU it scored below both the rewrite rules and the shipped
+    statement editor (see the extraction model card). Use one with
+    fast_extractor_writer = "OUT" in the config file. Two epochs on the 13k MSC training
+    utterances took 31 minutes on one CPU thread."""
     from consona.extraction.train import writer_pairs
     from consona.extraction.writer import train_writer
 

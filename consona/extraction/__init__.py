@@ -7,7 +7,8 @@
 >>> extract_dialogue(d, load_extractor("fake"), nli=FakeNLI()).personas["a"].fact_texts()
 ['I have two dogs.']
 
-Extractors by name: ``fast`` (MiniLM clause model shipped in consona/data/extraction),
+Extractors by name: ``fast`` (MiniLM heads + statement editor shipped in
+consona/data/extraction),
 ``llm`` (any ChatBackend, JSON-schema output) and ``fake`` (rules, for tests).
 """
 

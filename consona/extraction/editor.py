@@ -32,7 +32,7 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -40,11 +40,22 @@ from typing import Any
 import numpy as np
 
 from consona.errors import ModelError, require
-from consona.extraction.text import rewrite_clause, rouge_l, tokens
+from consona.extraction.text import (
+    about_other,
+    is_hypothetical,
+    is_question,
+    is_small_talk,
+    rewrite_clause,
+    rouge_l,
+    split_clauses,
+    tokens,
+)
+from consona.text import FUNCTION_WORDS, content_words
 
 __all__ = [
     "StatementEditor",
     "apply_edits",
+    "clause_marks",
     "default_editor_path",
     "edit_labels",
     "load_editor",
@@ -58,6 +69,7 @@ log = logging.getLogger(__name__)
 PART_FILE = "editor.safetensors"
 CONFIG_FILE = "editor.json"
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+_NOT_CONTENT = FUNCTION_WORDS | {"i'm", "i've", "i'd", "i'll", "am"}
 _TARGET = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?|[.!?]")
 
 
@@ -130,15 +142,31 @@ def edit_labels(source: Sequence[str], target: Sequence[str]) -> tuple[list[int]
     return keep, inserts
 
 
-def apply_edits(words: Sequence[str], keep: Sequence[int], inserts: Sequence[str]) -> list[str]:
+def apply_edits(
+    words: Sequence[str],
+    keep: Sequence[int],
+    inserts: Sequence[str],
+    *,
+    breaks: Collection[int] = (),
+) -> list[str]:
     """Kept words and insertions → tidy statements, one per sentence (see
-    ``text.rewrite_clause``); sentences with fewer than two words are dropped.
+    ``text.rewrite_clause``). A word whose index is in ``breaks`` (the first word of a
+    clause of the utterance) starts a new sentence. Sentences with fewer than two words or
+    no content word ("I I in") are dropped.
 
     >>> apply_edits(["yeah", "i", "have", "2", "dogs"], [0, 1, 1, 0, 1], ["", "", "", "", "two", ""])
     ['I have two dogs.']
+    >>> apply_edits(["i", "swim", "so", "i", "run"], [1, 1, 0, 1, 1], [""] * 6, breaks={2})
+    ['I swim.', 'I run.']
     """
     out: list[str] = []
+    new_clause = False
     for j, w in enumerate(words):
+        new_clause = new_clause or j in breaks
+        if new_clause and (keep[j] or inserts[j]):
+            if out and out[-1] != ".":
+                out.append(".")
+            new_clause = False
         if inserts[j]:
             out += inserts[j].split()
         if keep[j]:
@@ -152,7 +180,7 @@ def apply_edits(words: Sequence[str], keep: Sequence[int], inserts: Sequence[str
             continue
         if len(sentence) >= 2:
             s = rewrite_clause(" ".join(sentence))
-            if len(tokens(s)) >= 2:
+            if len(tokens(s)) >= 2 and content_words(s, stop=_NOT_CONTENT):
                 statements.append(s)
         sentence = []
     return statements
@@ -212,6 +240,30 @@ def new_editor_net(base_dir: str | Path, *, layers: int, phrases: int, init: boo
     else:
         blocks = [BertLayer(config) for _ in range(layers)]
     return _net_class()(blocks, int(config.hidden_size), phrases)
+
+
+def clause_marks(text: str, n_words: int) -> tuple[set[int], set[int]]:
+    """For the first ``n_words`` words of ``word_spans(text)``: the indices that start a
+    clause other than the first (``text.split_clauses``), and the indices inside clauses
+    that cannot state a fact about the speaker (questions, hypotheticals, small talk,
+    second person — as for the rewrite rules).
+
+    >>> clause_marks("i swim a lot. do you swim?", 7)
+    ({4}, {4, 5, 6})
+    """
+    spans = word_spans(text)[:n_words]
+    breaks: set[int] = set()
+    skip: set[int] = set()
+    for k, c in enumerate(split_clauses(text)):
+        inside = [j for j, (_, a, e) in enumerate(spans) if a >= c.start and e <= c.end]
+        if not inside:
+            continue
+        if k:
+            breaks.add(inside[0])
+        raw = c.text
+        if is_question(raw) or is_hypothetical(raw) or is_small_talk(raw) or about_other(raw):
+            skip.update(inside)
+    return breaks, skip
 
 
 def _first_tokens(turn: Any) -> tuple[list[str], list[int]]:
@@ -290,10 +342,13 @@ class StatementEditor:
 
     def statements(self, turns: Sequence[Any]) -> list[list[str]]:
         """The persona statements of each turn (possibly none)."""
-        return [
-            apply_edits(words, [int(p >= self.threshold) for p in probs], inserts)
-            for words, probs, inserts in self.edits(turns)
-        ]
+        out = []
+        for turn, (words, probs, inserts) in zip(turns, self.edits(turns), strict=True):
+            breaks, skip = clause_marks(turn.text, len(words))
+            keep = [int(p >= self.threshold and j not in skip) for j, p in enumerate(probs)]
+            ins = [("" if j in skip else p) for j, p in enumerate(inserts)]
+            out.append(apply_edits(words, keep, ins, breaks=breaks))
+        return out
 
     def write(self, turns: Sequence[Any]) -> list[str]:
         """One text per turn, its statements joined (``writer.split_statements`` splits it)."""
@@ -351,7 +406,9 @@ def save_editor(net: Any, out: str | Path, *, config: dict[str, Any]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     state = pack_state(
         dict(net.named_parameters()),
-        int8=lambda n, t: n.startswith("layers.") and n.endswith(".weight") and "LayerNorm" not in n,
+        int8=lambda n, t: (
+            n.startswith("layers.") and n.endswith(".weight") and "LayerNorm" not in n
+        ),
     )
     save_file(state, str(out / PART_FILE))
     with atomic_write(out / CONFIG_FILE) as fh:
@@ -360,11 +417,7 @@ def save_editor(net: Any, out: str | Path, *, config: dict[str, Any]) -> Path:
 
 
 def _dev_rouge(editor: StatementEditor, encs: Sequence[Any], golds: Sequence[str]) -> list[float]:
-    edits = editor.edits(encs)
-    return [
-        rouge_l(" ".join(apply_edits(w, [int(p >= editor.threshold) for p in pk], ins)), g)
-        for (w, pk, ins), g in zip(edits, golds, strict=True)
-    ]
+    return [rouge_l(" ".join(s), g) for s, g in zip(editor.statements(encs), golds, strict=True)]
 
 
 def train_editor(

@@ -1,12 +1,16 @@
-"""The ``fast`` extractor: MiniLM clause vectors → persona clause classifier → first-person
-rewrite (by rules, or by an optional trained statement writer: ``writer.py``), plus a
-relation classifier for the triple.
+"""The ``fast`` extractor: MiniLM clause vectors → persona utterance / clause classifiers →
+first-person statements, plus a relation classifier for the triple.
 
-One MiniLM pass per utterance (``ClauseEncoder``); the trained part is a small numpy
-model (``FastModel``, an ``.npz`` of a few hundred KB shipped in
-``consona/data/extraction/``). ``consona extract train`` retrains it.
+The statements are written by the shipped statement editor (``editor.py``: a tagger that
+keeps, deletes and inserts words of the utterance), or, with ``writer="off"``, by
+rewriting the chosen clauses with rules (``text.rewrite_clause``); a trained generative
+writer (``writer.py``) can take the editor's place.
 
->>> ex = load_fast()                                         # doctest: +SKIP
+One MiniLM pass per utterance (``ClauseEncoder``); the heads are a small numpy model
+(``FastModel``, an ``.npz`` of a few hundred KB shipped in ``consona/data/extraction/``),
+retrained by ``consona extract train``.
+
+>>> ex = load_fast(writer="off")                             # doctest: +SKIP
 >>> [f.text for f in ex.extract(Turn(speaker="a", text="i've been a nurse for ten years lol"))]
 ['I have been a nurse for ten years.']                        # doctest: +SKIP
 """
@@ -24,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from consona.errors import FormatError, ModelError
+from consona.extraction.editor import load_editor
 from consona.extraction.encoder import ClauseEncoder, EncodedTurn
 from consona.extraction.text import (
     about_other,
@@ -35,7 +40,6 @@ from consona.extraction.text import (
     rouge_l,
     tokens,
 )
-from consona.extraction.editor import load_editor
 from consona.extraction.writer import StatementWriter, load_writer, split_statements
 from consona.text import content_words
 from consona.types import Fact, Turn
@@ -354,7 +358,8 @@ def guess_object(statement: str) -> str | None:
 
 
 class FastExtractor:
-    """MiniLM clause classifier + rewrite rules (see the module docstring).
+    """MiniLM utterance / clause classifiers + the statement editor or rewrite rules (see
+    the module docstring).
 
     >>> from consona.extraction.fast import load_fast        # doctest: +SKIP
     >>> load_fast().extract(Turn(speaker="a", text="lol ok"))  # doctest: +SKIP
@@ -374,8 +379,9 @@ class FastExtractor:
     ) -> None:
         self.model = model
         self.encoder = encoder or ClauseEncoder(batch_size=batch_size)
-        # with a writer, persona-bearing utterances are written as statements by the
-        # trained decoder; without one, the chosen clauses are rewritten by rules
+        # with a writer (the statement editor, or a generative writer), persona-bearing
+        # utterances are written as statements by it; without one, the chosen clauses are
+        # rewritten by rules
         self.writer = writer
         self.threshold = model.threshold if threshold is None else threshold
         self.utt_threshold = model.utt_threshold

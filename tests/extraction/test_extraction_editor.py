@@ -11,7 +11,9 @@ from test_extraction_writer import WORDS
 
 from consona.errors import ModelError
 from consona.extraction.editor import (
+    StatementEditor,
     apply_edits,
+    clause_marks,
     edit_labels,
     load_editor,
     target_tokens,
@@ -59,15 +61,45 @@ PAIRS = [
 def test_edit_labels_rebuild_the_gold_statements():
     text = "I rather read, I've read about 20 books this year."
     words = [w for w, _, _ in word_spans(text)]
-    keep, inserts = edit_labels(words, target_tokens("I've read 20 books this year. I like to read."))
+    keep, inserts = edit_labels(
+        words, target_tokens("I've read 20 books this year. I like to read.")
+    )
     assert len(keep) == len(words) and len(inserts) == len(words) + 1
     assert [w for w, k in zip(words, keep, strict=True) if k] == ["I've", "read", "20", "books",
                                                                    "this", "year"]  # fmt: skip
     assert inserts[-1] == ". i like to read"
-    assert apply_edits(words, keep, inserts) == ["I have read 20 books this year.", "I like to read."]
+    assert apply_edits(words, keep, inserts) == [
+        "I have read 20 books this year.",
+        "I like to read.",
+    ]
     # no edits at all: no statement; a one-word sentence is not a statement
     assert apply_edits(words, [0] * len(words), [""] * (len(words) + 1)) == []
     assert apply_edits(["lol", "ok"], [1, 1], ["", "", ""]) == []
+
+
+def test_clause_breaks_split_statements_and_skip_questions():
+    text = "i swim a lot, so i run. do you swim? if i had a boat i would sail"
+    n = len(word_spans(text))
+    breaks, skip = clause_marks(text, n)
+    assert breaks and min(breaks) > 0
+    assert {w for j, (w, _, _) in enumerate(word_spans(text)) if j in skip} >= {"you", "boat"}
+    # a clause break starts a new statement even when the clause's first word is deleted
+    assert apply_edits(["i", "swim", "so", "i", "run"], [1, 1, 0, 1, 1], [""] * 6,
+                       breaks={2}) == ["I swim.", "I run."]  # fmt: skip
+
+    class KeepAll(StatementEditor):
+        def __init__(self):
+            self.threshold = 0.5
+
+        def edits(self, turns):
+            return [([w for w, _, _ in word_spans(t.text)],
+                     [1.0] * len(word_spans(t.text)), [""] * (len(word_spans(t.text)) + 1))
+                    for t in turns]  # fmt: skip
+
+    turn = type("T", (), {"text": text})()
+    out = KeepAll().statements([turn])[0]
+    assert out[:2] == ["I swim.", "I run."]  # "a lot" goes, as in the rewrite rules
+    assert not any("boat" in s or "you" in s.lower().split() for s in out)
 
 
 def test_target_tokens_and_word_spans_edge_cases():

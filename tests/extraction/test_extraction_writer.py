@@ -11,7 +11,12 @@ from consona.errors import ModelError
 from consona.extraction.encoder import EncodedTurn
 from consona.extraction.fast import FastExtractor
 from consona.extraction.text import rouge_l, split_clauses
-from consona.extraction.writer import load_writer, split_statements, train_writer
+from consona.extraction.writer import (
+    StatementWriter,
+    load_writer,
+    split_statements,
+    train_writer,
+)
 from consona.types import Turn
 
 torch = pytest.importorskip("torch")
@@ -143,8 +148,8 @@ def test_shipped_writer_on_real_encoder():
         ex = load_fast()
     except ModelError as exc:
         pytest.skip(f"fast extractor not available: {exc}")
-    if ex.writer is None:
-        pytest.skip("no statement writer shipped")
+    if not isinstance(ex.writer, StatementWriter):
+        pytest.skip("no statement writer shipped (the shipped statement model is the editor)")
     facts = ex.extract_batch([Turn(speaker="a", text=t) for t in [
         "i've been a nurse for ten years lol", "lol ok", "do you have any pets?",
         "I just got done watching a horror movie"]])  # fmt: skip

@@ -541,7 +541,12 @@ def load_fast(
 
 def create_fast(*, backend: Any = None, nli: Any = None, settings: Any = None) -> FastExtractor:
     """Registry factory; ``settings.extra['fast_extractor_model']`` overrides the model path,
-    ``settings.extra['fast_extractor_writer']`` the writer ("off" for the rewrite rules)."""
+    ``settings.extra['fast_extractor_writer']`` the statement model ("off" for the rewrite
+    rules; see ``load_statement_model``). Without ``settings``, the config file's."""
+    if settings is None:
+        from consona.config import Settings
+
+        settings = Settings.load()
     extra = getattr(settings, "extra", None) or {}
     return load_fast(
         extra.get("fast_extractor_model"), writer=extra.get("fast_extractor_writer", "auto")

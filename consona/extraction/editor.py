@@ -365,25 +365,26 @@ def load_editor(
     ``quantize`` its Linear layers run int8 (dynamic quantization, as the clause encoder:
     about 2x faster, same held-out ROUGE-L)."""
     from consona.extraction.encoder import minilm_path, quantize_linear
-    from consona.models.packing import load_packed
+    from consona.models.packing import load_packed, read_part_config
 
     part = Path(path) if path else default_editor_path()
-    if not (part / PART_FILE).is_file():
-        if path:
-            raise ModelError(
-                f"No statement editor at {str(part)!r} (expected {PART_FILE})",
-                hint="train one with 'consona extract train-editor'",
-            )
+    parsed = read_part_config(
+        part,
+        part_file=PART_FILE,
+        config_file=CONFIG_FILE,
+        what="statement editor",
+        command="consona extract train-editor",
+        required=bool(path),
+        parse=lambda c: (
+            int(c["layers"]),
+            [str(p) for p in c["phrases"]],
+            int(c["state_layer"]),
+            float(c["threshold"]),
+        ),
+    )
+    if parsed is None:
         return None
-    try:
-        config = json.loads((part / CONFIG_FILE).read_text())
-        layers, phrases = int(config["layers"]), [str(p) for p in config["phrases"]]
-        state_layer, threshold = int(config["state_layer"]), float(config["threshold"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelError(
-            f"Unreadable editor config {str(part / CONFIG_FILE)!r}: {exc}",
-            hint="retrain it with 'consona extract train-editor'",
-        ) from None
+    layers, phrases, state_layer, threshold = parsed
     net = new_editor_net(base_dir or minilm_path(), layers=layers, phrases=len(phrases), init=False)
     load_packed(
         net,
@@ -397,23 +398,18 @@ def load_editor(
 
 
 def save_editor(net: Any, out: str | Path, *, config: dict[str, Any]) -> Path:
-    from safetensors.torch import save_file
+    from consona.models.packing import save_part
 
-    from consona.io import atomic_write
-    from consona.models.packing import pack_state
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    state = pack_state(
+    return save_part(
         dict(net.named_parameters()),
+        out,
+        part_file=PART_FILE,
+        config_file=CONFIG_FILE,
+        config=config,
         int8=lambda n, t: (
             n.startswith("layers.") and n.endswith(".weight") and "LayerNorm" not in n
         ),
     )
-    save_file(state, str(out / PART_FILE))
-    with atomic_write(out / CONFIG_FILE) as fh:
-        fh.write(json.dumps(config, indent=2) + "\n")
-    return out
 
 
 def _dev_rouge(editor: StatementEditor, encs: Sequence[Any], golds: Sequence[str]) -> list[float]:

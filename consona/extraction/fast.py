@@ -40,7 +40,7 @@ from consona.extraction.text import (
     rouge_l,
     tokens,
 )
-from consona.extraction.writer import StatementWriter, load_writer, split_statements
+from consona.extraction.writer import load_writer, split_statements
 from consona.text import content_words
 from consona.types import Fact, Turn
 
@@ -375,7 +375,7 @@ class FastExtractor:
         encoder: ClauseEncoder | None = None,
         threshold: float | None = None,
         batch_size: int = 64,
-        writer: StatementWriter | Any = None,
+        writer: Any = None,
     ) -> None:
         self.model = model
         self.encoder = encoder or ClauseEncoder(batch_size=batch_size)

@@ -276,26 +276,22 @@ def load_writer(
 ) -> StatementWriter | None:
     """The shipped writer (or the one at ``path``); None when no writer is there."""
     from consona.extraction.encoder import minilm_path
-    from consona.models.packing import load_packed
+    from consona.models.packing import load_packed, read_part_config
 
     part = Path(path) if path else default_writer_path()
-    if not (part / PART_FILE).is_file():
-        if path:
-            raise ModelError(
-                f"No statement writer at {str(part)!r} (expected {PART_FILE})",
-                hint="train one with 'consona extract train-writer'",
-            )
+    config = read_part_config(
+        part,
+        part_file=PART_FILE,
+        config_file=CONFIG_FILE,
+        what="statement writer",
+        command="consona extract train-writer",
+        required=bool(path),
+        parse=lambda c: {**c, "layers": int(c["layers"])},
+    )
+    if config is None:
         return None
     transformers = require("transformers", extra="ml", purpose="the statement writer")
-
-    try:
-        config = json.loads((part / CONFIG_FILE).read_text())
-        layers = int(config["layers"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelError(
-            f"Unreadable writer config {str(part / CONFIG_FILE)!r}: {exc}",
-            hint="retrain it with 'consona extract train-writer'",
-        ) from None
+    layers = config["layers"]
     base = Path(base_dir) if base_dir else minilm_path()
     net = new_decoder(base, layers=layers)
     load_packed(
@@ -309,17 +305,16 @@ def load_writer(
 
 
 def save_writer(net: Any, out: str | Path, *, config: dict[str, Any]) -> Path:
-    from safetensors.torch import save_file
+    from consona.models.packing import save_part
 
-    from consona.models.packing import pack_state
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    trainable = {n: p for n, p in net.named_parameters() if p.requires_grad}
-    state = pack_state(trainable, int8=lambda n, t: n.endswith(".weight") and "LayerNorm" not in n)
-    save_file(state, str(out / PART_FILE))
-    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
-    return out
+    return save_part(
+        {n: p for n, p in net.named_parameters() if p.requires_grad},
+        out,
+        part_file=PART_FILE,
+        config_file=CONFIG_FILE,
+        config=config,
+        int8=lambda n, t: n.endswith(".weight") and "LayerNorm" not in n,
+    )
 
 
 def train_writer(

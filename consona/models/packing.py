@@ -13,10 +13,12 @@ True
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-__all__ = ["load_packed", "pack_state", "unpack_state"]
+__all__ = ["load_packed", "pack_state", "read_part_config", "save_part", "unpack_state"]
 
 
 def pack_state(
@@ -69,3 +71,57 @@ def load_packed(module: Any, path: Any, *, what: str, hint: str) -> None:
     with torch.no_grad():
         for n, t in tensors.items():
             params[n].copy_(t)
+
+
+def read_part_config(
+    folder: Path,
+    *,
+    part_file: str,
+    config_file: str,
+    what: str,
+    command: str,
+    required: bool,
+    parse: Callable[[dict[str, Any]], Any],
+) -> Any:
+    """``parse(config)`` of a trained-part folder (``part_file`` + ``config_file``), or None
+    when the part is missing and not ``required``. A missing required part, or a config
+    that cannot be read or parsed, is a ModelError naming ``what`` and ``command``."""
+    from consona.errors import ModelError
+
+    if not (folder / part_file).is_file():
+        if required:
+            raise ModelError(
+                f"No {what} at {str(folder)!r} (expected {part_file})",
+                hint=f"train one with '{command}'",
+            )
+        return None
+    try:
+        return parse(json.loads((folder / config_file).read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(
+            f"Unreadable {what} config {str(folder / config_file)!r}: {exc}",
+            hint=f"retrain it with '{command}'",
+        ) from None
+
+
+def save_part(
+    tensors: Mapping[str, Any],
+    folder: str | Path,
+    *,
+    part_file: str,
+    config_file: str,
+    config: dict[str, Any],
+    int8: Callable[[str, Any], bool],
+) -> Path:
+    """Write a trained-part folder: ``tensors`` packed (``pack_state``) into ``part_file``
+    and ``config`` as JSON into ``config_file``."""
+    from safetensors.torch import save_file
+
+    from consona.io import atomic_write
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(pack_state(tensors, int8=int8), str(out / part_file))
+    with atomic_write(out / config_file) as fh:
+        fh.write(json.dumps(config, indent=2) + "\n")
+    return out

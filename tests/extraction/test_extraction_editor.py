@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from test_extraction_fast import StubEncoder, _model
-from test_extraction_writer import WORDS
+from test_extraction_writer import PAIRS
 
 from consona.errors import ModelError
 from consona.extraction.editor import (
@@ -29,33 +29,10 @@ transformers = pytest.importorskip("transformers")
 
 
 @pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory):
-    """A tiny 2-layer BERT + word-level tokenizer saved like a MiniLM folder."""
-    d = tmp_path_factory.mktemp("tinybert_editor")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *dict.fromkeys(WORDS)]
-    (d / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    transformers.BertTokenizer(str(d / "vocab.txt"), do_lower_case=True).save_pretrained(str(d))
-    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-                                     num_attention_heads=2, intermediate_size=64,
-                                     max_position_embeddings=64, initializer_range=0.3)  # fmt: skip
-    torch.manual_seed(0)
-    transformers.BertModel(config).save_pretrained(str(d))
-    return d
-
-
-@pytest.fixture(scope="module")
 def tiny_encoder(tiny_base):
     from consona.extraction.encoder import ClauseEncoder
 
     return ClauseEncoder(path=tiny_base, quantize=False)
-
-
-PAIRS = [
-    ("wow i have two dogs lol", "i have two dogs."),
-    ("yes i work as a nurse", "i work as a nurse."),
-    ("cool i love hiking", "i like hiking."),
-    ("no i like to read books", "i like to read. i like books."),
-]
 
 
 def test_edit_labels_rebuild_the_gold_statements():

@@ -22,24 +22,6 @@ from consona.types import Turn
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-WORDS = ["i", "have", "two", "dogs", "cats", "a", "cat", "like", "to", "read", "books", "love", "hiking", "work", "as", "nurse", "teacher", "my", ".", ",", "lol", "yes", "no", "wow", "cool", "am", "job"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory):
-    """A tiny BERT + word-level tokenizer saved like a MiniLM folder."""
-    d = tmp_path_factory.mktemp("tinybert")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *dict.fromkeys(WORDS)]
-    (d / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tok = transformers.BertTokenizer(str(d / "vocab.txt"), do_lower_case=True)
-    tok.save_pretrained(str(d))
-    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-                                     num_attention_heads=2, intermediate_size=64,
-                                     max_position_embeddings=64, initializer_range=0.3)  # fmt: skip
-    torch.manual_seed(0)
-    transformers.BertModel(config).save_pretrained(str(d))
-    return d
-
 
 class TinyEncoder:
     """The ClauseEncoder seam over the tiny BERT: token states from its forward pass."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["FUNCTION_WORDS", "content_words"]
+__all__ = ["FUNCTION_WORDS", "MAX_SEGMENTS", "content_words", "normalize", "split_clauses"]
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -68,4 +68,41 @@ def content_words(text: str, *, stop: frozenset[str] | set[str] = FUNCTION_WORDS
         if w in stop or len(w) < 2:
             continue
         out.add(w[:-1] if len(w) > 3 and w.endswith("s") else w)
+    return out
+
+
+def normalize(text: str) -> str:
+    """Lower case, runs of anything but letters and digits made one space.
+
+    >>> normalize("I love   cooking!")
+    'i love cooking'
+    """
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+MAX_SEGMENTS = 64
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\s+[.!?]+\s+|\s*;\s*|\n+")
+_CLAUSE = re.compile(
+    r",?\s+(?:but|though|although|however|whereas)\s+|,\s+(?:and|so)\s+|\s+,\s+", re.I
+)
+
+
+def split_clauses(text: str, *, max_segments: int = MAX_SEGMENTS) -> list[str]:
+    """Sentences and clauses of ``text`` (2+ words each, at most ``max_segments``), in
+    order; questions are kept (callers decide). Linear time: fixed regexes, no
+    backtracking over the input.
+
+    >>> split_clauses("nice . i do not have any pets . do you have any kids ?")
+    ['i do not have any pets', 'do you have any kids ?']
+    >>> split_clauses("i like rock , country music makes me cringe .")
+    ['i like rock', 'country music makes me cringe .']
+    """
+    out: list[str] = []
+    for sentence in _SENTENCE.split(text):
+        for clause in _CLAUSE.split(sentence):
+            clause = clause.strip(" ,")
+            if len(clause.split()) >= 2:
+                out.append(clause)
+                if len(out) >= max_segments:
+                    return out
     return out

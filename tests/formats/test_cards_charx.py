@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
+from consona.cli.main import app
 from consona.errors import FormatError
 from consona.formats.cards import CardJSON, CardPNG, CharX, read_card_png, read_charx
 from consona.types import Persona
@@ -173,3 +175,37 @@ def test_sniff_charx(tmp_path: Path):
     assert CharX().sniff(path, head)
     assert CharX().sniff(tmp_path / "risu.zip", head)  # card.json is the first entry
     assert not CharX().sniff(path, b'{"spec": "chara_card_v3"}')
+
+
+def _convert(*args: str):
+    return CliRunner().invoke(app, ["convert", *args])
+
+
+def test_charx_json_png_json_is_a_fixed_point_without_paths(tmp_path: Path):
+    src = tmp_path / "in" / "risu.charx"
+    src.parent.mkdir()
+    card = charx_card()
+    card["data"]["character_book"] = {"entries": [{"keys": ["cat"], "content": "Risu purrs."}]}
+    make_charx(src, card)
+    first, png, second = tmp_path / "a.json", tmp_path / "b.png", tmp_path / "c.json"
+    for a, b in ((src, first), (first, png), (png, second)):
+        res = _convert(str(a), str(b))
+        assert res.exit_code == 0, res.output
+    assert second.read_bytes() == first.read_bytes()
+    text = first.read_text(encoding="utf-8")
+    assert str(tmp_path) not in text and "risu.charx" not in text
+    assert read_card_png(png)[0] == card
+
+
+def test_charx_via_json_back_to_charx_names_the_missing_assets(tmp_path: Path):
+    src = tmp_path / "risu.charx"
+    make_charx(src, charx_card())
+    assert _convert(str(src), str(tmp_path / "risu.json")).exit_code == 0
+    res = _convert(str(tmp_path / "risu.json"), str(tmp_path / "back.charx"))
+    assert res.exit_code != 0 and "assets/icon/images/main.webp" in res.output
+    assert "convert from the CHARX itself" in " ".join(res.output.split())
+    assert not (tmp_path / "back.charx").exists()
+    # straight from the CHARX, the assets are carried
+    assert _convert(str(src), str(tmp_path / "copy.charx")).exit_code == 0
+    with zipfile.ZipFile(tmp_path / "copy.charx") as zf:
+        assert "assets/icon/images/main.webp" in zf.namelist()

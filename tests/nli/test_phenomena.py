@@ -57,7 +57,7 @@ def test_generated_sources_are_train_only_and_capped():
     assert all("CC BY" in s.licence for s in gen)
     for name in GENERATED:
         assert PERSONA_CAPS[name]["dev"] == PERSONA_CAPS[name]["test"] == 0
-        assert 0 < PERSONA_CAPS[name]["train"] <= 5_000
+        assert 0 < PERSONA_CAPS[name]["train"] <= 12_000
 
 
 def test_generated_rows_keep_to_train_sentences(tmp_path):

@@ -108,8 +108,9 @@ def write_charx(
             raise FormatError(
                 f"the card's embedded assets are not available: {', '.join(missing)}",
                 path=path,
-                hint="keep the CHARX the persona was read from in place, or write the card "
-                "as card-json / card-png, which do not embed assets",
+                hint="convert from the CHARX itself (its assets are copied from there; a "
+                "JSON copy of the card does not hold them), or write the card as card-json / "
+                "card-png, which do not embed assets",
             )
         body = json.dumps(card, ensure_ascii=False, indent=2).encode("utf-8")
         with (

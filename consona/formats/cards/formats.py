@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 import zipfile
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +22,6 @@ from consona.errors import FormatError
 from consona.formats._util import check_readable
 from consona.formats.cards.charx import embedded_entry, read_charx, write_charx
 from consona.formats.cards.mapping import (
-    RESERVED,
     CardSpec,
     card_from_persona,
     card_spec_of,
@@ -63,10 +63,23 @@ def _resolve(spec: SpecChoice, persona: Persona) -> CardSpec:
     return card_spec_of(persona) if spec == "auto" else spec
 
 
-def _source(persona: Persona) -> dict[str, Any]:
-    rec = persona.extra_fields().get(RESERVED)
-    src = rec.get("source") if isinstance(rec, dict) else None
-    return src if isinstance(src, dict) else {}
+# The card file (PNG or CHARX) each persona in memory was read from, kept beside the
+# persona and never in it: an export of that persona reuses the file's image and assets,
+# while nothing written (persona JSON, dialogues, cards) records a local path.
+_ORIGINS: dict[int, tuple[str, Path]] = {}
+
+
+def _remember_origin(persona: Persona, kind: str, path: str | Path) -> Persona:
+    key = id(persona)
+    _ORIGINS[key] = (kind, Path(path).resolve())
+    weakref.finalize(persona, _ORIGINS.pop, key, None)
+    return persona
+
+
+def _origin(persona: Persona) -> tuple[str, Path] | None:
+    """``(kind, path)`` of the PNG/CHARX ``persona`` was read from, while it is still there."""
+    origin = _ORIGINS.get(id(persona))
+    return origin if origin is not None and origin[1].is_file() else None
 
 
 def sniff_card_json(head: bytes) -> bool:
@@ -184,8 +197,8 @@ class CardPNG:
     def read_persona(self, path: Path) -> Persona:
         check_readable(Path(path))
         card, keyword = read_card_png(path)
-        source = {"kind": "png", "path": str(Path(path).resolve())}
-        return persona_from_card(card, source=source, path=path, chunk=keyword)
+        persona = persona_from_card(card, path=path, chunk=keyword)
+        return _remember_origin(persona, "png", path)
 
     def write_persona(self, persona: Persona, path: Path) -> None:
         spec = _resolve(self.spec, persona)
@@ -221,30 +234,26 @@ class CharX:
 
     def read_persona(self, path: Path) -> Persona:
         check_readable(Path(path))
-        card, entries = read_charx(path)
-        source = {"kind": "charx", "path": str(Path(path).resolve()), "entries": entries}
-        return persona_from_card(card, source=source, path=path, chunk="card.json")
+        card, _ = read_charx(path)
+        persona = persona_from_card(card, path=path, chunk="card.json")
+        return _remember_origin(persona, "charx", path)
 
     def write_persona(self, persona: Persona, path: Path) -> None:
         card = card_from_persona(persona, spec="v3")
         needed = [e for a in persona.assets or () if (e := embedded_entry(a.get("uri")))]
-        src = _source(persona)
-        carry = src.get("path") if src.get("kind") == "charx" else None
-        if carry is not None and not Path(carry).is_file():
-            carry = None
+        origin = _origin(persona)
+        carry = origin[1] if origin is not None and origin[0] == "charx" else None
         write_charx(path, card, carry_from=carry, require_entries=needed)
 
 
-def _source_image(persona: Persona) -> bytes | str | None:
+def _source_image(persona: Persona) -> bytes | Path | None:
     """The image of the card file the persona was read from, when it is still there."""
-    src = _source(persona)
-    path = src.get("path")
-    if not isinstance(path, str) or not Path(path).is_file():
+    origin = _origin(persona)
+    if origin is None:
         return None
-    if src.get("kind") == "png":
+    kind, path = origin
+    if kind == "png":
         return path
-    if src.get("kind") != "charx":
-        return None
     icons = [a for a in persona.assets or () if a.get("type") == "icon"]
     icons.sort(key=lambda a: a.get("name") != "main")
     for asset in icons:

@@ -27,8 +27,10 @@ Mapping rules:
                                (``null``, a number where the spec says text, ...), verbatim.
   ``absent``                   fields the spec requires but the card lacked (not filled in
                                when the card is written in the same spec).
-  ``source``                   ``{"kind": "png"|"charx", "path": ...}``: the file it came
-                               from, so a PNG/CHARX export can reuse the image and assets.
+
+  ``_card`` holds no local path: the PNG/CHARX a persona was read from is remembered beside
+  the persona in memory (an export reuses its image and assets), so converting a card
+  PNG → JSON → PNG → JSON gives the same JSON twice and a shared file carries no directory.
 
 Exports fill the fields the target spec requires with empty values ("" / [] / {}).
 """
@@ -162,14 +164,13 @@ def _facts_from_extensions(ext: dict[str, Any], where: dict[str, Any]) -> list[F
 def persona_from_card(
     card: dict[str, Any],
     *,
-    source: dict[str, Any] | None = None,
     path: str | Path | None = None,
     chunk: str | None = None,
 ) -> Persona:
     """A ``Persona`` from a parsed V1, V2 or V3 card dict (the input is not modified).
 
-    ``source`` is recorded as ``_card.source``; ``path`` and ``chunk`` name where the card
-    came from in the ``FormatError`` raised for a card that cannot be read.
+    ``path`` and ``chunk`` name where the card came from in the ``FormatError`` raised for
+    a card that cannot be read; they are not recorded in the persona.
     """
     where: dict[str, Any] = {"path": path, "chunk": chunk}
     if not isinstance(card, dict):
@@ -235,8 +236,6 @@ def persona_from_card(
         rec["raw"] = raw
     if absent:
         rec["absent"] = absent
-    if source:
-        rec["source"] = source
     try:
         return Persona(**fields, **extras, **{RESERVED: rec})
     except DataValidationError as exc:  # pragma: no cover - fields were checked one by one

@@ -1,0 +1,220 @@
+"""The default consistency judge: the persona-NLI cross-encoder per clause, plus the
+relation-aware triple check, behind the one ``NLIModel`` seam.
+
+For a pair (persona fact, utterance) the judge
+
+1. runs the cross-encoder on the whole utterance and on each of its sentences / clauses
+   (:func:`consona.text.split_clauses`, bounded); the most contradicting part speaks when
+   one reaches the threshold, else the most entailing one when one entails, else the
+   whole utterance;
+2. extracts (subject, relation, object) triples from the fact and the utterance
+   (:class:`consona.nli.triples.RuleTripleExtractor`, or any extractor) and flags a
+   clash (negated relation, conflicting value of a single-valued relation, count
+   mismatch), which lifts the contradiction probability to at least
+   ``triple_confidence``.
+
+One calibrated threshold then reads the combined probabilities, as for any NLIModel.
+:meth:`PersonaJudge.explain` says which part fired.
+
+>>> from consona.testing import FakeNLI
+>>> judge = PersonaJudge(FakeNLI())
+>>> probs = judge.predict([("i am a vegan .", "i am a carnivore , are you ?")])
+>>> bool(probs[0, 2] >= 0.5)
+True
+>>> judge.explain("i am a vegan .", "i am a carnivore , are you ?")["decided_by"]
+'triples'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from consona.nli.base import CONTRADICTION, ENTAILMENT, LABELS, NLIModel, Pair
+from consona.nli.triples import Clash, RuleTripleExtractor, clash
+from consona.text import split_clauses
+from consona.types import Triple
+
+__all__ = ["PersonaJudge", "load_default_judge"]
+
+TRIPLE_CONFIDENCE = 0.9
+
+
+def segments(utterance: str, *, max_segments: int = 32) -> list[str]:
+    """The utterance and, when it has several, its sentences / clauses (deduplicated).
+
+    >>> segments("i like rock , country music makes me cringe .")
+    ['i like rock , country music makes me cringe .', 'i like rock', 'country music makes me cringe .']
+    """
+    parts = split_clauses(utterance, max_segments=max_segments)
+    out = [utterance]
+    for p in parts:
+        if p not in out:
+            out.append(p)
+    return out if len(out) > 2 else [utterance]
+
+
+class PersonaJudge:
+    """``NLIModel`` that combines a cross-encoder judged per clause with a triple check.
+
+    ``nli``: the cross-encoder (any NLIModel). ``extractor``: anything with
+    ``extract(text) -> list[Triple]`` (default: the rule extractor); ``triples=False``
+    turns the structured check off, ``clauses=False`` judges the whole utterance only.
+
+    >>> from consona.testing import FakeNLI
+    >>> PersonaJudge(FakeNLI()).predict([("I have two dogs.", "I have dogs.")]).argmax(1).tolist()
+    [0]
+    """
+
+    def __init__(
+        self,
+        nli: NLIModel,
+        *,
+        extractor: Any = None,
+        clauses: bool = True,
+        triples: bool = True,
+        triple_confidence: float = TRIPLE_CONFIDENCE,
+        threshold: float | None = None,
+        name: str = "consona",
+    ) -> None:
+        self.nli = nli
+        self.extractor = extractor if extractor is not None else RuleTripleExtractor()
+        self.clauses = clauses
+        self.triples = triples
+        self.triple_confidence = float(triple_confidence)
+        inner = getattr(nli, "contradiction_threshold", None)
+        self.contradiction_threshold: float = float(
+            threshold if threshold is not None else inner if inner is not None else 0.5
+        )
+        self.name = name
+        self._extract = lru_cache(maxsize=50_000)(self._extract_uncached)
+
+    def __repr__(self) -> str:
+        return (
+            f"PersonaJudge({getattr(self.nli, 'name', self.nli)!r}, clauses={self.clauses}, "
+            f"triples={self.triples})"
+        )
+
+    def _extract_uncached(self, text: str) -> tuple[Triple, ...]:
+        return tuple(self.extractor.extract(text))
+
+    def _clash(self, premise: str, hypothesis: str) -> Clash:
+        if not self.triples:
+            return Clash(False)
+        pt = self._extract(premise)
+        if not pt:
+            return Clash(False)
+        for a in pt:
+            for b in self._extract(hypothesis):
+                reason = clash(a, b)
+                if reason:
+                    return Clash(True, reason, a, b)
+        return Clash(False)
+
+    def _segments(self, hypothesis: str) -> list[str]:
+        return segments(hypothesis) if self.clauses else [hypothesis]
+
+    def _nli_rows(
+        self, pairs: Sequence[Pair], batch_size: int
+    ) -> tuple[list[np.ndarray], list[list[str]]]:
+        segs = [self._segments(h) for _, h in pairs]
+        index: dict[Pair, int] = {}
+        flat: list[Pair] = []
+        for (p, _), ss in zip(pairs, segs, strict=True):
+            for s in ss:
+                if (p, s) not in index:
+                    index[(p, s)] = len(flat)
+                    flat.append((p, s))
+        probs = (
+            np.asarray(self.nli.predict(flat, batch_size=batch_size), dtype=np.float64)
+            if flat
+            else np.zeros((0, 3))
+        )
+        blocks = [
+            np.stack([probs[index[(p, s)]] for s in ss])
+            for (p, _), ss in zip(pairs, segs, strict=True)
+        ]
+        return blocks, segs
+
+    def _pick(self, block: np.ndarray) -> int:
+        thr = self.contradiction_threshold
+        if (block[:, CONTRADICTION] >= thr).any():
+            return int(np.argmax(block[:, CONTRADICTION]))
+        labels = block[:, :2].argmax(axis=1)
+        if (labels == ENTAILMENT).any():
+            return int(np.argmax(np.where(labels == ENTAILMENT, block[:, ENTAILMENT], -1.0)))
+        return 0
+
+    def _combine(self, row: np.ndarray, found: Clash) -> np.ndarray:
+        if not found.fired or row[CONTRADICTION] >= self.triple_confidence:
+            return row
+        c = self.triple_confidence
+        rest = row[:2].sum()
+        scale = (1.0 - c) / rest if rest > 0 else 0.0
+        return np.array([row[0] * scale, row[1] * scale, c])
+
+    def predict(self, pairs: Sequence[Pair], *, batch_size: int = 64) -> np.ndarray:
+        pairs = [(str(p), str(h)) for p, h in pairs]
+        blocks, _ = self._nli_rows(pairs, batch_size)
+        out = np.zeros((len(pairs), 3), dtype=np.float32)
+        for i, ((p, h), block) in enumerate(zip(pairs, blocks, strict=True)):
+            row = block[self._pick(block)]
+            out[i] = self._combine(row, self._clash(p, h))
+        return out
+
+    def explain(self, premise: str, hypothesis: str) -> dict[str, Any]:
+        """Which part decided: ``nli`` (with the clause that spoke), ``triples`` (with
+        the two triples and the reason), both, or neither."""
+        blocks, segs = self._nli_rows([(premise, hypothesis)], 64)
+        block = blocks[0]
+        k = self._pick(block)
+        row = block[k]
+        found = self._clash(premise, hypothesis)
+        final = self._combine(row, found)
+        thr = self.contradiction_threshold
+        nli_fired = bool(row[CONTRADICTION] >= thr)
+        label = (
+            "contradiction" if final[CONTRADICTION] >= thr else LABELS[int(np.argmax(final[:2]))]
+        )
+        decided = (
+            "nli+triples"
+            if nli_fired and found.fired
+            else "nli"
+            if nli_fired
+            else "triples"
+            if found.fired and label == "contradiction"
+            else "nli"
+        )
+        return {
+            "label": label,
+            "decided_by": decided,
+            "probs": {lab: float(final[j]) for j, lab in enumerate(LABELS)},
+            "nli": {
+                "probs": {lab: float(row[j]) for j, lab in enumerate(LABELS)},
+                "evidence": segs[0][k],
+                "contradiction": nli_fired,
+            },
+            "triples": {
+                "fired": found.fired,
+                "reason": found.reason,
+                "premise": list(found.premise) if found.premise else None,
+                "hypothesis": list(found.hypothesis) if found.hypothesis else None,
+                "premise_triples": [list(t) for t in self._extract(premise)],
+                "hypothesis_triples": [list(t) for t in self._extract(hypothesis)],
+            },
+        }
+
+
+def load_default_judge(
+    *, triples: bool = True, clauses: bool = True, **kwargs: Any
+) -> PersonaJudge:
+    """``"consona"``: the shipped cross-encoder (int8 ONNX Runtime when available) inside
+    :class:`PersonaJudge`. Keyword arguments go to the cross-encoder loader."""
+    from consona.nli.crossencoder import load_consona_nli
+
+    kwargs.setdefault("quantize", True)
+    nli = load_consona_nli(**kwargs)
+    return PersonaJudge(nli, triples=triples, clauses=clauses)

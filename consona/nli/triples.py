@@ -1,0 +1,701 @@
+"""The relation-aware structured check: claims as triples, and the rules that clash them.
+
+A persona fact and each clause of an utterance are turned into (subject, relation,
+object) triples in the Dialogue-NLI schema (:mod:`consona.nli.schema`) by
+:class:`RuleTripleExtractor`: first-person statements of age, gender, job and job
+status, home, hair and eye colour, diet, marital status, favourites, likes/dislikes
+and possessions. Questions, hypotheticals and statements about other people give none.
+:func:`clash` then says when two triples cannot both hold: a conflicting value of a
+single-valued relation, a negated relation (like ↔ dislike, have ↔ not_have) on the
+same thing or a thing it is a kind of, or a count mismatch.
+
+Any extractor with ``extract(text) -> list[Triple]`` can replace the rules (a trained
+triple extractor, for instance).
+
+>>> ex = RuleTripleExtractor()
+>>> ex.extract("i have a german shepherd dog .")
+[Triple(subject='i', relation='have_pet', object='german shepherd dog')]
+>>> check_triples(ex, "i have a german shepherd dog .", "nice . i do not have any pets .").fired
+True
+>>> check_triples(ex, "i hate school .", "i like going to school .").reason
+'like_general vs dislike: school'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from consona.nli.lexicon import (
+    DAIRY_EGG,
+    EYE_COLOURS,
+    FEMALE,
+    HAIR_COLOURS,
+    HAIR_COMPATIBLE,
+    JOB_GROUP,
+    MALE,
+    MEAT,
+    NOT_JOBS,
+    NUMBER_WORDS,
+    hypernyms,
+    place,
+    region_of,
+    singular,
+)
+from consona.nli.schema import HAVE, SINGLE_VALUED, Triple
+from consona.text import split_clauses
+
+__all__ = ["Clash", "RuleTripleExtractor", "check_triples", "clash"]
+
+_CONTRACTIONS = [
+    (r"\bi'm\b", "i am"), (r"\bim\b", "i am"), (r"\bi've\b", "i have"), (r"\bive\b", "i have"),
+    (r"\bi'd\b", "i would"), (r"\bi'll\b", "i will"), (r"\bdon't\b", "do not"),
+    (r"\bdont\b", "do not"), (r"\bdoesn't\b", "does not"), (r"\bdidn't\b", "did not"),
+    (r"\bdidnt\b", "did not"), (r"\bcan't\b", "cannot"), (r"\bcant\b", "cannot"),
+    (r"\bcan not\b", "cannot"), (r"\bwon't\b", "will not"), (r"\bisn't\b", "is not"),
+    (r"\baren't\b", "are not"), (r"\bhaven't\b", "have not"), (r"\bhavent\b", "have not"),
+    (r"\bwasn't\b", "was not"), (r"\bnever had\b", "never had"), (r"\bn't\b", " not"),
+    (r"\bfavourite\b", "favorite"), (r"\bfave\b", "favorite"), (r"\bfav\b", "favorite"),
+    (r"\bu\b", "you"), (r"\bur\b", "your"),
+]  # fmt: skip
+_CONTRACTIONS_RE = [(re.compile(p), r) for p, r in _CONTRACTIONS]
+
+_QUESTION_START = re.compile(
+    r"^(?:and |so |but |oh |well |hey |hi |lol |haha )*(?:what|who|where|when|why|how|which|"
+    r"do|does|did|are|is|was|were|have|has|can|could|would|will|should|may)\b.*\byou"
+)
+_HYPOTHETICAL = re.compile(
+    r"\b(?:if|would|wish|wishes|hope|hoping|someday|one day|dream|dreams|dreaming|want to|"
+    r"wanna|plan to|planning|going to be|gonna be|used to|when i was|when i grow up|"
+    r"might|maybe|could|should|pretend|imagine|unless)\b"
+)
+_OTHER_SUBJECT = re.compile(
+    r"^(?:my|our|his|her|their|your) (?:\w+ ){0,2}?(?:is|are|was|were|has|have|loves?|"
+    r"likes?|hates?|works?|lives?)\b"
+)
+_NUM = (
+    r"(\d{1,3}|"
+    + "|".join(sorted((re.escape(k) for k in NUMBER_WORDS), key=len, reverse=True))
+    + ")"
+)
+_END = r"(?=$|\s*[,.!?;]|\s+(?:and|but|so|now|today|yesterday|though|lol|haha|too|already|soon|this|next|last)\b)"
+_STOP_OBJECT = re.compile(
+    r"\s+(?:and|but|because|cause|so|when|while|since|though|with|who|which|that|"
+    r"too|as well|also|lol|haha|a lot|very much|so much|the most|the best|more|than|"
+    r"at all|anymore|either|right now|now|sometimes)\b.*$"
+)
+_ART = r"(?:a |an |the |some |any |my |one )?"
+_LIKE = (
+    r"(?:really |truly |absolutely |just |also |still |totally |do |kinda |kind of |sort of )*"
+    r"(?:love|like|enjoy|adore|dig|am into|am really into|am a (?:big |huge |major )?fan of|"
+    r"am passionate about|am obsessed with|am addicted to|have an addiction to|"
+    r"have a passion for|live for|am crazy about|prefer)"
+)
+_DISLIKE = (
+    r"(?:really |truly |absolutely |just |also |still |totally |kinda |kind of |sort of )*"
+    r"(?:hate|dislike|detest|despise|loathe|cannot stand|can not stand|do not like|do not love|"
+    r"do not enjoy|did not like|never liked|am not (?:a |really a |much of a |big )?(?:big |huge )?fan of|"
+    r"am not into|am sick of|am tired of|am allergic to|am terrified of|am scared of|"
+    r"am afraid of|fear|cannot bear|can not bear|do not care for|am not a fan of)"
+)
+_FAV_CATS = {
+    "color": "favorite_color", "colour": "favorite_color", "food": "favorite_food",
+    "meal": "favorite_food", "dish": "favorite_food", "season": "favorite_season",
+    "band": "favorite_music_artist", "singer": "favorite_music_artist",
+    "artist": "favorite_music_artist", "group": "favorite_music_artist",
+    "music": "favorite_music", "genre": "favorite_music", "music genre": "favorite_music",
+    "type of music": "favorite_music", "kind of music": "favorite_music",
+    "genre of music": "favorite_music", "movie": "favorite_movie", "film": "favorite_movie",
+    "book": "favorite_book", "animal": "favorite_animal", "sport": "favorite_sport",
+    "drink": "favorite_drink", "place": "favorite_place", "hobby": "favorite_hobby",
+}  # fmt: skip
+_FAV_CAT_RE = "|".join(sorted((re.escape(k) for k in _FAV_CATS), key=len, reverse=True))
+_GENERIC = frozenset(
+    ["music", "food", "foods", "movie", "movies", "film", "films", "game", "games", "thing", "things", "stuff", "people", "person", "time", "times", "show", "shows", "book", "books", "sport", "sports", "animal", "animals", "place", "places", "kind", "type", "lot", "color", "colour", "song", "songs", "genre", "day", "days", "kinds", "types", "one", "ones", "way"]
+)  # fmt: skip
+_OBJ_STOP = frozenset(
+    ["a", "an", "the", "my", "your", "some", "any", "all", "of", "to", "in", "on", "at", "for", "with", "about", "it", "that", "this", "those", "these", "them", "very", "really", "so", "just", "too", "also", "i", "me", "am", "is", "are", "be", "been", "being", "being", "do", "does", "did", "going", "go", "get", "getting", "out", "up", "much", "many", "more", "most", "lot", "lots", "kind", "sort"]
+)  # fmt: skip
+
+
+def _number(token: str) -> int | None:
+    if token.isdigit():
+        return int(token)
+    return NUMBER_WORDS.get(token)
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "er", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            if len(word) > 2 and word[-1] == word[-2]:
+                word = word[:-1]
+            return word
+    return word
+
+
+def _content(obj: str) -> set[str]:
+    return {_stem(w) for w in re.findall(r"[a-z0-9]+", obj) if w not in _OBJ_STOP}
+
+
+def _clean_object(obj: str) -> str:
+    obj = _STOP_OBJECT.sub("", obj.strip())
+    obj = re.sub(r"[^a-z0-9' ]+.*$", "", obj).strip()
+    return " ".join(obj.split()[:6])
+
+
+def normalize_clause(text: str) -> str:
+    """Lower case, contractions expanded, spacing of tokenised text undone."""
+    t = " " + text.lower().replace("’", "'") + " "
+    t = re.sub(r"\s+'\s*", "'", t)
+    for pattern, repl in _CONTRACTIONS_RE:
+        t = pattern.sub(repl, t)
+    return " ".join(t.split())
+
+
+@dataclass(frozen=True)
+class _Rule:
+    relation: str
+    pattern: re.Pattern[str]
+
+
+class RuleTripleExtractor:
+    """First-person persona triples from a sentence or utterance, by rules and word lists.
+
+    >>> RuleTripleExtractor().extract("hi ! i am 40 years old and i live in ohio")
+    [Triple(subject='i', relation='has_age', object='40'), Triple(subject='i', relation='live_in_citystatecountry', object='ohio')]
+    >>> RuleTripleExtractor().extract("do you have any pets ?")
+    []
+    """
+
+    name = "rules"
+
+    def extract(self, text: str) -> list[Triple]:
+        out: list[Triple] = []
+        clauses = split_clauses(text) or [text]
+        for clause in clauses:
+            for t in self.extract_clause(clause):
+                if t not in out:
+                    out.append(t)
+        return out
+
+    def extract_clause(self, clause: str) -> list[Triple]:
+        c = normalize_clause(clause)
+        if not c or c.endswith("?") or _QUESTION_START.search(c):
+            return []
+        c = c.rstrip(" .!")
+        # drop a leading "no ," / "yes" / "me too" / "haha"
+        c = re.sub(
+            r"^(?:(?:no|nope|yes|yeah|yep|oh|well|haha|lol|wow|nice|cool|me too|same|hi|hello|hey|ok|okay|sure|awesome|great),? )+",
+            "",
+            c,
+        )
+        if _HYPOTHETICAL.search(c) or _OTHER_SUBJECT.match(c):
+            return []
+        out: list[Triple] = []
+        for fn in (_age, _gender, _job, _place, _hair, _diet, _marital, _favorite, _likes, _have):
+            out.extend(fn(c))
+        return out
+
+
+def _t(relation: str, obj: str) -> Triple:
+    return Triple("i", relation, obj)
+
+
+def _age(c: str) -> list[Triple]:
+    pats = [
+        rf"\bi am (?:now |only |just |almost |nearly |finally |currently |actually |about |over |under )?{_NUM}(?: years? old| yrs? old| yo)?{_END}",
+        rf"\bi am (?:a |an )?(?:[a-z]+ ){{0,2}}?{_NUM}(?: |-)years?(?: |-)old\b",
+        rf"\bi (?:just |recently |finally )?turned {_NUM}\b",
+        rf"\b(?:^|, )age {_NUM}{_END}",
+        rf"\bi have reached {_NUM}\b|\bi (?:just )?reached {_NUM} years\b",
+    ]
+    for p in pats:
+        m = re.search(p, c)
+        if m:
+            num = next(g for g in m.groups() if g)
+            n = _number(num)
+            if (
+                n is not None
+                and 0 < n < 120
+                and not re.search(
+                    rf"{re.escape(num)} (?:feet|foot|ft|inches|inch|minutes|miles|pounds|lbs|kids|children|dogs|cats|times|hours|percent|%|days|weeks|months)\b",
+                    c,
+                )
+            ):
+                return [_t("has_age", str(n))]
+    return []
+
+
+def _gender(c: str) -> list[Triple]:
+    words = "|".join(sorted((re.escape(w) for w in FEMALE | MALE), key=len, reverse=True))
+    m = re.search(
+        rf"\bi am (?:a |an )?(?:(?:\d+|[a-z]+)(?: |-)years?(?: |-)old |single |proud |young |old |"
+        rf"happy |busy |working |retired |married |divorced |tall |short |big |little |"
+        rf"stay at home |grown |normal |regular |typical |good listening |lonely |\w+ly )*"
+        rf"({words})(?=$|\s*[,.!]|\s+(?:and|who|with|from|in|of|living|that|so|but|now|here|lol|too)\b)",
+        c,
+    )
+    if not m:
+        return []
+    w = m.group(1)
+    return [_t("gender", "female" if w in FEMALE else "male")]
+
+
+def _job_name(phrase: str) -> str | None:
+    words = phrase.split()
+    for k in range(len(words)):
+        cand = " ".join(words[k:])
+        if cand in JOB_GROUP:
+            return cand
+    if words and singular(words[-1]) in JOB_GROUP:
+        return singular(words[-1])
+    return None
+
+
+def _job(c: str) -> list[Triple]:
+    out: list[Triple] = []
+    if re.search(
+        r"\bi (?:am|have been|got|just) (?:now |recently |happily |finally |semi )?retired\b|\bi retired\b|\bbeing retired\b|^retired\b",
+        c,
+    ):
+        out.append(_t("job_status", "retired"))
+    elif re.search(
+        r"\bi am (?:currently |now )?(?:unemployed|jobless|out of work|between jobs|looking for (?:a )?(?:job|work)|searching for (?:a )?(?:job|work)|job hunting)\b"
+        r"|\bi (?:got fired|lost my job|got laid off|was laid off|do not work|have not been working|have no job|do not have a job|quit my job)\b",
+        c,
+    ):
+        out.append(_t("job_status", "unemployed"))
+    elif re.search(
+        r"\bi am (?:a )?stay at home (?:mom|dad|mother|father|parent|wife|husband)\b|\bi stay at home\b|\bi am a homemaker\b|\bi am a housewife\b",
+        c,
+    ):
+        out.append(_t("job_status", "stay at home"))
+    elif re.search(
+        r"\bi (?:work|have worked|have been working) (?:at|in|for|as|nights|days|full time|part time|fulltime|parttime|from home)\b"
+        r"|\bi (?:just )?(?:got|started|have|found) (?:a |my )?(?:new )?(?:job|career)\b|\bmy job\b|\bmy boss\b|\bat work\b|\bmy coworkers?\b",
+        c,
+    ):
+        out.append(_t("job_status", "employed"))
+    m = re.search(
+        r"\bi (?:am|work as|worked as|have been|was hired as|got a job as|just started as|started a new job as|job as) (?:a |an )?(?:\w+ ){0,3}?([a-z' ]+)$",
+        c,
+    )
+    if m or "job as" in c:
+        for pm in re.finditer(
+            r"\b(?:i am|i work as|work as|job as|hired as|started as) (?:still )?(?:an? )?((?:[a-z']+ ?){1,5})",
+            c,
+        ):
+            phrase = _clean_object(pm.group(1))
+            if re.search(
+                r"\b(?:retired|former|ex|future|aspiring|wannabe|not)\b", pm.group(0) + " " + phrase
+            ):
+                continue
+            name = _job_name(phrase)
+            if name and name not in NOT_JOBS:
+                out.append(_t("has_profession", name))
+                if not any(t.relation == "job_status" for t in out):
+                    out.append(_t("job_status", "employed"))
+                break
+    return out
+
+
+def _place(c: str) -> list[Triple]:
+    out: list[Triple] = []
+    for rel, pat in (
+        (
+            "live_in_citystatecountry",
+            r"\bi (?:live|am living|currently live|now live|reside|have lived all my life|moved) (?:here )?(?:in|to) (?:the )?([a-z ]{2,30})",
+        ),
+        (
+            "live_in_citystatecountry",
+            r"\bi am (?:currently |now )?(?:based |living |staying )?in (?:the )?([a-z ]{2,30})",
+        ),
+        (
+            "place_origin",
+            r"\bi am (?:originally )?from (?:the )?([a-z ]{2,30})|\bi was (?:born|raised|born and raised) in (?:the )?([a-z ]{2,30})",
+        ),
+    ):
+        m = re.search(pat, c)
+        if not m:
+            continue
+        raw = next(g for g in m.groups() if g)
+        words = raw.split()
+        for k in range(min(4, len(words)), 0, -1):
+            cand = " ".join(words[:k])
+            p = place(cand)
+            if p:
+                out.append(_t(rel, p[1]))
+                break
+        if out and rel == "live_in_citystatecountry":
+            break
+    return out
+
+
+def _hair(c: str) -> list[Triple]:
+    out: list[Triple] = []
+    colours = "|".join(HAIR_COLOURS)
+    m = re.search(
+        rf"\b(?:i have|i got|my|i am|i have got) (?:\w+ ){{0,3}}?((?:(?:{colours})(?: and | |-)?)+)(?:\w+ ){{0,2}}?hair\b",
+        c,
+    ) or re.search(rf"\bmy hair is (?:\w+ )?((?:(?:{colours})(?: and | |-)?)+)", c)
+    if m:
+        cols = sorted({HAIR_COLOURS[w] for w in re.findall(rf"\b(?:{colours})\b", m.group(1))})
+        if cols:
+            out.append(_t("physical_attribute", "hair " + " ".join(cols)))
+    elif re.search(r"\bi am (?:a |an )?(?:natural |\w+ )?(blonde|blond|redhead|brunette)\b", c):
+        w = re.search(r"(blonde|blond|redhead|brunette)", c)
+        assert w is not None
+        out.append(_t("physical_attribute", "hair " + HAIR_COLOURS[w.group(1)]))
+    eyes = "|".join(EYE_COLOURS)
+    m = re.search(rf"\b(?:i have|my) (?:\w+ )?({eyes})(?: \w+)? eyes\b|\bmy eyes are ({eyes})\b", c)
+    if m:
+        col = next(g for g in m.groups() if g)
+        out.append(_t("physical_attribute", "eyes " + EYE_COLOURS[col]))
+    return out
+
+
+def _diet(c: str) -> list[Triple]:
+    if re.search(
+        r"\bi (?:am|have been|became|went|turned) (?:a |an |strictly |mostly |now )?(vegan)\b", c
+    ):
+        return [_t("diet", "vegan")]
+    if re.search(
+        r"\bi (?:am|have been|became|went|turned) (?:a |an |strictly |mostly |now )?(vegetarian)\b|\bi do not eat meat\b|\bi never eat meat\b|\bi gave up meat\b",
+        c,
+    ):
+        return [_t("diet", "vegetarian")]
+    if re.search(
+        r"\bi am (?:a )?(?:carnivore|meat eater|meat lover|meatatarian)\b|\bi (?:eat|love|ate|had) meat\b",
+        c,
+    ):
+        return [_t("diet", "eats meat")]
+    return []
+
+
+def _marital(c: str) -> list[Triple]:
+    if re.search(
+        r"\bi am (?:not married|single|unmarried)\b|\bi have never been married\b|\bnever married\b",
+        c,
+    ):
+        return [_t("marital_status", "single")]
+    if re.search(
+        r"\bi am (?:happily |newly |recently )?married\b|\bi got married\b|\bmy (?:wife|husband|spouse)\b",
+        c,
+    ):
+        return [_t("marital_status", "married")]
+    if re.search(
+        r"\bi am (?:recently )?divorced\b|\bi got divorced\b|\bmy ex[- ]?(?:wife|husband)\b", c
+    ):
+        return [_t("marital_status", "divorced")]
+    if re.search(r"\bi am (?:a )?(?:widow|widower|widowed)\b", c):
+        return [_t("marital_status", "widowed")]
+    return []
+
+
+def _favorite(c: str) -> list[Triple]:
+    out: list[Triple] = []
+    m = re.search(
+        rf"\bmy (?:absolute |all time |all-time |most )?favorite ({_FAV_CAT_RE})(?: of all time| of all| ever| right now)? (?:is|are|has to be|would be|was) (?:probably |definitely |easily |totally |still |the |a |an )*(.+)",
+        c,
+    )
+    if m:
+        obj = _clean_object(m.group(2))
+        if obj and obj not in ("what", "that", "it"):
+            out.append(_t(_FAV_CATS[m.group(1)], obj))
+    m = re.search(
+        rf"^(?:the |a |an )?([a-z ]{{2,30}}?) (?:is|are) (?:definitely |probably )?my (?:absolute |all time )?favorite ({_FAV_CAT_RE})\b",
+        c,
+    )
+    if m:
+        out.append(_t(_FAV_CATS[m.group(2)], _clean_object(m.group(1))))
+    return out
+
+
+def _likes(c: str) -> list[Triple]:
+    out: list[Triple] = []
+    m = re.search(rf"\bi {_DISLIKE} (?:to |the |a |an |all |any |most )?(.+)", c)
+    neg = None
+    if m:
+        neg = _clean_object(m.group(1))
+        if neg and neg not in ("it", "that", "this", "them", "you"):
+            out.append(_t("dislike", neg))
+    m2 = re.search(
+        r"^(?:the )?([a-z ]{2,30}?) (?:makes?|made) me (?:cringe|sick|depressed|sad|nauseous|gag|want to puke)\b",
+        c,
+    )
+    if m2:
+        out.append(_t("dislike", _clean_object(m2.group(1))))
+    m3 = re.search(r"\bthe (\w+) i (?:hate|dislike) (?:the )?most is (?:the )?(.+)", c)
+    if m3:
+        out.append(_t("dislike", _clean_object(m3.group(2))))
+    if neg is None and not m3:
+        pm = re.search(rf"\bi {_LIKE} (?:to |the |a |an |all |most )?(.+)", c)
+        if pm and not re.search(
+            r"\bi (?:would|do not|did not|never) (?:\w+ )?(?:like|love|enjoy)", c
+        ):
+            pos = _clean_object(pm.group(1))
+            if pos and pos not in ("it", "that", "this", "them", "you", "your", "yours"):
+                out.append(_t("like_general", pos))
+        hm = re.search(
+            r"\bi (?:often|always|usually|regularly|constantly|frequently) (?:go |love to |like to )?([a-z ]+)",
+            c,
+        )
+        if hm:
+            obj = _clean_object(hm.group(1))
+            if obj:
+                out.append(_t("like_activity", obj))
+    return out
+
+
+def _have(c: str) -> list[Triple]:
+    out: list[Triple] = []
+    neg = re.search(
+        r"\bi (?:do not|did not|have never|never|no longer|do not even|have not|cannot) (?:have|had|own|owned|got) (?:(?:any|a|an|no|one|more|kids|my own) )?(.+)"
+        r"|\bi have no (.+)|\bi am (?:an )?only child\b",
+        c,
+    )
+    if neg:
+        if neg.group(0).endswith("only child"):
+            return [_t("not_have", "sibling")]
+        obj = _clean_object(next(g for g in neg.groups() if g))
+        if obj and _known_have(obj):
+            return [_t("not_have", singular(obj))]
+        return []
+    m = re.search(
+        rf"\bi (?:have|own|have got|got|adopted|just got|raise|also have|still have) (?:only |just |exactly )?{_NUM}? ?(?:a |an )?((?:[a-z]+ ?){{1,4}})",
+        c,
+    )
+    if m:
+        count = _number(m.group(1)) if m.group(1) else None
+        obj = _clean_object(m.group(2))
+        if obj and _known_have(obj):
+            rel = _have_relation(obj)
+            return [_t(rel, (f"{count} " if count is not None else "") + obj)]
+    m = re.search(rf"\bmy {_NUM}? ?((?:[a-z]+ ?){{1,3}})", c)
+    if m:
+        obj = _clean_object(m.group(2))
+        count = _number(m.group(1)) if m.group(1) else None
+        h = hypernyms(obj)
+        if (
+            obj
+            and _known_have(obj)
+            and (h[-1] in ("animal", "vehicle") or "child" in h or "sibling" in h)
+        ):
+            out.append(_t(_have_relation(obj), (f"{count} " if count is not None else "") + obj))
+    return out
+
+
+def _known_have(obj: str) -> bool:
+    return len(hypernyms(obj)) > 1 or singular(obj) in (
+        "pet",
+        "child",
+        "sibling",
+        "vehicle",
+        "animal",
+    )
+
+
+def _have_relation(obj: str) -> str:
+    h = hypernyms(obj)
+    if "pet" in h or h[0] == "pet":
+        return "have_pet"
+    if "child" in h or h[0] == "child":
+        return "have_children"
+    if "sibling" in h or h[0] == "sibling":
+        return "have_sibling"
+    if "vehicle" in h or h[0] == "vehicle":
+        return "have_vehicle"
+    return "have"
+
+
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clash:
+    """Why two sets of triples cannot both hold (``fired``), with the two triples."""
+
+    fired: bool
+    reason: str = ""
+    premise: Triple | None = None
+    hypothesis: Triple | None = None
+
+    def __bool__(self) -> bool:
+        return self.fired
+
+
+_NO_CLASH = Clash(False)
+
+
+def _split_count(obj: str) -> tuple[int | None, str]:
+    m = re.match(r"^(\d+) (.+)$", obj)
+    return (int(m.group(1)), m.group(2)) if m else (None, obj)
+
+
+def _specific(obj: str) -> set[str]:
+    words = _content(obj)
+    spec = {w for w in words if w not in {_stem(g) for g in _GENERIC}}
+    return spec
+
+
+def _objects_meet(a: str, b: str) -> bool:
+    """Do two like/dislike objects talk about the same thing?"""
+    sa, sb = _specific(a), _specific(b)
+    if sa and sb:
+        return bool(sa & sb)
+    if not sa and not sb:
+        return bool(_content(a) & _content(b))
+    return False
+
+
+def _is_kind_of(thing: str, cls: str) -> bool:
+    """``thing`` is ``cls`` or a kind of it ("german shepherd" is a "pet")."""
+    return singular(cls) in hypernyms(thing) or _content(singular(cls)) <= _content(thing)
+
+
+def clash(a: Triple, b: Triple) -> str | None:
+    """The reason two first-person triples cannot both hold, or None."""
+    ra, rb = a.relation, b.relation
+    if {ra, rb} == {"dislike"} or (ra == rb == "like_general"):
+        return None
+    # like vs dislike (either side), have vs dislike
+    for x, y in ((a, b), (b, a)):
+        if (
+            (y.relation == "dislike" and x.relation in ("like_general", "like_activity"))
+            or (y.relation == "dislike" and x.relation.startswith("favorite_"))
+        ) and _objects_meet(x.object, y.object):
+            return f"{x.relation} vs dislike: {y.object}"
+        if y.relation == "dislike" and x.relation in HAVE and x.relation != "have":
+            _, noun = _split_count(x.object)
+            if any(_objects_meet(h, y.object) for h in hypernyms(noun)[:2]):
+                return f"{x.relation} vs dislike: {y.object}"
+        if y.relation == "not_have" and x.relation in HAVE:
+            _, noun = _split_count(x.object)
+            if _is_kind_of(noun, y.object):
+                return f"{x.relation} vs not_have: {y.object}"
+    if ra in HAVE and rb in HAVE and ra != "have":
+        ca, na = _split_count(a.object)
+        cb, nb = _split_count(b.object)
+        if ca is not None and cb is not None and ca != cb:
+            if singular(na) == singular(nb):
+                return f"count {ca} vs {cb}: {singular(na)}"
+            # five sons vs one child: the general class holds at least as many
+            if _is_kind_of(na, nb) and cb < ca:
+                return f"count {ca} {na} vs {cb} {nb}"
+            if _is_kind_of(nb, na) and ca < cb:
+                return f"count {ca} {na} vs {cb} {nb}"
+        return None
+    if ra != rb:
+        return _cross(a, b) or _cross(b, a)
+    if ra not in SINGLE_VALUED and ra not in ("physical_attribute", "diet"):
+        return None
+    if a.object == b.object:
+        return None
+    if ra == "has_age":
+        return f"age {a.object} vs {b.object}" if abs(int(a.object) - int(b.object)) >= 2 else None
+    if ra == "has_profession":
+        ga, gb = JOB_GROUP.get(a.object), JOB_GROUP.get(b.object)
+        if (
+            ga is not None
+            and gb is not None
+            and ga != gb
+            and not (_content(a.object) & _content(b.object))
+        ):
+            return f"job {a.object} vs {b.object}"
+        return None
+    if ra == "live_in_citystatecountry":
+        return _places_clash(a.object, b.object)
+    if ra == "place_origin":
+        return _places_clash(a.object, b.object, origin=True)
+    if ra == "physical_attribute":
+        pa, _, va = a.object.partition(" ")
+        pb, _, vb = b.object.partition(" ")
+        if pa != pb:
+            return None
+        sa, sb = set(va.split()), set(vb.split())
+        if sa & sb or any(
+            (x, y) in HAIR_COMPATIBLE or (y, x) in HAIR_COMPATIBLE for x in sa for y in sb
+        ):
+            return None
+        return f"{pa} {va} vs {vb}"
+    if ra == "diet":
+        return (
+            None
+            if {a.object, b.object} <= {"vegan", "vegetarian"}
+            else f"diet {a.object} vs {b.object}"
+        )
+    if ra == "marital_status":
+        pair = {a.object, b.object}
+        return (
+            f"marital {a.object} vs {b.object}"
+            if "married" in pair or pair == {"single", "widowed"}
+            else None
+        )
+    if ra == "gender":
+        return f"gender {a.object} vs {b.object}"
+    if ra == "job_status":
+        pair = {a.object, b.object}
+        return f"job status {a.object} vs {b.object}" if "employed" in pair else None
+    if ra.startswith("favorite_"):
+        return (
+            f"{ra} {a.object} vs {b.object}"
+            if not _objects_meet(a.object, b.object) and _content(a.object) and _content(b.object)
+            else None
+        )
+    return None
+
+
+def _cross(a: Triple, b: Triple) -> str | None:
+    """Clashes between different relations."""
+    ra, rb = a.relation, b.relation
+    if (
+        ra == "job_status"
+        and a.object in ("retired", "unemployed", "stay at home")
+        and rb == "has_profession"
+    ):
+        return f"{a.object} vs job {b.object}"
+    if ra == "diet" and a.object in ("vegan", "vegetarian"):
+        words = _content(b.object) | set(re.findall(r"[a-z]+", b.object))
+        if rb in ("like_general", "favorite_food", "like_food") and words & MEAT:
+            return f"{a.object} vs {b.object}"
+        if (
+            a.object == "vegan"
+            and rb in ("like_general", "favorite_food", "like_food")
+            and words & DAIRY_EGG
+        ):
+            return f"vegan vs {b.object}"
+    if ra == "has_age" and rb == "has_age":
+        return None
+    return None
+
+
+def _places_clash(a: str, b: str, *, origin: bool = False) -> str | None:
+    pa, pb = place(a), place(b)
+    if not pa or not pb:
+        return None
+    (la, na, ca), (lb, nb, cb) = pa, pb
+    if ca != cb:
+        return f"{'from' if origin else 'lives in'} {a} vs {b}"
+    if la == lb and na != nb and la in ("state", "country"):
+        return f"{'from' if origin else 'lives in'} {a} vs {b}"
+    if {la, lb} == {"city", "state"}:
+        city, state = (na, nb) if la == "city" else (nb, na)
+        region = region_of(city)
+        if region is not None and region != state:
+            return f"{'from' if origin else 'lives in'} {a} vs {b}"
+    return None
+
+
+def check_triples(extractor: RuleTripleExtractor, premise: str, hypothesis: str) -> Clash:
+    """Does any triple of ``hypothesis`` clash with one of ``premise``?"""
+    pt = extractor.extract(premise)
+    if not pt:
+        return _NO_CLASH
+    ht = extractor.extract(hypothesis)
+    for a in pt:
+        for b in ht:
+            reason = clash(a, b)
+            if reason:
+                return Clash(True, reason, a, b)
+    return _NO_CLASH

@@ -5,7 +5,6 @@ Exit code 0 when consistent, 3 when a contradiction is found.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,32 +18,30 @@ from consona.errors import ConfigError, FormatError
 CONTRADICTION_EXIT = 3
 
 
-def _fallback_facts(path: Path) -> list[str]:
-    """Persona JSON ({"facts": [...]}) or TXT (one fact per line), if consona.formats is
-    unavailable."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FormatError(f"not valid JSON ({exc.msg})", path=path, line=exc.lineno) from None
-        facts = data.get("facts") if isinstance(data, dict) else data
-        if not isinstance(facts, list):
-            raise FormatError("expected a persona object with a 'facts' list", path=path)
-        return [f if isinstance(f, str) else str(f.get("text", "")) for f in facts]
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
 def read_facts(path: Path) -> list[str]:
     """Fact texts of a persona file (any format consona reads)."""
+    from consona.formats import read_persona
+
     if not path.is_file():
         raise FormatError("no such persona file", path=path, hint="check the --persona path")
-    try:
-        from consona.formats import read_persona
-    except ImportError:  # pragma: no cover - formats not installed
-        return [f for f in _fallback_facts(path) if f]
-    persona = read_persona(path)
-    return persona.fact_texts()
+    return read_persona(path).fact_texts()
+
+
+def explain_table(explained: list[dict[str, Any]]) -> Table:
+    """Which part of the judge fired for each fact: the NLI (with the clause that spoke)
+    or the triple check (with the two triples)."""
+    table = Table(title="why", title_justify="left")
+    for col in ("fact", "verdict", "decided by", "NLI clause / triples"):
+        table.add_column(col)
+    for e in explained:
+        t = e["triples"]
+        detail = (
+            f"{t['reason']} ({' '.join(t['premise'])} ↔ {' '.join(t['hypothesis'])})"
+            if t["fired"]
+            else f"NLI {e['nli']['probs']['contradiction']:.2f} contra on “{e['nli']['evidence']}”"
+        )
+        table.add_row(escape(e["fact"]), e["label"], e["decided_by"], escape(detail))
+    return table
 
 
 def verdict_table(result: Any) -> Table:
@@ -80,8 +77,14 @@ def check(
     split: bool = typer.Option(
         False,
         "--split/--no-split",
-        help="Also judge each sentence/clause of the utterance (catches a contradiction "
-        "diluted by other clauses; costs ~2 points of accuracy on the persona test).",
+        help="Also judge each sentence/clause of the utterance with any model (the default "
+        "judge already does this inside).",
+    ),
+    explain: bool = typer.Option(
+        False,
+        "--explain",
+        help="Show which part of the judge fired for each fact (the NLI on which clause, or "
+        "the triple check with the two triples).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
 ) -> None:
@@ -103,10 +106,24 @@ def check(
         prefilter=prefilter,
         split_sentences=split,
     )
+    explained: list[dict[str, Any]] = []
+    if explain:
+        judge = getattr(nli, "model", nli)
+        if not hasattr(judge, "explain"):
+            raise ConfigError(
+                f"--explain needs the default judge; {nli.name!r} has no explanation",
+                hint="drop --model, or use --model consona",
+            )
+        explained = [{"fact": f, **judge.explain(f, utterance)} for f in facts]
     if as_json:
-        emit_json(result.to_dict())
+        out = result.to_dict()
+        if explain:
+            out["explain"] = explained
+        emit_json(out)
     else:
         out_console.print(verdict_table(result))
+        if explain:
+            out_console.print(explain_table(explained))
         if result.contradiction:
             out_console.print(f"[bold red]contradiction[/] with {len(result.contradicted)} fact(s)")
         else:

@@ -26,7 +26,11 @@ def status(message: str) -> None:
 
 
 LABEL_ORDER = ("entailment", "neutral", "contradiction")
-MODEL_HELP = "NLI model: consona (default), consona:<trained dir>, hf:<id or dir>, fake."
+MODEL_HELP = (
+    "NLI model: consona (default judge: cross-encoder per clause + triple check), consona-nli "
+    "(the cross-encoder alone, whole utterance), consona-int8, consona:<trained dir>, llm "
+    "(the chat backend as judge), hf:<id or dir>, fake."
+)
 
 
 def _report_skipped(skipped: list[tuple[int, str]], path: Path) -> None:
@@ -193,9 +197,15 @@ def confusion_table(m: dict[str, Any]) -> Table:
 def eval_cmd(
     data: Path = typer.Argument(None, help="JSONL with premise, hypothesis, label."),
     set_name: str = typer.Option(
-        None, "--set", help="A named set instead: snli, sick, anli (need --data-dir) or challenge."
+        None,
+        "--set",
+        help="A named set instead: dialogue (the dialogue contradiction benchmark), dev-read "
+        "(hand-read pairs), snli, sick, anli (these need --data-dir) or challenge.",
     ),
     data_dir: Path = typer.Option(None, "--data-dir", help="Shared data folder (for --set)."),
+    split: str = typer.Option(
+        "test", "--split", help="Split of --set dialogue: train, dev or test."
+    ),
     model: str = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip bad lines."),
     limit: int = typer.Option(None, help="Evaluate only the first N pairs."),
@@ -222,13 +232,15 @@ def eval_cmd(
                 hint="pass --data-dir ../shared/data",
             )
         try:
-            rows = list(read_named_set(set_name, data_dir))
+            rows = list(read_named_set(set_name, data_dir, split=split))
         except FileNotFoundError as exc:
             raise FormatError(
                 f"evaluation set {set_name!r} is not in {data_dir}: {exc.filename}",
                 hint="check --data-dir",
             ) from None
         title = set_name if set_name in BUILTIN_SETS else f"{set_name} ({data_dir})"
+        if set_name == "dialogue":
+            title += f", {split}"
     else:
         rows, skipped = read_pairs_jsonl(data, skip_invalid=skip_invalid, need_label=True)
         _report_skipped(skipped, data)
@@ -254,6 +266,20 @@ def eval_cmd(
             f"with contradiction threshold {t['threshold']}: accuracy {t['accuracy']:.4f}, "
             f"contradiction F1 {t['per_class']['contradiction']['f1']:.4f}"
         )
+    if m.get("by_group"):
+        table = Table(title="contradiction by group", title_justify="left")
+        for col in ("group", "precision", "recall", "F1", "support", "pairs"):
+            table.add_column(col, justify="left" if col == "group" else "right")
+        for g, c in m["by_group"].items():
+            table.add_row(
+                g,
+                f"{c['precision']:.4f}",
+                f"{c['recall']:.4f}",
+                f"{c['f1']:.4f}",
+                str(int(c["support"])),
+                str(int(c["n"])),
+            )
+        out_console.print(table)
     if m.get("by_source"):
         out_console.print(
             "accuracy by source: "

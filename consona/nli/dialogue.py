@@ -54,12 +54,19 @@ _RESIDENCE = re.compile(
     r"\b(?:live|living|lived|i am in|i'm in|here in|moved to|never (?:been|left|travel+ed) "
     r"(?:out|outside)|never left)\b"
 )
+_FAV_CATEGORY = re.compile(
+    r"\b(?:favou?rite|fave|fav) (band|artist|singer|group|color|colour|food|season|movie|film|"
+    r"book|sport|animal|drink|place|music|genre|song|show|team|snack|fruit)"
+)
 _ORIGIN = re.compile(r"\b(?:from|born|grew up|raised)\b")
 _JOB_CLAUSE = re.compile(
     r"\bi (?:am|'m|m) (?:a|an)\b|\bi work (?:as|in|at|for)\b|\bi teach\b|for a living|"
     r"\bmy career\b|\bworking as\b|\bjob (?:as|in)\b|\bi do \w+ for work\b"
 )
-_SIDE_JOB = re.compile(r"\bon the side\b|\bside job\b|\bpart time\b|\bi am also (?:a|an)\b")
+_SIDE_JOB = re.compile(
+    r"\bon the side\b|\bside job\b|\bpart time\b|\bpart-time\b|\bi am also (?:a|an)\b|"
+    r"\bfor extra money\b|\bupcoming\b|\baspiring\b|\bgold medal"
+)
 _OTHER_JOB = re.compile(
     r"\b(?:my|our) (?:mom|mum|mother|dad|father|parents|wife|husband|brother|sister|son|daughter)\b"
 )
@@ -81,8 +88,11 @@ def credible_contradiction(premise: str, hypothesis: str, a: Triple, b: Triple) 
     texts = (_statements(premise), _statements(hypothesis))
     if a.object in _WEAK_OBJECTS or b.object in _WEAK_OBJECTS:
         return False
+    if rel == "school_status":
+        return False  # read: 0 real of 4 ("straight a's" annotated as a status)
     if rel.startswith("favorite"):
-        return all(_FAVORITE.search(t) for t in texts)
+        cats = [set(_FAV_CATEGORY.findall(t)) for t in texts]
+        return all(_FAVORITE.search(t) for t in texts) and bool(cats[0] & cats[1])
     if rel == "live_in_citystatecountry":
         return all(_RESIDENCE.search(t) for t in texts)
     if rel == "place_origin":
@@ -93,7 +103,9 @@ def credible_contradiction(premise: str, hypothesis: str, a: Triple, b: Triple) 
             for t in texts
         )
     if rel == "marital_status":
-        return not any(_PAST_MARRIED.search(t) for t in texts)
+        return not any(_PAST_MARRIED.search(t) or "divorce" in t for t in texts)
+    if rel in ("employed_by_company", "job_status"):
+        return not any(_SIDE_JOB.search(t) or "retired from" in t for t in texts)
     return True
 
 

@@ -106,14 +106,21 @@ def hypernyms(noun: str) -> list[str]:
     noun = singular(noun.strip())
     out = [noun]
     if noun not in _PARENT:
+        # the longest known noun inside: "three little dogs" -> "dog",
+        # "golden retriever named biscuit" -> "golden retriever"
         words = noun.split()
-        # "three little dogs" -> "dog"; "older sister" -> "older sister"
-        for k in range(1, len(words)):
-            tail = " ".join(words[k:])
-            if tail in _PARENT:
-                out.append(tail)
-                noun = tail
+        found = None
+        for size in range(min(3, len(words)), 0, -1):
+            for k in range(len(words) - size + 1):
+                cand = singular(" ".join(words[k : k + size]))
+                if cand in _PARENT:
+                    found = cand
+                    break
+            if found:
                 break
+        if found:
+            out.append(found)
+            noun = found
     seen = set(out)
     while noun in _PARENT and _PARENT[noun] not in seen:
         noun = _PARENT[noun]

@@ -65,24 +65,35 @@ _QUESTION_START = re.compile(
     r"do|does|did|are|is|was|were|have|has|can|could|would|will|should|may)\b.*\byou"
 )
 _HYPOTHETICAL = re.compile(
-    r"\b(?:if|would|wish|wishes|hope|hoping|someday|one day|dream|dreams|dreaming|want to|"
-    r"wanna|plan to|planning|going to be|gonna be|used to|when i was|when i grow up|"
-    r"might|maybe|could|should|pretend|imagine|unless)\b"
+    r"\b(?:if|wish|wishes|hope|hoping|someday|one day|dream|dreams|dreaming|want to|"
+    r"wanna|plan to|planning to|going to be|gonna be|used to|when i was|when i grow up|"
+    r"would like to|would love to|would be|could be|might be|maybe i|pretend|imagine|unless)\b"
 )
+_PEOPLE = (
+    r"(?:mom|mum|mother|dad|father|parents?|son|daughter|kids?|children|child|baby|brother|"
+    r"sister|siblings?|wife|husband|spouse|friends?|boyfriend|girlfriend|partner|boss|cousin|"
+    r"aunt|uncle|grandma|grandpa|grandmother|grandfather|family|neighbou?r|roommate|"
+    r"coworkers?|teacher|he|she|they|it)"
+)
+# a clause whose subject is someone else ("my mom is a nurse", "he lives in ohio")
 _OTHER_SUBJECT = re.compile(
-    r"^(?:my|our|his|her|their|your) (?:\w+ ){0,2}?(?:is|are|was|were|has|have|loves?|"
-    r"likes?|hates?|works?|lives?)\b"
+    rf"^(?:(?:my|our|his|her|their|your) (?:\w+ )?{_PEOPLE}|he|she|they|you|we) "
+    r"(?:\w+ )?(?:is|are|was|were|has|have|had|loves?|likes?|hates?|works?|lives?|lived|"
+    r"worked|does|did|got|gets|owns?)\b"
 )
-_NUM = (
-    r"(\d{1,3}|"
-    + "|".join(sorted((re.escape(k) for k in NUMBER_WORDS), key=len, reverse=True))
-    + ")"
+# a side or past job: "i stunt double for extra money", "i also teach piano"
+_SIDE_JOB = re.compile(
+    r"\b(?:on the side|side job|side gig|part time|part-time|for extra money|extra cash|"
+    r"second job|for fun|as a hobby)\b"
 )
+_COUNT_WORDS = [k for k in NUMBER_WORDS if k not in ("single", "twin", "twins")]
+_NUM = r"(\d{1,3}|" + "|".join(sorted(map(re.escape, _COUNT_WORDS), key=len, reverse=True)) + ")"
 _END = r"(?=$|\s*[,.!?;]|\s+(?:and|but|so|now|today|yesterday|though|lol|haha|too|already|soon|this|next|last)\b)"
 _STOP_OBJECT = re.compile(
     r"\s+(?:and|but|because|cause|so|when|while|since|though|with|who|which|that|"
     r"too|as well|also|lol|haha|a lot|very much|so much|the most|the best|more|than|"
-    r"at all|anymore|either|right now|now|sometimes)\b.*$"
+    r"at all|anymore|either|right now|now|sometimes|already|anyway|yet|named|called|"
+    r"by the way|btw|here|there|today|tonight|these days|all day)\b.*$"
 )
 _ART = r"(?:a |an |the |some |any |my |one )?"
 _LIKE = (
@@ -148,6 +159,7 @@ def normalize_clause(text: str) -> str:
     """Lower case, contractions expanded, spacing of tokenised text undone."""
     t = " " + text.lower().replace("’", "'") + " "
     t = re.sub(r"\s+'\s*", "'", t)
+    t = re.sub(r"\b(\d+)(years?|yrs?|yo)\b", r"\1 \2", t)  # "60years old"
     for pattern, repl in _CONTRACTIONS_RE:
         t = pattern.sub(repl, t)
     return " ".join(t.split())
@@ -173,8 +185,11 @@ class RuleTripleExtractor:
     def extract(self, text: str) -> list[Triple]:
         out: list[Triple] = []
         clauses = split_clauses(text) or [text]
+        side_job = bool(_SIDE_JOB.search(text.lower()))
         for clause in clauses:
             for t in self.extract_clause(clause):
+                if side_job and t.relation in ("has_profession", "job_status"):
+                    continue  # a trainer who "stunt doubles for extra money" has two jobs
                 if t not in out:
                     out.append(t)
         return out
@@ -209,7 +224,13 @@ def _age(c: str) -> list[Triple]:
         rf"\bi (?:just |recently |finally )?turned {_NUM}\b",
         rf"\b(?:^|, )age {_NUM}{_END}",
         rf"\bi have reached {_NUM}\b|\bi (?:just )?reached {_NUM} years\b",
+        rf"\bi am (?:around |about )?the age of {_NUM}\b|\bat the age of {_NUM}\b",
     ]
+    m = re.search(
+        r"\bi am (?:in )?my (?:early |mid |late )?(\d)0'?s\b|\bnow that i am in my (\d)0'?s\b", c
+    )
+    if m:
+        return [_t("has_age", f"{next(g for g in m.groups() if g)}0s")]
     for p in pats:
         m = re.search(p, c)
         if m:
@@ -243,40 +264,106 @@ def _gender(c: str) -> list[Triple]:
 
 
 def _job_name(phrase: str) -> str | None:
-    words = phrase.split()
-    for k in range(len(words)):
-        cand = " ".join(words[k:])
-        if cand in JOB_GROUP:
-            return cand
-    if words and singular(words[-1]) in JOB_GROUP:
-        return singular(words[-1])
+    """The longest job name in the first words of ``phrase`` ("life coach by the way")."""
+    words = phrase.split()[:6]
+    for size in range(min(4, len(words)), 0, -1):
+        for k in range(len(words) - size + 1):
+            cand = " ".join(words[k : k + size])
+            for name in (cand, singular(cand)):
+                if name in JOB_GROUP:
+                    return name
+    return None
+
+
+_SIDE = re.compile(
+    r"\b(?:on the side|side job|side gig|part time|for extra money|extra cash|second job|"
+    r"also|volunteer|volunteering|used to|former|retired|upcoming|aspiring)\b"
+)
+_RETIRED = re.compile(
+    r"\bi (?:am|have been|got|just) (?:now |recently |happily |finally |semi )?retired\b"
+    r"|\bi retired\b|\bbeing retired\b|^retired\b"
+)
+_UNEMPLOYED = re.compile(
+    r"\bi am (?:currently |now )?(?:unemployed|jobless|out of work|between jobs|job hunting|"
+    r"(?:looking|searching) for (?:a )?(?:new )?(?:job|work)|in the market for a (?:new )?job)\b"
+    r"|\bi (?:\w+ )?(?:got fired|lost my job|got laid off|was laid off|do not work|"
+    r"have not been working|have no job|do not have a job|quit my job|need a job)\b"
+)
+_STAY_HOME = re.compile(
+    r"\bi am (?:a )?stay at home (?:mom|dad|mother|father|parent|wife|husband)\b"
+    r"|\bi stay at home\b|\bi am a homemaker\b|\bi am a housewife\b"
+)
+_EMPLOYED = re.compile(
+    r"\bi (?:work|have worked|have been working) (?:at|in|for|as|nights|days|full time|fulltime|from home)\b"
+    r"|\bi (?:just )?(?:got|started|have|found) (?:a |my )?(?:new )?(?:job|career)\b"
+    r"|\bmy boss\b|\bat work\b|\bmy coworkers?\b"
+)
+
+
+# "i work in insurance", "my career is in the insurance industry" → a job of that field
+_FIELD_JOBS = {
+    "insurance": "insurance agent", "real estate": "real estate agent", "banking": "banker",
+    "finance": "banker", "accounting": "accountant", "nursing": "nurse", "education": "teacher",
+    "teaching": "teacher", "construction": "construction worker", "law": "lawyer",
+    "law enforcement": "police officer", "retail": "cashier", "sales": "salesperson",
+    "it": "programmer", "tech": "programmer", "software": "programmer", "medicine": "doctor",
+    "the medical field": "doctor", "marketing": "manager", "journalism": "journalist",
+    "the army": "soldier", "the military": "soldier", "the navy": "soldier",
+    "the air force": "soldier", "the marines": "soldier", "hospitality": "waiter",
+    "the restaurant business": "waiter", "fashion": "designer", "music": "musician",
+    "the music industry": "musician", "film": "actor", "the movies": "actor",
+}  # fmt: skip
+_VERB_JOBS = {
+    "walk dogs": "dog walker", "teach": "teacher", "drive a truck": "truck driver",
+    "drive trucks": "truck driver", "cut hair": "hairdresser", "do hair": "hairdresser",
+    "fix cars": "mechanic", "sell insurance": "insurance agent", "sell cars": "salesman",
+    "deliver babies": "nurse", "write": "writer", "sing": "singer", "play music": "musician",
+    "cook": "chef", "program": "programmer", "code": "programmer", "build houses": "carpenter",
+    "deliver mail": "mailman", "farm": "farmer", "preach": "pastor", "dance": "dancer",
+}  # fmt: skip
+_FIELD_RE = "|".join(sorted(map(re.escape, _FIELD_JOBS), key=len, reverse=True))
+_VERB_RE = "|".join(sorted(map(re.escape, _VERB_JOBS), key=len, reverse=True))
+
+
+def _field_job(c: str) -> str | None:
+    m = re.search(
+        rf"\b(?:i work in|i am in|my career is in|my job is in|i have a job in|a new job in|"
+        rf"i have been working in|now i work in|i got a job in) (?:the )?({_FIELD_RE})"
+        rf"(?: industry| business| field| sector)?\b",
+        c,
+    )
+    if m:
+        return _FIELD_JOBS.get(m.group(1)) or _FIELD_JOBS.get("the " + m.group(1))
+    m = re.search(
+        rf"\bi ({_VERB_RE}) for a living\b|\bfor a living[ ,.!]+(?:i )?({_VERB_RE})\b|\bi ({_VERB_RE}) (?:babies|kids|children)?\s*,? i am a\b",
+        c,
+    )
+    if m:
+        return _VERB_JOBS[next(g for g in m.groups() if g)]
     return None
 
 
 def _job(c: str) -> list[Triple]:
     out: list[Triple] = []
-    if re.search(
-        r"\bi (?:am|have been|got|just) (?:now |recently |happily |finally |semi )?retired\b|\bi retired\b|\bbeing retired\b|^retired\b",
-        c,
-    ):
-        out.append(_t("job_status", "retired"))
-    elif re.search(
-        r"\bi am (?:currently |now )?(?:unemployed|jobless|out of work|between jobs|looking for (?:a )?(?:job|work)|searching for (?:a )?(?:job|work)|job hunting)\b"
-        r"|\bi (?:got fired|lost my job|got laid off|was laid off|do not work|have not been working|have no job|do not have a job|quit my job)\b",
-        c,
-    ):
+    side = _SIDE.search(c)
+    if _RETIRED.search(c):
+        # "retired from the air force, now a life coach" is a new job, not a clash
+        if not re.search(r"\bretired from\b|\bnow (?:i am|i work)\b", c):
+            out.append(_t("job_status", "retired"))
+    elif _UNEMPLOYED.search(c):
         out.append(_t("job_status", "unemployed"))
-    elif re.search(
-        r"\bi am (?:a )?stay at home (?:mom|dad|mother|father|parent|wife|husband)\b|\bi stay at home\b|\bi am a homemaker\b|\bi am a housewife\b",
-        c,
-    ):
+    elif _STAY_HOME.search(c):
         out.append(_t("job_status", "stay at home"))
-    elif re.search(
-        r"\bi (?:work|have worked|have been working) (?:at|in|for|as|nights|days|full time|part time|fulltime|parttime|from home)\b"
-        r"|\bi (?:just )?(?:got|started|have|found) (?:a |my )?(?:new )?(?:job|career)\b|\bmy job\b|\bmy boss\b|\bat work\b|\bmy coworkers?\b",
-        c,
-    ):
+    elif not side and _EMPLOYED.search(c):
         out.append(_t("job_status", "employed"))
+    if side:
+        return out
+    field = _field_job(c)
+    if field:
+        out.append(_t("has_profession", field))
+        if not any(t.relation == "job_status" for t in out):
+            out.append(_t("job_status", "employed"))
+        return out
     m = re.search(
         r"\bi (?:am|work as|worked as|have been|was hired as|got a job as|just started as|started a new job as|job as) (?:a |an )?(?:\w+ ){0,3}?([a-z' ]+)$",
         c,
@@ -336,7 +423,7 @@ def _hair(c: str) -> list[Triple]:
     out: list[Triple] = []
     colours = "|".join(HAIR_COLOURS)
     m = re.search(
-        rf"\b(?:i have|i got|my|i am|i have got) (?:\w+ ){{0,3}}?((?:(?:{colours})(?: and | |-)?)+)(?:\w+ ){{0,2}}?hair\b",
+        rf"\b(?:i have|i got|my|i am|i have got|having|i dyed my|with my) (?:\w+ ){{0,3}}?((?:(?:{colours})(?: and | |-)?)+)(?:\w+ ){{0,2}}?hair\b",
         c,
     ) or re.search(rf"\bmy hair is (?:\w+ )?((?:(?:{colours})(?: and | |-)?)+)", c)
     if m:
@@ -380,16 +467,23 @@ def _marital(c: str) -> list[Triple]:
     ):
         return [_t("marital_status", "single")]
     if re.search(
+        r"\bi am (?:recently )?divorced\b|\bi got divorced\b|\bmy ex[- ]?(?:wife|husband)\b"
+        r"|\bmy (?:wife|husband) (?:\w+ )?(?:divorced|left|walked out)\b",
+        c,
+    ):
+        return [_t("marital_status", "divorced")]
+    if re.search(
+        r"\bmy (?:late )?(?:wife|husband) (?:\w+ )?(?:passed|died)\b|\bi am (?:a )?(?:widow|widower|widowed)\b",
+        c,
+    ):
+        return [_t("marital_status", "widowed")]
+    if re.search(r"\bdivorce\b", c):
+        return []  # "thinking of divorce": still married, or not; no claim either way
+    if re.search(
         r"\bi am (?:happily |newly |recently )?married\b|\bi got married\b|\bmy (?:wife|husband|spouse)\b",
         c,
     ):
         return [_t("marital_status", "married")]
-    if re.search(
-        r"\bi am (?:recently )?divorced\b|\bi got divorced\b|\bmy ex[- ]?(?:wife|husband)\b", c
-    ):
-        return [_t("marital_status", "divorced")]
-    if re.search(r"\bi am (?:a )?(?:widow|widower|widowed)\b", c):
-        return [_t("marital_status", "widowed")]
     return []
 
 
@@ -593,7 +687,9 @@ def clash(a: Triple, b: Triple) -> str | None:
     if a.object == b.object:
         return None
     if ra == "has_age":
-        return f"age {a.object} vs {b.object}" if abs(int(a.object) - int(b.object)) >= 2 else None
+        lo_a, hi_a = _age_range(a.object)
+        lo_b, hi_b = _age_range(b.object)
+        return f"age {a.object} vs {b.object}" if lo_a > hi_b + 1 or lo_b > hi_a + 1 else None
     if ra == "has_profession":
         ga, gb = JOB_GROUP.get(a.object), JOB_GROUP.get(b.object)
         if (
@@ -627,11 +723,8 @@ def clash(a: Triple, b: Triple) -> str | None:
         )
     if ra == "marital_status":
         pair = {a.object, b.object}
-        return (
-            f"marital {a.object} vs {b.object}"
-            if "married" in pair or pair == {"single", "widowed"}
-            else None
-        )
+        clashing = "married" in pair or pair in ({"single", "widowed"}, {"single", "engaged"})
+        return f"marital {a.object} vs {b.object}" if clashing else None
     if ra == "gender":
         return f"gender {a.object} vs {b.object}"
     if ra == "job_status":
@@ -644,6 +737,14 @@ def clash(a: Triple, b: Triple) -> str | None:
             else None
         )
     return None
+
+
+def _age_range(obj: str) -> tuple[int, int]:
+    """``"40"`` → (40, 40); a decade ``"60s"`` → (60, 69)."""
+    if obj.endswith("s"):
+        lo = int(obj[:-1])
+        return lo, lo + 9
+    return int(obj), int(obj)
 
 
 def _cross(a: Triple, b: Triple) -> str | None:

@@ -1,0 +1,179 @@
+"""The default judge: per-clause NLI + the relation-aware triple check."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from consona.nli.base import CONTRADICTION
+from consona.nli.consistency import check_consistency
+from consona.nli.judge import PersonaJudge, segments
+from consona.nli.models import load_nli_model
+from consona.nli.schema import Triple
+from consona.nli.triples import RuleTripleExtractor, check_triples, clash
+from consona.testing import FakeNLI
+from consona.text import split_clauses
+
+
+class ScriptedNLI:
+    """Contradiction only for (premise, hypothesis) pairs listed; neutral otherwise."""
+
+    name = "scripted"
+    contradiction_threshold = 0.5
+
+    def __init__(self, contradicting: set[tuple[str, str]] = frozenset()) -> None:  # type: ignore[assignment]
+        self.contradicting = set(contradicting)
+        self.seen: list[tuple[str, str]] = []
+
+    def predict(self, pairs, *, batch_size: int = 64) -> np.ndarray:
+        self.seen.extend(pairs)
+        return np.array(
+            [[0.05, 0.05, 0.9] if p in self.contradicting else [0.1, 0.85, 0.05] for p in pairs]
+        )
+
+
+EX = RuleTripleExtractor()
+
+
+@pytest.mark.parametrize(
+    ("premise", "utterance"),
+    [
+        (
+            "i have a german shepherd dog .",
+            "nice . i do not have any pets . do you have any kids ?",
+        ),
+        ("i hate school .", "i like going to school . that is where i meet all of my friends ."),
+        ("i am a vegan .", "i am a carnivore , are you ?"),
+        ("i have one older sister .", "my parents died and i do not have any siblings either ."),
+        ("my favorite music is country .", "i like rock , country music makes me cringe ."),
+        ("I have a golden retriever named Biscuit.", "I don't have a dog."),
+        ("i am 40 years old .", "nice , i am 18 now"),
+        ("i live in alabama .", "interesting . i live in ohio , never been anywhere else ."),
+        ("i am a woman .", "are you a male or female ? i am a 20 year old male"),
+        ("i have five sons .", "no ! i have one child already and that is enough for me ."),
+        ("my favorite season is winter .", "summer is my favorite season ."),
+        ("i have brown curly hair .", "i make up for that by having rainbow hair ."),
+        ("i am retired and living the great life .", "i am a life coach by the way"),
+        ("i am a doctor .", "me too i am an engineer , what do you do ?"),
+    ],
+)
+def test_the_triple_check_catches_real_conversational_contradictions(premise, utterance):
+    found = check_triples(EX, premise, utterance)
+    assert found.fired, (EX.extract(premise), EX.extract(utterance))
+
+
+@pytest.mark.parametrize(
+    ("premise", "utterance"),
+    [
+        ("i have a dog .", "i do not have a cat ."),  # a co-hyponym's absence
+        ("i am 40 years old .", "my son is 12 years old ."),  # someone else
+        ("i am a doctor .", "my mom is an engineer ."),
+        ("i am a doctor .", "are you an engineer ?"),  # a question claims nothing
+        ("i am a doctor .", "i want to be an engineer someday ."),  # a wish
+        ("i live in ohio .", "i want to visit canada ."),
+        ("i live in ohio .", "i live in cleveland ."),  # a city inside the state
+        ("i love music .", "i hate country music ."),  # a subgenre, not the whole
+        ("i have two dogs .", "i love my dogs ."),
+        ("i am a teacher .", "i am an elementary school teacher ."),
+        ("my favorite color is navy blue .", "blue is so calming ."),
+        ("i am a stunt double .", "i am a trainer , but i stunt double for extra money ."),
+        ("i am currently single . no kids . but i am 45", "i am 45 now ."),
+    ],
+)
+def test_the_triple_check_leaves_compatible_pairs_alone(premise, utterance):
+    found = check_triples(EX, premise, utterance)
+    assert not found.fired, found.reason
+
+
+def test_clash_rules_follow_the_schema():
+    assert clash(Triple("i", "has_age", "30"), Triple("i", "has_age", "52"))
+    assert not clash(Triple("i", "has_age", "30"), Triple("i", "has_age", "31"))
+    assert clash(Triple("i", "have_pet", "2 dog"), Triple("i", "have_pet", "3 dog"))
+    assert clash(Triple("i", "have_pet", "german shepherd"), Triple("i", "not_have", "pet"))
+    assert not clash(Triple("i", "have_pet", "dog"), Triple("i", "not_have", "cat"))
+    assert clash(Triple("i", "diet", "vegan"), Triple("i", "like_general", "bacon"))
+
+
+def test_the_judge_lifts_contradiction_when_the_triples_clash_and_explains_it():
+    nli = ScriptedNLI()
+    judge = PersonaJudge(nli)
+    probs = judge.predict([("i am a vegan .", "i am a carnivore , are you ?")])
+    assert probs[0, CONTRADICTION] >= judge.contradiction_threshold
+    why = judge.explain("i am a vegan .", "i am a carnivore , are you ?")
+    assert why["decided_by"] == "triples" and why["label"] == "contradiction"
+    assert why["triples"]["hypothesis"] == ["i", "diet", "eats meat"]
+    off = PersonaJudge(ScriptedNLI(), triples=False)
+    assert off.predict([("i am a vegan .", "i am a carnivore , are you ?")])[0, 2] < 0.5
+
+
+def test_the_judge_reads_each_clause_so_one_clause_is_not_diluted():
+    utterance = "nice . i do not have any pets . do you have any kids ?"
+    nli = ScriptedNLI({("i love animals .", "i do not have any pets")})
+    judge = PersonaJudge(nli, triples=False)
+    assert judge.predict([("i love animals .", utterance)])[0, CONTRADICTION] == pytest.approx(0.9)
+    assert ("i love animals .", "i do not have any pets") in nli.seen
+    why = judge.explain("i love animals .", utterance)
+    assert why["decided_by"] == "nli" and why["nli"]["evidence"] == "i do not have any pets"
+    whole = PersonaJudge(
+        ScriptedNLI({("i love animals .", "i do not have any pets")}), clauses=False, triples=False
+    )
+    assert whole.predict([("i love animals .", utterance)])[0, CONTRADICTION] < 0.5
+
+
+def test_check_consistency_uses_the_judge_through_the_seam():
+    r = check_consistency(
+        ["I have a golden retriever named Biscuit.", "I bake bread."],
+        "I don't have a dog.",
+        nli=PersonaJudge(ScriptedNLI()),
+    )
+    assert r.contradicted == ["I have a golden retriever named Biscuit."]
+
+
+@pytest.mark.parametrize(
+    "utterance",
+    [
+        "",
+        "   ",
+        "😀😀😀",
+        "je n'ai pas de chien, mais j'ai un chat.",
+        "我没有狗。",
+        "?!?!",
+        "a" * 5000,
+    ],
+)
+def test_bad_input_gives_a_verdict(utterance):
+    judge = PersonaJudge(FakeNLI())
+    probs = judge.predict([("i have a dog .", utterance)])
+    assert probs.shape == (1, 3) and np.isfinite(probs).all()
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_a_thousand_sentence_utterance_is_judged_in_bounded_time():
+    utterance = " ".join(f"i went to the store number {i} today ." for i in range(1000))
+    t = time.perf_counter()
+    parts = split_clauses(utterance)
+    assert len(parts) <= 64
+    nli = ScriptedNLI()
+    judge = PersonaJudge(nli)
+    judge.predict([("i have a dog .", utterance)])
+    assert len(nli.seen) <= 33  # the whole utterance + at most 32 segments
+    assert time.perf_counter() - t < 5
+    long_word = "a" * 200_000 + " , but " + "b" * 200_000
+    t = time.perf_counter()
+    split_clauses(long_word)
+    assert time.perf_counter() - t < 1
+
+
+def test_segments_keep_the_whole_utterance_first():
+    assert segments("i like rock , country music makes me cringe .")[0].startswith("i like rock")
+    assert segments("just one clause here") == ["just one clause here"]
+
+
+def test_the_default_name_is_the_judge_and_the_raw_model_stays_reachable():
+    from consona.nli.base import NLI_MODELS
+
+    assert "consona" in NLI_MODELS and "consona-nli" in NLI_MODELS and "llm" in NLI_MODELS
+    fake = load_nli_model("fake")
+    assert fake.predict([("I have dogs.", "I have dogs.")]).shape == (1, 3)

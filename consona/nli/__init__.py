@@ -3,6 +3,7 @@
 from consona.nli.base import CONTRADICTION, ENTAILMENT, LABELS, NEUTRAL, NLI_MODELS, NLIModel, Pair
 
 NLI_MODELS.register("fake", "consona.testing.nli:FakeNLI")
+NLI_MODELS.register("fake-judge", "consona.testing.nli:fake_judge")
 NLI_MODELS.register("consona", "consona.nli.judge:load_default_judge")
 NLI_MODELS.register("consona-nli", "consona.nli.crossencoder:load_consona_nli")
 NLI_MODELS.register("consona-int8", "consona.nli.crossencoder:load_consona_nli_int8")

@@ -32,6 +32,7 @@ from consona.nli.lexicon import (
     MEAT,
     US_STATES,
 )
+from consona.text import normalize
 
 Row = dict[str, str]
 
@@ -564,8 +565,14 @@ def generate_chat_pairs(
 ) -> Iterator[Row]:
     """Generated rows: ``per_kind`` rounds of every world-knowledge kind, and the like /
     dislike kinds for each persona sentence of that shape."""
+
+    def fresh(rows: Iterable[Row]) -> Iterator[Row]:
+        for r in rows:
+            if normalize(r["premise"]) != normalize(r["hypothesis"]):
+                yield r
+
     for _ in range(per_kind):
         for gen in (_ages, _jobs, _homes, _gender, _looks, _diet, _favorites, _haves):
-            yield from gen(rng)
+            yield from fresh(gen(rng))
     for s in persona_sentences:
-        yield from _likes(s, rng)
+        yield from fresh(_likes(s, rng))

@@ -81,3 +81,15 @@ class FakeNLI:
         for i, (p, h) in enumerate(pairs):
             out[i, LABELS.index(self.label(p, h))] = 0.9
         return out
+
+
+def fake_judge(**kwargs: object) -> object:
+    """The default judge's structure over :class:`FakeNLI`: per-clause fake NLI plus the
+    real triple check (registered as NLI model ``"fake-judge"``).
+
+    >>> fake_judge().explain("i am a vegan .", "i am a carnivore .")["decided_by"]
+    'triples'
+    """
+    from consona.nli.judge import PersonaJudge
+
+    return PersonaJudge(FakeNLI(), name="fake-judge", **kwargs)  # type: ignore[arg-type]

@@ -186,3 +186,47 @@ def test_pick_threads_honours_omp_num_threads(monkeypatch):
     assert pick_threads() == cores  # never more than the cores
     monkeypatch.setenv("OMP_NUM_THREADS", "lots")
     assert pick_threads() == cores
+
+
+def test_train_continues_from_a_part_and_saves_every_weight(tmp_path):
+    """--init starts from a trained part; --freeze-layers leaves the bottom layers as they
+    were, and the saved part still holds them (so it loads on its own)."""
+    from consona.nli.crossencoder import load_merged, mark_full_trainable, new_classifier, save_part
+    from consona.nli.train import TrainConfig, train
+
+    base, _, _ = _tiny(tmp_path, {0: "entailment", 1: "neutral", 2: "contradiction"}, "base")
+    torch.manual_seed(2)
+    start = mark_full_trainable(new_classifier(base, dropout=0.0))
+    with torch.no_grad():
+        for _n, p in start.named_parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.2)
+    init = save_part(start, tmp_path / "init", config={"mode": "full", "max_length": 32})
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [
+        {"premise": "i have two dogs", "hypothesis": "i do not have a cat", "label": "neutral"},
+        {"premise": "i am tall", "hypothesis": "i am short", "label": "contradiction"},
+        {"premise": "i like jazz", "hypothesis": "i like jazz", "label": "entailment"},
+    ] * 8
+    for name in ("train", "dev"):
+        (data / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out"
+    cfg = TrainConfig(
+        data=str(data), out=str(out), base=str(base), mode="full", init=str(init),
+        freeze_layers=1, epochs=1, batch_size=8, lr=1e-2, max_length=32, threads=1,
+    )  # fmt: skip
+    train(cfg)
+    before, _ = load_merged(base, init)
+    after, _ = load_merged(base, out)
+    b, a = dict(before.named_parameters()), dict(after.named_parameters())
+    frozen = "bert.encoder.layer.0.attention.self.query.weight"
+    trained = "bert.encoder.layer.1.attention.self.query.weight"
+    torch.testing.assert_close(a[frozen], b[frozen], atol=0.02, rtol=0)  # int8 round trip
+    assert (a[trained] - b[trained]).abs().max() > 0.02
+    from consona.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--mode full"):
+        train(
+            TrainConfig(data=str(data), out=str(out), base=str(base), mode="lora", init=str(init))
+        )

@@ -1,6 +1,8 @@
-"""NLI throughput on CPU: pairs/s at batch 64 for consona's default model (torch fp32, the
-default ONNX Runtime fp32 backend, "consona-int8" = ONNX Runtime int8, torch int8) and, in the same run, a randomly initialised BERT-base-sized
-cross-encoder (the size of the classic DNLI BERT judge).
+"""NLI throughput on CPU: pairs/s at batch 64 for consona's default judge ("consona": the
+int8 cross-encoder per clause + the triple check), the cross-encoder alone (torch fp32,
+ONNX Runtime fp32 = "consona-nli", ONNX Runtime int8 = "consona-int8", torch int8) and, in
+the same run, a randomly initialised BERT-base-sized cross-encoder (the size of the
+classic DNLI BERT judge).
 
     .venv/bin/python bench/nli_throughput.py [--data PAIRS.jsonl] [--threads 2]
         [--pairs 512] [--out bench/results/nli_throughput.json]
@@ -106,6 +108,10 @@ def main() -> None:
     results["consona_onnx_fp32_default"], pon = timed(onnx.predict, pairs, args.batch_size)
     results["consona_onnx_int8"], po8 = timed(onnx8.predict, pairs, args.batch_size)
     results["consona_torch_int8"], p8 = timed(int8.predict, pairs, args.batch_size)
+    from consona.nli.judge import PersonaJudge
+
+    judge = PersonaJudge(onnx8)  # what load_nli_model("consona") builds
+    results["default_judge"], _ = timed(judge.predict, pairs, args.batch_size)
     bert = bert_base_like(tok)
     results["bert_base_random"], _ = timed(bert.predict, pairs[: args.bert_pairs], args.batch_size)
     agree = float((p32.argmax(1) == p8.argmax(1)).mean())

@@ -107,12 +107,17 @@ def quantize_onnx(src: Path, dst: Path) -> Path:
 
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".onnx", dir=dst.parent)
     os.close(fd)
+    root = logging.getLogger()
+    level = root.level
     try:
+        # onnxruntime logs a "consider pre-processing" advice on the root logger
+        root.setLevel(logging.ERROR)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             quantize_dynamic(str(src), tmp, weight_type=QuantType.QInt8, per_channel=True)
         os.replace(tmp, dst)
     finally:
+        root.setLevel(level)
         with contextlib.suppress(OSError):
             os.unlink(tmp)
     return dst

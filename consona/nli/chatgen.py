@@ -560,6 +560,20 @@ def _haves(rng: random.Random) -> Iterator[Row]:
     )
 
 
+def _questions(sentence: str, rng: random.Random) -> Iterator[Row]:
+    """A question about the fact's topic commits the speaker to nothing → neutral, however
+    much it overlaps ("why do you hate orange ?" vs "my favorite color is orange")."""
+    s = sentence.strip().lower().rstrip(" .!")
+    m = _LIKE_RE.match(s + ".") or _HATE_RE.match(s + ".")
+    topic = m.group(1) if m else " ".join(s.split()[-2:])
+    yield _pair(sentence, rng.choice([
+        f"why do you hate {topic} ?", f"do you like {topic} ?", f"are you into {topic} ?",
+        f"what do you think of {topic} ?", f"have you ever tried {topic} ?",
+        f"is it true you do not like {topic} ?", f"what about {topic} ?",
+        f"do you not like {topic} ?", f"how long have you liked {topic} ?",
+    ]), "neutral", "question", rng)  # fmt: skip
+
+
 def generate_chat_pairs(
     persona_sentences: Iterable[str], rng: random.Random, *, per_kind: int = 2
 ) -> Iterator[Row]:
@@ -576,3 +590,5 @@ def generate_chat_pairs(
             yield from fresh(gen(rng))
     for s in persona_sentences:
         yield from fresh(_likes(s, rng))
+        if rng.random() < 0.5:
+            yield from fresh(_questions(s, rng))

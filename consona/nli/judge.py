@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -35,26 +36,50 @@ import numpy as np
 
 from consona.nli.base import CONTRADICTION, ENTAILMENT, LABELS, NLIModel, Pair
 from consona.nli.triples import Clash, RuleTripleExtractor, clash
-from consona.text import split_clauses
+from consona.text import normalize, split_clauses
 from consona.types import Triple
 
 __all__ = ["PersonaJudge", "load_default_judge"]
 
 TRIPLE_CONFIDENCE = 0.9
+QUESTION_ROW = np.array([0.02, 0.96, 0.02])  # an utterance of questions only claims nothing
+
+
+_QUESTION = re.compile(r"\?\s*$")
+
+
+def is_question(text: str) -> bool:
+    return bool(_QUESTION.search(text))
 
 
 def segments(utterance: str, *, max_segments: int = 32) -> list[str]:
-    """The utterance and, when it has several, its sentences / clauses (deduplicated).
+    """The utterance's statements and, when it has several, each sentence / clause
+    (deduplicated). Questions claim nothing and are left out; an utterance of questions
+    only gives ``[]``.
 
     >>> segments("i like rock , country music makes me cringe .")
     ['i like rock , country music makes me cringe .', 'i like rock', 'country music makes me cringe .']
+    >>> segments("nice . i do not have any pets . do you have any kids ?")
+    ['i do not have any pets']
+    >>> segments("i am a carnivore , are you ?")
+    ['i am a carnivore']
+    >>> segments("why do you hate orange ?")
+    []
     """
-    parts = split_clauses(utterance, max_segments=max_segments)
-    out = [utterance]
-    for p in parts:
-        if p not in out:
-            out.append(p)
-    return out if len(out) > 2 else [utterance]
+    clauses = split_clauses(utterance, max_segments=max_segments)
+    if not clauses:
+        return [utterance]
+    statements = [c for c in clauses if not is_question(c)]
+    if not statements:
+        return []
+    whole = utterance if len(statements) == len(clauses) else " . ".join(statements)
+    out = [whole]
+    seen = {normalize(whole)}
+    for c in statements:
+        if normalize(c) not in seen:
+            seen.add(normalize(c))
+            out.append(c)
+    return out
 
 
 class PersonaJudge:
@@ -115,7 +140,9 @@ class PersonaJudge:
         return Clash(False)
 
     def _segments(self, hypothesis: str) -> list[str]:
-        return segments(hypothesis) if self.clauses else [hypothesis]
+        if not self.clauses:
+            return [hypothesis]
+        return segments(hypothesis)
 
     def _nli_rows(
         self, pairs: Sequence[Pair], batch_size: int
@@ -134,7 +161,7 @@ class PersonaJudge:
             else np.zeros((0, 3))
         )
         blocks = [
-            np.stack([probs[index[(p, s)]] for s in ss])
+            np.stack([probs[index[(p, s)]] for s in ss]) if ss else QUESTION_ROW[None, :]
             for (p, _), ss in zip(pairs, segs, strict=True)
         ]
         return blocks, segs
@@ -194,7 +221,7 @@ class PersonaJudge:
             "probs": {lab: float(final[j]) for j, lab in enumerate(LABELS)},
             "nli": {
                 "probs": {lab: float(row[j]) for j, lab in enumerate(LABELS)},
-                "evidence": segs[0][k],
+                "evidence": segs[0][k] if segs[0] else "(questions only: no claim)",
                 "contradiction": nli_fired,
             },
             "triples": {

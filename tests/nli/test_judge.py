@@ -114,6 +114,7 @@ def test_the_judge_reads_each_clause_so_one_clause_is_not_diluted():
     judge = PersonaJudge(nli, triples=False)
     assert judge.predict([("i love animals .", utterance)])[0, CONTRADICTION] == pytest.approx(0.9)
     assert ("i love animals .", "i do not have any pets") in nli.seen
+    assert not any("kids" in h for _, h in nli.seen)  # the question claims nothing
     why = judge.explain("i love animals .", utterance)
     assert why["decided_by"] == "nli" and why["nli"]["evidence"] == "i do not have any pets"
     whole = PersonaJudge(
@@ -164,6 +165,13 @@ def test_a_thousand_sentence_utterance_is_judged_in_bounded_time():
     t = time.perf_counter()
     split_clauses(long_word)
     assert time.perf_counter() - t < 1
+
+
+def test_an_utterance_of_questions_only_is_neutral_without_asking_the_nli():
+    nli = ScriptedNLI({("my favorite color is orange .", "why do you hate orange ?")})
+    judge = PersonaJudge(nli)
+    row = judge.predict([("my favorite color is orange .", "why do you hate orange ?")])[0]
+    assert row.argmax() == 1 and nli.seen == []
 
 
 def test_segments_keep_the_whole_utterance_first():

@@ -134,6 +134,49 @@ def train_cmd(
     )
 
 
+@nli_app.command("calibrate")
+def calibrate_cmd(
+    part: Path = typer.Argument(..., help="A trained part folder (from 'consona nli train')."),
+    dev: list[Path] = typer.Option(
+        ..., "--dev", help="Dev JSONL (premise, hypothesis, label); repeat for several."
+    ),
+    data_dir: Path = typer.Option(
+        None, "--data-dir", help="Also use the dialogue benchmark's dev split from this folder."
+    ),
+) -> None:
+    """Choose the default judge's contradiction threshold (cross-encoder per clause + triple
+    check) on dev pairs, and store it as judge_threshold in the part's calibration.json."""
+    from consona.io import atomic_write
+    from consona.nli.crossencoder import CALIBRATION_FILE
+    from consona.nli.judge import PersonaJudge, calibrate
+    from consona.nli.pairs import read_pairs_jsonl
+
+    rows: list[dict[str, Any]] = []
+    for path in dev:
+        got, _ = read_pairs_jsonl(path, need_label=True)
+        rows += got
+    if data_dir is not None:
+        from consona.nli.evaluate import read_named_set
+
+        rows += list(read_named_set("dialogue", data_dir, split="dev"))
+    if not rows:
+        raise FormatError("no dev pairs to calibrate on", hint="pass --dev FILE")
+    from consona.nli.crossencoder import load_consona_nli
+
+    judge = PersonaJudge(load_consona_nli(part, quantize=True))
+    thr, f1 = calibrate(judge, rows)
+    cal_path = part / CALIBRATION_FILE
+    cal = json.loads(cal_path.read_text()) if cal_path.is_file() else {}
+    cal.update(
+        {"judge_threshold": thr, "judge_dev_contradiction_f1": f1, "judge_dev_pairs": len(rows)}
+    )
+    with atomic_write(cal_path) as fh:
+        fh.write(json.dumps(cal, indent=2) + "\n")
+    status(
+        f"judge threshold {thr} (dev contradiction F1 {f1:.4f} on {len(rows)} pairs) → {cal_path}"
+    )
+
+
 def _load(model: str | None) -> Any:
     from consona.nli.models import load_nli_model
 

@@ -19,7 +19,6 @@ neutral (random utterances of unrelated relations).
 
 from __future__ import annotations
 
-import ast
 import json
 import random
 from collections import defaultdict
@@ -32,8 +31,10 @@ import numpy as np
 
 from consona.errors import ConfigError, FormatError, UnknownNameError
 from consona.evaluation.metrics import consistency_at_1, normalize_answer
+from consona.formats.dnli import DNLI_FILE, read_dnli_dialogues
 from consona.io import atomic_write
 from consona.nli.base import NLIModel
+from consona.nli.schema import SINGLE_VALUED, Triple
 from consona.progress import progress
 
 __all__ = [
@@ -53,18 +54,8 @@ __all__ = [
     "write_ranking_set",
 ]
 
-DNLI_FILE = "convai2-dnli-triples/valid_both_original_dialogueNLI.txt"
 KINDS = ("gold", "entail", "contradict", "neutral")
 
-# Relations that hold one value per person: another object contradicts.
-SINGLE_VALUED = frozenset(
-    {
-        "has_age", "favorite", "favorite_color", "favorite_food", "favorite_hobby",
-        "favorite_movie", "favorite_music", "favorite_music_artist", "favorite_place",
-        "favorite_season", "marital_status", "gender", "job_status", "school_status",
-        "place_origin", "live_in_citystatecountry", "has_profession", "employed_by_company",
-    }
-)  # fmt: skip
 # Relations whose negation is another relation with the same object.
 _LIKES = frozenset(
     {
@@ -127,8 +118,6 @@ class RankingItem:
 
 # --- building the set from convai2-dnli-triples --------------------------------------
 
-Triple = tuple[str, str, str]
-
 
 @dataclass
 class _Dialogue:
@@ -136,53 +125,17 @@ class _Dialogue:
     turns: list[tuple[str, list[Triple]]]  # (text, triples); even index: partner, odd: you
 
 
-def _triple(raw: str, path: Path, line: int) -> Triple | None:
-    try:
-        t = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        raise FormatError(f"bad triple {raw[:60]!r}", path=path, line=line) from None
-    if not (isinstance(t, list | tuple) and len(t) == 3 and all(isinstance(x, str) for x in t)):
-        raise FormatError(f"a triple must be 3 strings, got {raw[:60]!r}", path=path, line=line)
-    s, r, o = (" ".join(x.lower().split()) for x in t)
-    if r in ("other", "<blank>") or o in ("<blank>", ""):
-        return None
-    return (s, r, o)
-
-
 def _read_dnli_triples(path: Path) -> Iterator[_Dialogue]:
-    cur: _Dialogue | None = None
-    with open(path, encoding="utf-8") as f:
-        for n, raw in enumerate(f, 1):
-            line = raw.rstrip("\n")
-            if not line.strip():
-                continue
-            parts = line.split("\t")
-            head = parts[0]
-            if head.startswith(("your persona:", "partner's persona:")):
-                if cur is not None and cur.turns:
-                    yield cur
-                    cur = None
-                if cur is None:
-                    cur = _Dialogue(personas={"you": [], "partner": []}, turns=[])
-                who = "you" if head.startswith("your") else "partner"
-                text = head.split(":", 1)[1].strip()
-                trip = _triple(parts[1], path, n) if len(parts) > 1 else None
-                cur.personas[who].append((text, trip))
-            elif head.strip().isdigit() and len(parts) >= 2:
-                if cur is None:
-                    raise FormatError(
-                        "an utterance before any persona line", path=path, line=n,
-                        hint=f"pass the ConvAI2 DNLI triples file ({DNLI_FILE})",
-                    )  # fmt: skip
-                trips = [t for t in (_triple(p, path, n) for p in parts[2:]) if t]
-                cur.turns.append((parts[1].strip(), trips))
-            else:
-                raise FormatError(
-                    f"unexpected line {line[:60]!r}", path=path, line=n,
-                    hint=f"pass the ConvAI2 DNLI triples file ({DNLI_FILE})",
-                )  # fmt: skip
-    if cur is not None and cur.turns:
-        yield cur
+    """The dialogues of the one DNLI reader (:mod:`consona.formats.dnli`), each persona
+    sentence with its first triple (or None)."""
+    for d in read_dnli_dialogues(path):
+        yield _Dialogue(
+            personas={
+                who: [(text, trips[0] if trips else None) for text, trips in d.persona(who)]
+                for who in ("you", "partner")
+            },
+            turns=list(d.turns),
+        )
 
 
 def _speaker(turn_index: int) -> str:

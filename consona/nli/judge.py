@@ -235,13 +235,46 @@ class PersonaJudge:
         }
 
 
+def calibrate(
+    judge: PersonaJudge, rows: Sequence[dict[str, str]], *, batch_size: int = 64
+) -> tuple[float, float]:
+    """The contradiction threshold (0.05…0.95) that maximises contradiction F1 of the whole
+    judge on ``rows`` (premise, hypothesis, label), and that F1."""
+    gold = np.array([LABELS.index(r["label"]) for r in rows])
+    probs = judge.predict([(r["premise"], r["hypothesis"]) for r in rows], batch_size=batch_size)
+    best = (0.5, -1.0)
+    for thr in np.round(np.arange(0.05, 0.96, 0.01), 2):
+        pred = probs[:, CONTRADICTION] >= thr
+        tp = float(np.sum(pred & (gold == CONTRADICTION)))
+        f1 = 2 * tp / max(1.0, float(pred.sum() + (gold == CONTRADICTION).sum()))
+        if f1 > best[1] + 1e-9:
+            best = (float(thr), f1)
+    return best
+
+
+def judge_threshold(part_dir: Any = None) -> float | None:
+    """The judge's own calibrated threshold (``judge_threshold`` in calibration.json)."""
+    import json
+    from pathlib import Path
+
+    from consona.nli.crossencoder import CALIBRATION_FILE, shipped_dir
+
+    path = Path(part_dir or shipped_dir()) / CALIBRATION_FILE
+    if not path.is_file():
+        return None
+    value = json.loads(path.read_text()).get("judge_threshold")
+    return float(value) if value is not None else None
+
+
 def load_default_judge(
-    *, triples: bool = True, clauses: bool = True, **kwargs: Any
+    *, triples: bool = True, clauses: bool = True, part_dir: Any = None, **kwargs: Any
 ) -> PersonaJudge:
     """``"consona"``: the shipped cross-encoder (int8 ONNX Runtime when available) inside
-    :class:`PersonaJudge`. Keyword arguments go to the cross-encoder loader."""
+    :class:`PersonaJudge`, read with the judge's calibrated threshold. Other keyword
+    arguments go to the cross-encoder loader."""
     from consona.nli.crossencoder import load_consona_nli
 
     kwargs.setdefault("quantize", True)
-    nli = load_consona_nli(**kwargs)
-    return PersonaJudge(nli, triples=triples, clauses=clauses)
+    nli = load_consona_nli(part_dir, **kwargs)
+    thr = judge_threshold(part_dir) if triples and clauses else None
+    return PersonaJudge(nli, triples=triples, clauses=clauses, threshold=thr)

@@ -185,3 +185,24 @@ def test_the_default_name_is_the_judge_and_the_raw_model_stays_reachable():
     assert "consona" in NLI_MODELS and "consona-nli" in NLI_MODELS and "llm" in NLI_MODELS
     fake = load_nli_model("fake")
     assert fake.predict([("I have dogs.", "I have dogs.")]).shape == (1, 3)
+
+
+def test_calibrate_picks_the_threshold_that_separates_contradictions():
+    from consona.nli.judge import calibrate
+
+    class Graded:
+        name = "graded"
+        contradiction_threshold = 0.5
+
+        def predict(self, pairs, *, batch_size=64):
+            # contradiction probability 0.3 for the real ones, 0.1 for the rest
+            return np.array([[0.1, 0.6, 0.3] if "not" in h else [0.2, 0.7, 0.1] for _, h in pairs])
+
+    rows = [
+        {"premise": "i swim .", "hypothesis": "i do not swim", "label": "contradiction"},
+        {"premise": "i run .", "hypothesis": "i do not run", "label": "contradiction"},
+        {"premise": "i swim .", "hypothesis": "i like tea", "label": "neutral"},
+        {"premise": "i run .", "hypothesis": "i run daily", "label": "entailment"},
+    ]
+    thr, f1 = calibrate(PersonaJudge(Graded(), triples=False), rows)
+    assert 0.1 < thr <= 0.3 and f1 == 1.0

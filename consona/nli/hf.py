@@ -21,6 +21,15 @@ import numpy as np
 from consona.errors import ModelError, require
 from consona.nli.base import LABELS, Pair
 
+
+def quiet_transformers() -> None:
+    """No load reports or weight-loading bars from transformers (library code is silent)."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
 _ALIASES = {
     "entailment": 0,
     "entail": 0,
@@ -151,7 +160,6 @@ class HFNLIModel(SequenceClassifierNLI):
         torch = require("torch", extra="ml", purpose="NLI models")
         transformers = require("transformers", extra="ml", purpose="NLI models")
         torch.set_num_threads(threads or pick_threads())
-        from consona.nli.crossencoder import quiet_transformers
 
         quiet_transformers()
         try:

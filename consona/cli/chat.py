@@ -28,11 +28,9 @@ HELP = (
 
 def load_nli(name: str | None, settings: Settings) -> Any:
     """The NLI model for the guard, or ``None`` for ``--nli none``."""
-    if name is not None and name.lower() == "none":
-        return None
-    from consona.nli.consistency import load_nli_model
+    from consona.nli.models import load_optional_nli
 
-    return load_nli_model(name or settings.nli_model)
+    return load_optional_nli(name or settings.nli_model)
 
 
 class ChatSession:

@@ -33,10 +33,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _load_nli(name: str | None) -> Any:
+    """The named NLI model (default: the configured one), or None for ``none``."""
     from consona.config import Settings
-    from consona.nli.consistency import load_nli_model
+    from consona.nli.models import load_optional_nli
 
-    return load_nli_model(name or Settings.load().nli_model)
+    return load_optional_nli(name or Settings.load().nli_model)
 
 
 def _fmt(v: Any) -> str:
@@ -138,6 +139,10 @@ def responses_cmd(
         f"{len(examples)} examples from {len(dialogues) if limit is None else min(limit, len(dialogues))} dialogues"
     )
     model = _load_nli(nli)
+    if model is None:
+        raise ConfigError(
+            "scoring replies needs a judge", hint="drop --nli none, or pass --nli consona"
+        )
     metrics, rows = score_examples(examples, replies, nli=model, threshold=threshold,
                                    skipped=skipped, show_progress=True)  # fmt: skip
     metrics["source"] = {"data": str(data), "responses": str(responses)}
@@ -325,7 +330,7 @@ def ranking_cmd(
     if save_set is not None:
         write_ranking_set(items, save_set)
         status(f"wrote {len(items)} items to {save_set}")
-    model = None if nli == "none" else _load_nli(nli)
+    model = _load_nli(nli)
     scorers = make_scorers(scorer, nli=model, threshold=threshold)
     n_cands = sum(len(i.candidates) for i in items)
     status(f"{len(items)} items, {n_cands / max(1, len(items)):.1f} candidates each; scorer "

@@ -110,10 +110,10 @@ class AgentResponder:
 
             backend = load_backend(config.backend, model=config.model, **config.backend_options)
         self.backend = backend
-        if nli is None and config.nli not in (None, "", "none"):
-            from consona.nli.consistency import load_nli_model
+        if nli is None and config.nli is not None:
+            from consona.nli.models import load_optional_nli
 
-            nli = load_nli_model(config.nli)
+            nli = load_optional_nli(config.nli)
         self.nli = nli
         self.coherence = make_coherence(config.coherence)
 

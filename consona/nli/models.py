@@ -106,9 +106,23 @@ class CachedNLI:
         return f"CachedNLI({self.model!r}, cache_size={self.cache_size})"
 
 
+NO_NLI = ("none", "off", "")
+
+
+def load_optional_nli(name: str | None, *, settings: Any = None, **kwargs: Any) -> CachedNLI | None:
+    """:func:`load_nli_model`, or ``None`` for ``"none"`` / ``"off"`` (no NLI guard).
+
+    >>> load_optional_nli("none") is None, load_optional_nli("fake").name
+    (True, 'fake')
+    """
+    if name is not None and name.strip().lower() in NO_NLI:
+        return None
+    return load_nli_model(name, settings=settings, **kwargs)
+
+
 def nli_model_names() -> list[str]:
     """Valid names for :func:`load_nli_model` (``hf:<id or dir>`` is a pattern)."""
-    return [*NLI_MODELS.names(), "consona:<trained dir>", "hf:<id or dir>"]
+    return [*NLI_MODELS.names(), "consona:<trained dir>", "hf:<id or dir>", "none"]
 
 
 def load_nli_model(

@@ -27,6 +27,8 @@ run: setup
 	$(PY) -m consona.demo
 	$(CONSONA) chat
 
+# both run tests/ and the docstring examples of consona/ (testpaths and --doctest-modules
+# in pyproject's [tool.pytest.ini_options])
 test: setup
 	$(PY) -m pytest -q
 

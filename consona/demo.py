@@ -8,23 +8,24 @@ model (``consona check``). ``make run`` then opens ``consona chat``.
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from pathlib import Path
 
 from rich.console import Console
 from rich.syntax import Syntax
+from rich.table import Table
 
 from consona.errors import ConsonaError
+from consona.formats import read_persona, write_persona
+from consona.models.registry import list_models
+from consona.models.report import models_table
+from consona.nli.consistency import check_consistency, load_nli_model
 
 SAMPLE_PERSONA = Path(__file__).resolve().parent / "data" / "personas" / "sample.json"
 
 
 def show_models(console: Console) -> None:
-    from consona.cli.models import models_table
-    from consona.models import list_models
-
     console.print(models_table(list_models()))
     console.print(
         "[dim]Set up missing models with 'consona models setup'; "
@@ -32,16 +33,9 @@ def show_models(console: Console) -> None:
     )
 
 
-def convert_sample(console: Console, *, out_dir: Path | None = None) -> Path | None:
-    """Convert the sample persona to a V2 card; return the card path (None if the card
-    formats are not available, in which case the persona is just printed)."""
+def convert_sample(console: Console, *, out_dir: Path | None = None) -> Path:
+    """Convert the sample persona to a V2 card and read it back; return the card path."""
     console.rule(f"sample persona: {SAMPLE_PERSONA.name}")
-    try:
-        from consona.formats import read_persona, write_persona
-    except ImportError:
-        data = json.loads(SAMPLE_PERSONA.read_text(encoding="utf-8"))
-        console.print(Syntax(json.dumps(data, indent=2, ensure_ascii=False), "json"))
-        return None
     persona = read_persona(SAMPLE_PERSONA)
     out_dir = out_dir or Path(tempfile.mkdtemp(prefix="consona-demo-"))
     card = out_dir / f"{persona.name.lower() or 'persona'}.card.json"
@@ -65,11 +59,6 @@ DEMO_REPLIES = (
 
 def check_sample(console: Console) -> None:
     """Judge two replies against the sample persona with the default NLI model."""
-    from rich.table import Table
-
-    from consona.formats import read_persona
-    from consona.nli.consistency import check_consistency, load_nli_model
-
     persona = read_persona(SAMPLE_PERSONA)
     nli = load_nli_model()
     console.rule("persona consistency (consona check --split)")

@@ -96,6 +96,12 @@ class BackendError(ConsonaError):
     exit_code = 4
 
 
+class ContextOverflowError(ConsonaError):
+    """The persona prompt plus the latest message do not fit the model's context."""
+
+    exit_code = 4
+
+
 class MissingDependencyError(ConsonaError):
     """An optional dependency is not installed."""
 

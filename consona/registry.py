@@ -49,7 +49,10 @@ class Registry(Generic[T]):
             import importlib
 
             module, _, attr = factory.partition(":")
-            factory = getattr(importlib.import_module(module), attr)
+            target: Any = importlib.import_module(module)
+            for part in attr.split("."):  # "pkg.mod:Class.factory" works too
+                target = getattr(target, part)
+            factory = target
             self._factories[name] = factory
         return factory
 

@@ -13,7 +13,6 @@ from consona.agent.agent import AgentReply, PersonaAgent, ReplyStream
 from consona.agent.personas import default_persona, default_persona_path
 from consona.agent.prompt import (
     SYSTEM_TEMPLATE,
-    ContextOverflowError,
     build_messages,
     derive_facts,
     render_system_prompt,
@@ -25,6 +24,7 @@ from consona.agent.rerank import (
     ScoreWeights,
     score_candidates,
 )
+from consona.errors import ContextOverflowError
 
 __all__ = [
     "SYSTEM_TEMPLATE",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +70,7 @@ class AgentReply:
     repair_facts: list[str] = field(default_factory=list)
     flagged: bool = False
     latency_s: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)
     dropped_turns: int = 0
     facts: list[str] = field(default_factory=list)
@@ -88,6 +89,7 @@ class AgentReply:
             "caught": self.caught,
             "repair_facts": self.repair_facts,
             "latency_s": round(self.latency_s, 3),
+            "timings": self.timings,
             "usage": self.usage,
             "dropped_turns": self.dropped_turns,
             "facts": self.facts,
@@ -228,9 +230,25 @@ class PersonaAgent:
             return None
         return self.seed + 1000 * self._turn + 100 * attempt
 
-    def reply(self, history: Sequence[Turn], *, user: str | None = None) -> AgentReply:
-        """Reply to the last (user) turn of ``history``, or to ``user`` after it."""
+    def reply(
+        self,
+        history: Sequence[Turn],
+        *,
+        user: str | None = None,
+        on_stage: Callable[[str], None] | None = None,
+    ) -> AgentReply:
+        """Reply to the last (user) turn of ``history``, or to ``user`` after it.
+
+        ``on_stage`` is called with what the agent is doing ("sampling 4 candidates",
+        "judging 4 candidates against 5 facts", "repairing: <fact>"), for a spinner; the
+        seconds spent in each stage are in ``AgentReply.timings``."""
         start = time.perf_counter()
+        timings = {"sampling_s": 0.0, "judging_s": 0.0, "rounds": 0.0}
+
+        def stage(text: str) -> None:
+            if on_stage is not None:
+                on_stage(text)
+
         turns = self._history(history, user)
         user_text = turns[-1].text
         previous = next(
@@ -243,6 +261,13 @@ class PersonaAgent:
         build: PromptBuild | None = None
         extra: str | None = None
         for attempt in range(self.repair_attempts + 1):
+            timings["rounds"] += 1
+            if attempt:
+                stage(f"repairing: {repair_facts[-1]}")
+            else:
+                n = self.candidates
+                stage(f"sampling {n} candidate{'s' if n > 1 else ''}")
+            t_sample = time.perf_counter()
             build = build_messages(
                 self.persona,
                 turns,
@@ -264,6 +289,12 @@ class PersonaAgent:
             for k, v in gen.usage.items():
                 usage[k] = usage.get(k, 0) + int(v)
             texts = [self._clean(t) for t in gen.texts]
+            t_judge = time.perf_counter()
+            timings["sampling_s"] += t_judge - t_sample
+            if self.nli is not None:
+                stage(
+                    f"judging {len(texts)} candidate{'s' if len(texts) > 1 else ''} against {len(fact_texts)} facts"
+                )
             cands = score_candidates(
                 texts,
                 facts=fact_texts,
@@ -275,6 +306,7 @@ class PersonaAgent:
                 threshold=self.threshold,
                 attempt=attempt,
             )
+            timings["judging_s"] += time.perf_counter() - t_judge
             all_cands.extend(cands)
             if any(not c.disqualified for c in cands) or self.nli is None:
                 break
@@ -305,6 +337,7 @@ class PersonaAgent:
             usage=usage,
             dropped_turns=build.dropped_turns if build else 0,
             facts=fact_texts,
+            timings={k: round(v, 3) for k, v in timings.items()},
         )
 
     async def areply(self, history: Sequence[Turn], *, user: str | None = None) -> AgentReply:

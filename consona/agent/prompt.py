@@ -44,16 +44,17 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from consona.errors import ConsonaError
+from consona.errors import ContextOverflowError
+from consona.text import split_sentences
 from consona.types import Fact, Persona, Turn
 
 __all__ = [
     "ASSISTANT_SPEAKERS",
     "SYSTEM_TEMPLATE",
-    "ContextOverflowError",
     "PromptBuild",
     "build_messages",
     "derive_facts",
+    "expand_macros",
     "persona_facts",
     "render_system_prompt",
 ]
@@ -88,17 +89,16 @@ _FENCE = re.compile(r"<</?\s*card\s*>>|<</?\s*card instructions\s*>>", re.IGNORE
 MAX_DERIVED_FACTS = 12
 
 
-class ContextOverflowError(ConsonaError):
-    """The persona prompt plus the latest message do not fit the model's context."""
-
-    exit_code = 4
-
-
 def display_name(persona: Persona) -> str:
     return (persona.nickname or persona.name or "the character").strip()
 
 
-def _macros(text: str, name: str, user: str) -> str:
+def expand_macros(text: str, name: str, user: str) -> str:
+    """Character-card macros filled in: ``{{char}}`` → ``name``, ``{{user}}`` → ``user``.
+
+    >>> expand_macros("{{char}} waves at {{User}}.", "Mira", "you")
+    'Mira waves at you.'
+    """
     return re.sub(
         r"\{\{\s*char\s*\}\}",
         name,
@@ -109,7 +109,7 @@ def _macros(text: str, name: str, user: str) -> str:
 
 def _clean_card_text(text: str, name: str, user: str) -> str:
     text = re.sub(r"\{\{\s*original\s*\}\}", "", text, flags=re.I)
-    return _FENCE.sub("", _macros(text, name, user)).strip()
+    return _FENCE.sub("", expand_macros(text, name, user)).strip()
 
 
 _FIRST_PERSON = [
@@ -136,8 +136,10 @@ def _to_first_person(sentence: str, name: str) -> str:
 
 
 def _sentences(text: str) -> list[str]:
-    parts = re.split(r"(?<=[.!?])\s+|\n+", text)
-    return [p.strip(" -•*\t") for p in parts if len(p.strip(" -•*\t")) >= 3]
+    """Sentences and lines of card text, list bullets stripped, fragments under 3 characters
+    dropped."""
+    parts = (p.strip(" -•*\t") for p in split_sentences(text, lines=True))
+    return [p for p in parts if len(p) >= 3]
 
 
 def derive_facts(persona: Persona) -> list[Fact]:

@@ -32,7 +32,7 @@ import numpy as np
 
 from consona.errors import UnknownNameError
 from consona.nli.base import NLIModel
-from consona.text import FUNCTION_WORDS
+from consona.text import STOP_WORDS, content_words
 
 __all__ = [
     "COHERENCE",
@@ -46,56 +46,6 @@ __all__ = [
 
 CoherenceFn = Callable[[str, Sequence[str]], list[float]]
 
-_STOP = FUNCTION_WORDS | {
-    "about",
-    "any",
-    "been",
-    "can",
-    "could",
-    "don't",
-    "dont",
-    "he",
-    "her",
-    "his",
-    "how",
-    "i'm",
-    "im",
-    "its",
-    "like",
-    "no",
-    "not",
-    "oh",
-    "our",
-    "she",
-    "some",
-    "their",
-    "them",
-    "there",
-    "they",
-    "us",
-    "we",
-    "well",
-    "what",
-    "when",
-    "where",
-    "which",
-    "who",
-    "why",
-    "will",
-    "would",
-    "yes",
-}
-
-
-def _content_words(text: str) -> set[str]:
-    words = re.findall(r"[a-z0-9']+", text.lower())
-    out = set()
-    for w in words:
-        if w in _STOP or len(w) < 2:
-            continue
-        out.add(w[:-1] if len(w) > 3 and w.endswith("s") else w)  # crude plural folding
-    return out
-
 
 class LexicalCoherence:
     """Coherence without a model: overlap of content words between the user's turn and a
@@ -108,11 +58,11 @@ class LexicalCoherence:
     name = "lexical"
 
     def __call__(self, context: str, candidates: Sequence[str]) -> list[float]:
-        ctx = _content_words(context)
+        ctx = content_words(context, stop=STOP_WORDS)
         question = context.strip().endswith("?")
         out = []
         for c in candidates:
-            words = _content_words(c)
+            words = content_words(c, stop=STOP_WORDS)
             overlap = len(ctx & words) / max(1, len(ctx)) if ctx else 0.0
             bonus = 0.1 if question and re.match(r"^\W*(yes|no|yeah|nope|sure)\b", c, re.I) else 0
             out.append(float(min(1.0, 0.3 + 0.7 * overlap + bonus)) if c.strip() else 0.0)
@@ -234,8 +184,8 @@ def _norm(text: str) -> str:
 
 
 def _relevant(facts: Sequence[str], user: str, k: int) -> list[int]:
-    words = _content_words(user)
-    overlaps = [(len(words & _content_words(f)), i) for i, f in enumerate(facts)]
+    words = content_words(user, stop=STOP_WORDS)
+    overlaps = [(len(words & content_words(f, stop=STOP_WORDS)), i) for i, f in enumerate(facts)]
     ranked = sorted((o for o in overlaps if o[0] > 0), key=lambda o: (-o[0], o[1]))
     return [i for _, i in ranked[:k]]
 

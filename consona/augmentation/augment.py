@@ -20,12 +20,9 @@ import random
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
-
 from consona.augmentation.config import AugmentConfig
 from consona.nli.base import CONTRADICTION, ENTAILMENT, NLIModel
-from consona.text import FUNCTION_WORDS
-from consona.text import content_words as _content_words
+from consona.nli.models import predict_unique
 from consona.types import Example, Fact, Persona
 
 __all__ = ["STAT_KEYS", "DistractorPool", "augment_examples", "has_unused_fact"]
@@ -129,91 +126,6 @@ def augment_examples(
     for ex, picked, rng, para_idx in zip(examples, chosen, rngs, to_paraphrase, strict=True):
         out.append(_augment_one(ex, picked, rng, para_idx, rewritten, config, stats))
     return out, stats
-
-
-_STOP = FUNCTION_WORDS | {
-    "about",
-    "all",
-    "also",
-    "any",
-    "as",
-    "been",
-    "being",
-    "but",
-    "by",
-    "can",
-    "could",
-    "down",
-    "from",
-    "he",
-    "here",
-    "how",
-    "into",
-    "like",
-    "lol",
-    "may",
-    "might",
-    "mine",
-    "must",
-    "never",
-    "no",
-    "not",
-    "oh",
-    "ok",
-    "okay",
-    "our",
-    "out",
-    "over",
-    "shall",
-    "she",
-    "should",
-    "some",
-    "than",
-    "them",
-    "then",
-    "there",
-    "these",
-    "they",
-    "those",
-    "up",
-    "we",
-    "what",
-    "when",
-    "where",
-    "which",
-    "who",
-    "why",
-    "will",
-    "would",
-    "yeah",
-    "yes",
-}
-_NEUTRAL_ROW = np.array([0.0, 1.0, 0.0], dtype=np.float32)
-
-
-def content_words(text: str) -> set[str]:
-    """Lower-cased content words, crudely stemmed (for the lexical NLI prefilter)."""
-    return _content_words(text, stop=_STOP)
-
-
-def predict_unique(
-    nli: NLIModel, pairs: Sequence[tuple[str, str]], *, prefilter: bool = False
-) -> dict[tuple[str, str], Any]:
-    """NLI probabilities per distinct pair, in one batched call. With ``prefilter``, a pair
-    whose sides share no content word is taken as neutral without asking the model (the
-    build's cost is dominated by NLI; entailment and contradiction almost always share a
-    content word)."""
-    unique = list(dict.fromkeys(pairs))
-    out: dict[tuple[str, str], Any] = {}
-    ask = []
-    for pair in unique:
-        if prefilter and not (content_words(pair[0]) & content_words(pair[1])):
-            out[pair] = _NEUTRAL_ROW
-        else:
-            ask.append(pair)
-    if ask:
-        out.update(zip(ask, nli.predict(ask), strict=True))
-    return out
 
 
 def _choose_distractors(

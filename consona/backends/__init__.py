@@ -3,13 +3,19 @@
 >>> backend = load_backend("fake", replies=["hello"])
 >>> backend.generate([{"role": "user", "content": "hi"}]).text
 'hello'
+
+A new backend subclasses ``BaseBackend`` and implements ``execute`` (a checked
+``Request`` in, a ``Completion`` out); the base class does the rest.
 """
 
 from consona.backends.base import (
     BACKENDS,
+    BaseBackend,
     Capabilities,
     ChatBackend,
+    Completion,
     Generation,
+    Request,
     check_messages,
     count_tokens,
     load_backend,
@@ -17,9 +23,12 @@ from consona.backends.base import (
 
 __all__ = [
     "BACKENDS",
+    "BaseBackend",
     "Capabilities",
     "ChatBackend",
+    "Completion",
     "Generation",
+    "Request",
     "check_messages",
     "count_tokens",
     "load_backend",

@@ -9,13 +9,23 @@ chat model of ``consona models``), ``openai`` (any OpenAI-compatible server over
 ``transformers`` (a local Hugging Face causal-LM directory) and ``fake`` (scripted
 replies, ``consona.testing.FakeBackend``).
 
+Every built-in backend is a ``BaseBackend``: the base class owns ``generate`` and
+``stream`` — it checks the messages and the sampling arguments, builds a ``Request``,
+cuts replies at the stop strings, validates JSON-schema output and assembles the
+``Generation`` — and a backend implements only ``execute`` (the raw call: a ``Request``
+in, a ``Completion`` of candidate texts out), optionally ``execute_stream`` and
+``count_tokens``.
+
 Sampling is reproducible per candidate: with ``seed=s`` candidate ``i`` is drawn with
 seed ``s + i`` on every backend that accepts a seed, so N=1 and N=4 share candidate 0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import dataclasses
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -26,11 +36,16 @@ from consona.registry import Registry
 __all__ = [
     "BACKENDS",
     "ROLES",
+    "BaseBackend",
     "Capabilities",
     "ChatBackend",
+    "Completion",
     "Generation",
+    "Request",
+    "apply_stop",
     "candidate_seed",
     "check_messages",
+    "check_sampling",
     "count_tokens",
     "load_backend",
     "validate_json_output",
@@ -117,6 +132,193 @@ class ChatBackend(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
+@dataclass(frozen=True)
+class Request:
+    """One checked request, as ``BaseBackend.execute`` receives it.
+
+    >>> r = Request([{"role": "user", "content": "hi"}], n=3, seed=7)
+    >>> [(c.n, c.seed) for c in r.candidates()]
+    [(1, 7), (1, 8), (1, 9)]
+    """
+
+    messages: list[Message]
+    n: int = 1
+    temperature: float = 0.8
+    max_tokens: int = 256
+    seed: int | None = None
+    stop: list[str] | None = None
+    json_schema: dict[str, Any] | None = None
+
+    def candidates(self) -> list[Request]:
+        """One single-candidate request per candidate ``i``, seeded ``seed + i`` (for
+        backends that draw candidates one at a time)."""
+        return [
+            dataclasses.replace(self, n=1, seed=candidate_seed(self.seed, i)) for i in range(self.n)
+        ]
+
+
+@dataclass
+class Completion:
+    """What ``BaseBackend.execute`` returns: the raw candidate texts and what the backend
+    knows about them. ``finish_reasons`` defaults to ``"stop"`` per candidate.
+
+    >>> c = Completion(["a"], usage={"prompt_tokens": 5, "completion_tokens": 1})
+    >>> c.extend(Completion(["b"], usage={"prompt_tokens": 5, "completion_tokens": 2}))
+    >>> (c.texts, c.usage)
+    (['a', 'b'], {'prompt_tokens': 5, 'completion_tokens': 3})
+    """
+
+    texts: list[str] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+    model: str = ""
+    finish_reasons: list[str] = field(default_factory=list)
+
+    def extend(self, other: Completion) -> None:
+        """Add the candidates of another call on the same prompt: ``prompt_tokens`` is the
+        prompt's size (the larger), every other count adds up."""
+        self.finish_reasons = _reasons(self) + _reasons(other)
+        self.texts += other.texts
+        for key, value in other.usage.items():
+            if key == "prompt_tokens":
+                self.usage[key] = max(self.usage.get(key, 0), value)
+            else:
+                self.usage[key] = self.usage.get(key, 0) + value
+        self.model = other.model or self.model
+
+
+def _reasons(c: Completion) -> list[str]:
+    """One finish reason per text: ``"stop"`` where the backend gave none."""
+    return c.finish_reasons[: len(c.texts)] + ["stop"] * (len(c.texts) - len(c.finish_reasons))
+
+
+class BaseBackend(ABC):
+    """The shared half of every built-in backend: ``generate`` and ``stream`` check their
+    arguments and assemble the result; a subclass implements ``execute``.
+
+    >>> class Echo(BaseBackend):
+    ...     name = "echo"
+    ...     def execute(self, request):
+    ...         return Completion([request.messages[-1]["content"]] * request.n)
+    >>> Echo().generate([{"role": "user", "content": "hi. bye"}], n=2, stop=["."]).texts
+    ['hi', 'hi']
+    >>> Echo().generate([{"role": "user", "content": "hi"}], n=0)
+    Traceback (most recent call last):
+    ...
+    consona.errors.ConfigError: n must be ≥ 1, got 0
+
+    ``execute`` gets a ``Request`` and returns a ``Completion`` with ``request.n`` texts;
+    ``execute_stream`` (default: ``execute`` whole) yields the pieces of one reply;
+    ``count_tokens`` (default: ~4 characters a token) measures text. A request with
+    ``json_schema`` reaches ``execute`` only when ``capabilities.json_schema`` is true.
+    """
+
+    name: str = "backend"
+    capabilities: Capabilities = Capabilities()
+
+    # -- what a backend implements --------------------------------------------------
+    @abstractmethod
+    def execute(self, request: Request) -> Completion:
+        """Draw ``request.n`` candidates (the raw call; arguments are already checked)."""
+
+    def execute_stream(self, request: Request) -> Iterator[str]:
+        """Yield the text pieces of one reply (``request.n == 1``). Default: the whole
+        reply of ``execute`` at once, stop strings cut and JSON validated."""
+        yield self.finish(request, self.execute(request)).text
+
+    def count_tokens(self, text: str) -> int:
+        """An estimate: ~4 characters a token."""
+        return max(1, len(text) // 4)
+
+    # -- the shared part ------------------------------------------------------------
+    def generate(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        n: int = 1,
+        temperature: float = 0.8,
+        max_tokens: int = 256,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        json_schema: dict[str, Any] | None = None,
+    ) -> Generation:
+        """``n`` candidate replies to ``messages`` (OpenAI-style ``{"role", "content"}``)."""
+        request = self.build_request(
+            messages, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed,
+            stop=stop, json_schema=json_schema,
+        )  # fmt: skip
+        start = time.perf_counter()
+        return self.finish(request, self.execute(request), start=start)
+
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        n: int = 1,
+        temperature: float = 0.8,
+        max_tokens: int = 256,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        json_schema: dict[str, Any] | None = None,
+    ) -> Iterator[str]:
+        """The pieces of one reply (candidate 0) as they come; ``n`` is checked, not used."""
+        request = self.build_request(
+            messages, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed,
+            stop=stop, json_schema=json_schema,
+        )  # fmt: skip
+        request = dataclasses.replace(request, n=1)
+        yield from _cut_stream(self.execute_stream(request), request.stop)
+
+    def build_request(
+        self,
+        messages: Sequence[Any],
+        *,
+        n: int = 1,
+        temperature: float = 0.8,
+        max_tokens: int = 256,
+        seed: int | None = None,
+        stop: str | Sequence[str] | None = None,
+        json_schema: Mapping[str, Any] | None = None,
+    ) -> Request:
+        """Check the arguments of ``generate`` / ``stream``; a ``Request`` for ``execute``."""
+        msgs = check_messages(messages)
+        check_sampling(n, temperature, max_tokens)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ConfigError(f"seed must be an integer or None, got {seed!r}")
+        if json_schema is not None:
+            json_schema = _check_schema(json_schema)
+            if not self.capabilities.json_schema:
+                raise BackendError(
+                    f"{self.name}: JSON-schema constrained output is not supported",
+                    hint="use the llamacpp or openai backend for structured output",
+                )
+        return Request(
+            msgs, n=n, temperature=float(temperature), max_tokens=max_tokens, seed=seed,
+            stop=_check_stop(stop), json_schema=json_schema,
+        )  # fmt: skip
+
+    def finish(
+        self, request: Request, completion: Completion, *, start: float | None = None
+    ) -> Generation:
+        """The ``Generation`` of a completion: texts cut at the stop strings, JSON-schema
+        output validated, finish reasons filled in, wall time since ``start``."""
+        if len(completion.texts) != request.n:
+            raise BackendError(
+                f"{self.name}: {len(completion.texts)} candidates came back, "
+                f"{request.n} were asked for"
+            )
+        texts = [apply_stop(t, request.stop) for t in completion.texts]
+        if request.json_schema is not None:
+            for t in texts:
+                validate_json_output(t, request.json_schema, backend=self.name)
+        return Generation(
+            texts=texts,
+            usage=dict(completion.usage),
+            latency_s=0.0 if start is None else time.perf_counter() - start,
+            model=completion.model,
+            finish_reasons=_reasons(completion),
+        )
+
+
 BACKENDS: Registry[ChatBackend] = Registry("backend")
 BACKENDS.register("llamacpp", "consona.backends.llamacpp:LlamaCppBackend")
 BACKENDS.register("openai", "consona.backends.openai:OpenAIBackend")
@@ -165,12 +367,39 @@ def check_messages(messages: Sequence[Any]) -> list[Message]:
 
 
 def check_sampling(n: int, temperature: float, max_tokens: int) -> None:
+    """Raise ``ConfigError`` unless ``n ≥ 1``, ``temperature ≥ 0`` and ``max_tokens ≥ 1``."""
     if n < 1:
         raise ConfigError(f"n must be ≥ 1, got {n}")
     if temperature < 0:
         raise ConfigError(f"temperature must be ≥ 0, got {temperature}")
     if max_tokens < 1:
         raise ConfigError(f"max_tokens must be ≥ 1, got {max_tokens}")
+
+
+def _check_stop(stop: str | Sequence[str] | None) -> list[str] | None:
+    """Stop strings as a list (a single string is one stop string)."""
+    if stop is None:
+        return None
+    items: Iterable[Any] = [stop] if isinstance(stop, str) else stop
+    out = list(items)
+    for s in out:
+        if not isinstance(s, str):
+            raise ConfigError(
+                f"stop strings must be strings, got {s!r}", hint="pass e.g. stop=['\\nUser:']"
+            )
+    return out
+
+
+def _check_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(schema, Mapping):
+        raise ConfigError(f"json_schema must be a JSON-schema dict, got {type(schema).__name__}")
+    import jsonschema
+
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ConfigError(f"json_schema is not a valid JSON schema: {exc.message}") from None
+    return dict(schema)
 
 
 def candidate_seed(seed: int | None, i: int) -> int | None:
@@ -208,7 +437,11 @@ def validate_json_output(text: str, schema: dict[str, Any], *, backend: str) -> 
 
 
 def apply_stop(text: str, stop: Sequence[str] | None) -> str:
-    """Cut ``text`` at the first stop string."""
+    """Cut ``text`` at the first stop string.
+
+    >>> apply_stop("Sure. User: hi", ["User:", "\\n"])
+    'Sure. '
+    """
     if not stop:
         return text
     cut = len(text)
@@ -218,3 +451,36 @@ def apply_stop(text: str, stop: Sequence[str] | None) -> str:
             if i != -1:
                 cut = min(cut, i)
     return text[:cut]
+
+
+def _cut_stream(pieces: Iterator[str], stop: Sequence[str] | None) -> Iterator[str]:
+    """Pass ``pieces`` through until the text they make reaches a stop string (text that
+    may be the start of one is held back until it is clear); then, or when the caller
+    stops early, close them, which ends the backend's generation."""
+    stops = [s for s in stop or [] if s]
+    held = ""
+    try:
+        for piece in pieces:
+            if not piece:
+                continue
+            if not stops:
+                yield piece
+                continue
+            held += piece
+            cut = apply_stop(held, stops)
+            if len(cut) < len(held):
+                if cut:
+                    yield cut
+                return
+            keep = max(
+                (k for s in stops for k in range(1, len(s)) if held.endswith(s[:k])), default=0
+            )
+            if len(held) > keep:
+                yield held[: len(held) - keep]
+                held = held[len(held) - keep :]
+        if held:
+            yield held
+    finally:
+        close = getattr(pieces, "close", None)
+        if callable(close):
+            close()

@@ -15,26 +15,18 @@ here (use ``llamacpp`` or ``openai``).
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from consona.backends.base import (
-    Capabilities,
-    Generation,
-    apply_stop,
-    candidate_seed,
-    check_messages,
-    check_sampling,
-)
+from consona.backends.base import BaseBackend, Capabilities, Completion, Request, apply_stop
 from consona.config import Settings
 from consona.errors import BackendError, ConfigError, ModelError, require
 
 __all__ = ["TransformersBackend"]
 
 
-class TransformersBackend:
+class TransformersBackend(BaseBackend):
     """A local causal LM run by transformers.
 
     >>> backend = TransformersBackend("path/to/model-dir")  # doctest: +SKIP
@@ -155,81 +147,41 @@ class TransformersBackend:
             texts.append(apply_stop(text, stop).strip())
         return texts, used
 
-    def generate(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        n: int = 1,
-        temperature: float = 0.8,
-        max_tokens: int = 256,
-        seed: int | None = None,
-        stop: list[str] | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> Generation:
-        if json_schema is not None:
-            raise BackendError(
-                "transformers: JSON-schema constrained output is not supported",
-                hint="use the llamacpp or openai backend for structured output",
-            )
-        msgs = check_messages(messages)
-        check_sampling(n, temperature, max_tokens)
-        start = time.perf_counter()
-        inputs = self._inputs(msgs)
-        prompt = self._check_length(inputs, max_tokens)
-        kw = self._gen_kwargs(temperature, max_tokens)
-        texts: list[str] = []
-        completion = 0
+    def execute(self, request: Request) -> Completion:
+        """Without a seed the ``n`` candidates are one batch; with one, each candidate is
+        drawn alone with ``torch.manual_seed(seed + i)``."""
+        inputs = self._inputs(request.messages)
+        prompt = self._check_length(inputs, request.max_tokens)
+        kw = self._gen_kwargs(request.temperature, request.max_tokens)
+        out = Completion(usage={"prompt_tokens": prompt, "completion_tokens": 0},
+                         model=self.model_name)  # fmt: skip
         with self._lock, self.torch.no_grad():
-            if seed is None:
-                rows = self.model.generate(**inputs, num_return_sequences=n, **kw)
-                texts, completion = self._decode(rows, prompt, stop)
-            else:
-                for i in range(n):
-                    self.torch.manual_seed(candidate_seed(seed, i) or 0)
-                    rows = self.model.generate(**inputs, **kw)
-                    t, used = self._decode(rows, prompt, stop)
-                    texts += t
-                    completion += used
-        return Generation(
-            texts=texts,
-            usage={"prompt_tokens": prompt, "completion_tokens": completion},
-            latency_s=time.perf_counter() - start,
-            model=self.model_name,
-            finish_reasons=["stop"] * n,
-        )
+            batches = [request] if request.seed is None else request.candidates()
+            for one in batches:
+                if one.seed is not None:
+                    self.torch.manual_seed(one.seed)
+                rows = self.model.generate(**inputs, num_return_sequences=one.n, **kw)
+                texts, used = self._decode(rows, prompt, request.stop)
+                out.extend(
+                    Completion(texts, usage={"prompt_tokens": prompt, "completion_tokens": used})
+                )
+        return out
 
-    def stream(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        n: int = 1,
-        temperature: float = 0.8,
-        max_tokens: int = 256,
-        seed: int | None = None,
-        stop: list[str] | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> Iterator[str]:
-        if json_schema is not None:
-            raise BackendError(
-                "transformers: JSON-schema constrained output is not supported",
-                hint="use the llamacpp or openai backend for structured output",
-            )
+    def execute_stream(self, request: Request) -> Iterator[str]:
         transformers = require("transformers", extra="ml")
-        msgs = check_messages(messages)
-        check_sampling(n, temperature, max_tokens)
-        inputs = self._inputs(msgs)
-        self._check_length(inputs, max_tokens)
+        inputs = self._inputs(request.messages)
+        self._check_length(inputs, request.max_tokens)
         streamer = transformers.TextIteratorStreamer(
             self.tokenizer, skip_prompt=True, skip_special_tokens=True
         )
-        kw = self._gen_kwargs(temperature, max_tokens)
+        kw = self._gen_kwargs(request.temperature, request.max_tokens)
         errors: list[BaseException] = []
 
         def work() -> None:
             try:
                 with self._lock, self.torch.no_grad():
-                    if seed is not None:
-                        self.torch.manual_seed(seed)
+                    if request.seed is not None:
+                        self.torch.manual_seed(request.seed)
                     self.model.generate(**inputs, streamer=streamer, **kw)
             except BaseException as exc:  # surfaced in the consumer thread
                 errors.append(exc)
@@ -237,17 +189,9 @@ class TransformersBackend:
 
         thread = threading.Thread(target=work, daemon=True)
         thread.start()
-        emitted = ""
-        for piece in streamer:
-            if stop:
-                candidate = apply_stop(emitted + piece, stop)
-                if len(candidate) < len(emitted + piece):
-                    if candidate[len(emitted) :]:
-                        yield candidate[len(emitted) :]
-                    break
-            if piece:
-                emitted += piece
-                yield piece
-        thread.join()
+        try:
+            yield from streamer
+        finally:
+            thread.join()  # a stop string cut the reply short: let generation end
         if errors:
             raise BackendError(f"transformers: generation failed: {errors[0]}") from None

@@ -17,19 +17,11 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from consona.backends.base import (
-    Capabilities,
-    Generation,
-    candidate_seed,
-    check_messages,
-    check_sampling,
-    validate_json_output,
-)
+from consona.backends.base import BaseBackend, Capabilities, Completion, Request
 from consona.config import Settings
 from consona.errors import BackendError, ModelError, require
 
@@ -64,7 +56,7 @@ def _common_prefix(a: Any, b: Any) -> int:
     return n
 
 
-class LlamaCppBackend:
+class LlamaCppBackend(BaseBackend):
     """A GGUF chat model in-process.
 
     >>> backend = LlamaCppBackend("model.gguf", n_ctx=2048)  # doctest: +SKIP
@@ -147,23 +139,16 @@ class LlamaCppBackend:
         n = getattr(self.llm, "n_tokens", 0)
         return [] if ids is None else [int(t) for t in ids[:n]]
 
-    def _kwargs(
-        self,
-        temperature: float,
-        max_tokens: int,
-        seed: int | None,
-        stop: list[str] | None,
-        json_schema: dict[str, Any] | None,
-    ) -> dict[str, Any]:
+    def _kwargs(self, request: Request) -> dict[str, Any]:
         kw: dict[str, Any] = {
-            "temperature": temperature,
-            "max_tokens": max_tokens,
-            "stop": stop or [],
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+            "stop": request.stop or [],
         }
-        if seed is not None:
-            kw["seed"] = seed
-        if json_schema is not None:
-            kw["response_format"] = {"type": "json_object", "schema": json_schema}
+        if request.seed is not None:
+            kw["seed"] = request.seed
+        if request.json_schema is not None:
+            kw["response_format"] = {"type": "json_object", "schema": request.json_schema}
         return kw
 
     def _call(self, messages: list[dict[str, str]], **kw: Any) -> Any:
@@ -178,69 +163,38 @@ class LlamaCppBackend:
                 ) from None
             raise BackendError(f"llamacpp: {msg}") from None
 
-    def generate(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        n: int = 1,
-        temperature: float = 0.8,
-        max_tokens: int = 256,
-        seed: int | None = None,
-        stop: list[str] | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> Generation:
-        msgs = check_messages(messages)
-        check_sampling(n, temperature, max_tokens)
-        start = time.perf_counter()
-        texts: list[str] = []
-        reasons: list[str] = []
-        usage = {"prompt_tokens": 0, "completion_tokens": 0, "prompt_eval_tokens": 0}
+    def execute(self, request: Request) -> Completion:
+        """One llama.cpp call per candidate (seed + i), under one lock so candidates 2..N
+        reuse the evaluated prompt."""
+        out = Completion(
+            usage={"prompt_tokens": 0, "completion_tokens": 0, "prompt_eval_tokens": 0},
+            model=self.model_path.name,
+        )
         with self._lock:
-            for i in range(n):
+            for one in request.candidates():
                 before = self._evaluated()
-                out = self._call(
-                    msgs,
-                    **self._kwargs(
-                        temperature, max_tokens, candidate_seed(seed, i), stop, json_schema
-                    ),
-                )
-                choice = out["choices"][0]
-                texts.append(choice["message"].get("content") or "")
-                reasons.append(choice.get("finish_reason") or "stop")
-                u = out.get("usage") or {}
+                data = self._call(one.messages, **self._kwargs(one))
+                choice = data["choices"][0]
+                u = data.get("usage") or {}
                 prompt = int(u.get("prompt_tokens", 0))
-                usage["prompt_tokens"] = max(usage["prompt_tokens"], prompt)
-                usage["completion_tokens"] += int(u.get("completion_tokens", 0))
                 after = self._evaluated()[:prompt]
                 reused = min(_common_prefix(before, after), max(prompt - 1, 0))
-                usage["prompt_eval_tokens"] += prompt - reused
-        if json_schema is not None:
-            for t in texts:
-                validate_json_output(t, json_schema, backend=self.name)
-        return Generation(
-            texts=texts,
-            usage=usage,
-            latency_s=time.perf_counter() - start,
-            model=self.model_path.name,
-            finish_reasons=reasons,
-        )
+                out.extend(
+                    Completion(
+                        [choice["message"].get("content") or ""],
+                        usage={
+                            "prompt_tokens": prompt,
+                            "completion_tokens": int(u.get("completion_tokens", 0)),
+                            "prompt_eval_tokens": prompt - reused,
+                        },
+                        finish_reasons=[choice.get("finish_reason") or "stop"],
+                    )
+                )
+        return out
 
-    def stream(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        n: int = 1,
-        temperature: float = 0.8,
-        max_tokens: int = 256,
-        seed: int | None = None,
-        stop: list[str] | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> Iterator[str]:
-        msgs = check_messages(messages)
-        check_sampling(n, temperature, max_tokens)
-        kw = self._kwargs(temperature, max_tokens, seed, stop, json_schema)
+    def execute_stream(self, request: Request) -> Iterator[str]:
         with self._lock:
-            for chunk in self._call(msgs, stream=True, **kw):
+            for chunk in self._call(request.messages, stream=True, **self._kwargs(request)):
                 piece = chunk["choices"][0].get("delta", {}).get("content")
                 if piece:
                     yield piece

@@ -26,14 +26,7 @@ from typing import Any
 
 import httpx
 
-from consona.backends.base import (
-    Capabilities,
-    Generation,
-    candidate_seed,
-    check_messages,
-    check_sampling,
-    validate_json_output,
-)
+from consona.backends.base import BaseBackend, Capabilities, Completion, Request
 from consona.config import Settings
 from consona.errors import BackendError, ConfigError
 
@@ -44,7 +37,7 @@ RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 JSON_MODES = ("auto", "json_schema", "json_object")
 
 
-class OpenAIBackend:
+class OpenAIBackend(BaseBackend):
     """An OpenAI-compatible server.
 
     >>> backend = OpenAIBackend(base_url="http://127.0.0.1:8000/v1", model="qwen")
@@ -165,137 +158,81 @@ class OpenAIBackend:
         self.model = str(models[0])
         return self.model
 
-    def _body(
-        self,
-        msgs: list[dict[str, str]],
-        *,
-        n: int,
-        temperature: float,
-        max_tokens: int,
-        seed: int | None,
-        stop: list[str] | None,
-        json_schema: dict[str, Any] | None,
-    ) -> dict[str, Any]:
+    def _body(self, request: Request) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.resolve_model(),
-            "messages": msgs,
-            "temperature": temperature,
-            "max_tokens": max_tokens,
+            "messages": request.messages,
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
         }
-        if n > 1:
-            body["n"] = n
-        if seed is not None:
-            body["seed"] = seed
-        if stop:
-            body["stop"] = stop
-        if json_schema is not None:
+        if request.n > 1:
+            body["n"] = request.n
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if request.stop:
+            body["stop"] = request.stop
+        if request.json_schema is not None:
             if self.json_mode in ("auto", "json_schema"):
                 body["response_format"] = {
                     "type": "json_schema",
-                    "json_schema": {"name": "output", "schema": json_schema, "strict": True},
-                }
+                    "json_schema": {
+                        "name": "output", "schema": request.json_schema, "strict": True,
+                    },
+                }  # fmt: skip
             else:
-                body["response_format"] = {"type": "json_object", "schema": json_schema}
+                body["response_format"] = {"type": "json_object", "schema": request.json_schema}
         return body
 
     def count_tokens(self, text: str) -> int:
         """An estimate (the server's tokenizer is not at hand): ~4 characters a token."""
         return max(1, len(text) // 4)
 
-    def generate(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        n: int = 1,
-        temperature: float = 0.8,
-        max_tokens: int = 256,
-        seed: int | None = None,
-        stop: list[str] | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> Generation:
-        msgs = check_messages(messages)
-        check_sampling(n, temperature, max_tokens)
-        start = time.perf_counter()
-        texts: list[str] = []
-        reasons: list[str] = []
-        usage = {"prompt_tokens": 0, "completion_tokens": 0}
-        model = ""
+    def _choices(self, request: Request) -> tuple[Completion, int]:
+        """One chat-completions request: its first ``request.n`` choices, and how many
+        choices the server sent."""
+        data = self._request("POST", "chat/completions", self._body(request))
+        choices = sorted(data.get("choices") or [], key=lambda c: c.get("index", 0))
+        if not choices:
+            raise BackendError(f"openai: {self.base_url} returned no choices: {data!r:.200}")
+        u = data.get("usage") or {}
+        got = Completion(
+            usage={
+                "prompt_tokens": int(u.get("prompt_tokens") or 0),
+                "completion_tokens": int(u.get("completion_tokens") or 0),
+            },
+            model=data.get("model") or "",
+        )
+        for c in choices[: request.n]:
+            got.texts.append(((c.get("message") or {}).get("content")) or "")
+            got.finish_reasons.append(c.get("finish_reason") or "stop")
+        return got, len(choices)
 
-        def one(k: int, seed_k: int | None) -> int:
-            nonlocal model
-            data = self._request(
-                "POST",
-                "chat/completions",
-                self._body(
-                    msgs,
-                    n=k,
-                    temperature=temperature,
-                    max_tokens=max_tokens,
-                    seed=seed_k,
-                    stop=stop,
-                    json_schema=json_schema,
-                ),
-            )
-            choices = sorted(data.get("choices") or [], key=lambda c: c.get("index", 0))
-            if not choices:
-                raise BackendError(f"openai: {self.base_url} returned no choices: {data!r:.200}")
-            for c in choices[: n - len(texts)]:
-                texts.append(((c.get("message") or {}).get("content")) or "")
-                reasons.append(c.get("finish_reason") or "stop")
-            u = data.get("usage") or {}
-            usage["prompt_tokens"] = max(usage["prompt_tokens"], int(u.get("prompt_tokens") or 0))
-            usage["completion_tokens"] += int(u.get("completion_tokens") or 0)
-            model = data.get("model") or model
-            return len(choices)
-
-        if json_schema is not None and self.json_mode == "auto":
+    def execute(self, request: Request) -> Completion:
+        """Native ``n`` when the server honours it; otherwise (or for the candidates it
+        left out) one request per candidate, seeded ``seed + i``."""
+        out = Completion(usage={"prompt_tokens": 0, "completion_tokens": 0})
+        first: tuple[Completion, int] | None = None
+        if request.json_schema is not None and self.json_mode == "auto":
             try:
-                got = one(n, seed)
+                first = self._choices(request)
             except BackendError as exc:
                 if "response_format" not in str(exc) and "json_schema" not in str(exc):
                     raise
                 self.json_mode = "json_object"  # e.g. llama.cpp servers
-                got = one(n, seed)
-            if n > 1:
-                self.native_n = got >= n
-        elif n > 1 and self.native_n is not False:
-            got = one(n, seed)
-            self.native_n = got >= n
-        while len(texts) < n:
-            one(1, candidate_seed(seed, len(texts)))
-        if json_schema is not None:
-            for t in texts:
-                validate_json_output(t, json_schema, backend=self.name)
-        return Generation(
-            texts=texts,
-            usage=usage,
-            latency_s=time.perf_counter() - start,
-            model=model,
-            finish_reasons=reasons,
-        )
+                first = self._choices(request)
+        elif request.n > 1 and self.native_n is not False:
+            first = self._choices(request)
+        if first is not None:
+            got, sent = first
+            out.extend(got)
+            if request.n > 1:
+                self.native_n = sent >= request.n
+        for one in request.candidates()[len(out.texts) :]:
+            out.extend(self._choices(one)[0])
+        return out
 
-    def stream(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        n: int = 1,
-        temperature: float = 0.8,
-        max_tokens: int = 256,
-        seed: int | None = None,
-        stop: list[str] | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> Iterator[str]:
-        msgs = check_messages(messages)
-        check_sampling(n, temperature, max_tokens)
-        body = self._body(
-            msgs,
-            n=1,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            seed=seed,
-            stop=stop,
-            json_schema=json_schema,
-        )
+    def execute_stream(self, request: Request) -> Iterator[str]:
+        body = self._body(request)
         body["stream"] = True
         url = self._url("chat/completions")
         try:

@@ -56,12 +56,12 @@ class ChatSession:
 
     def greet(self) -> None:
         """Show the persona's ``first_mes`` (if any) and start the history with it."""
-        from consona.agent.prompt import _macros
+        from consona.agent.prompt import expand_macros
         from consona.types import Turn
 
         first = self.agent.persona.first_mes
         if first and first.strip():
-            text = _macros(first, self.agent.name, "you").strip()
+            text = expand_macros(first, self.agent.name, "you").strip()
             self.history.append(Turn(speaker=self.agent.persona.name or "bot", text=text))
             self.say(text)
 
@@ -81,7 +81,7 @@ class ChatSession:
         from consona.types import Turn
 
         try:
-            reply = self.agent.reply(self.history, user=line)
+            reply = self._reply(line)
         except ConsonaError as exc:
             status(f"[red]error:[/] {escape(str(exc))} [dim](message not sent; try again)[/]")
             return True
@@ -107,6 +107,17 @@ class ChatSession:
                 + " (see /why)"
             )
         return True
+
+    def _reply(self, line: str) -> Any:
+        """The agent's reply, with a spinner on a terminal saying what it is doing."""
+        if not err_console.is_terminal:
+            return self.agent.reply(self.history, user=line)
+        with err_console.status("[dim]thinking…[/]", spinner="dots") as spinner:
+
+            def stage(text: str) -> None:
+                spinner.update(f"[dim]{escape(text)}…[/]")
+
+            return self.agent.reply(self.history, user=line, on_stage=stage)
 
     def command(self, line: str) -> bool:
         cmd, _, arg = line.partition(" ")
@@ -160,6 +171,12 @@ class ChatSession:
                 escape(verdict),
             )
         out_console.print(table)
+        t = getattr(r, "timings", None) or {}
+        if t:
+            out_console.print(
+                f"turn took {r.latency_s:.1f} s: sampling {t.get('sampling_s', 0):.1f} s, "
+                f"judging {t.get('judging_s', 0):.1f} s, {int(t.get('rounds', 1))} round(s)"
+            )
         if r.repaired:
             out_console.print("repaired after naming: " + escape("; ".join(r.repair_facts)))
         if r.flagged:

@@ -1,4 +1,5 @@
-"""``consona extract IN -o OUT``, ``consona extract train`` and ``consona eval extraction``.
+"""``consona extract IN -o OUT``, ``consona extract train|train-editor`` and
+``consona eval extraction``.
 
 ``extract IN -o OUT`` reads any dialogue format, extracts persona facts per speaker (fast or
 llm extractor, NLI-verified) and writes consona JSONL dialogues.
@@ -15,7 +16,9 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from consona.cli._common import emit_json, out_console, status
+from consona.cli.eval import eval_app
 from consona.errors import ConfigError
+from consona.nli.models import load_optional_nli
 
 __all__ = ["extract_app", "register"]
 
@@ -43,22 +46,10 @@ extract_app = typer.Typer(
 )
 
 
-def _load_nli(name: str) -> Any:
-    if name == "none":
-        return None
-    if name == "fake":
-        from consona.testing import FakeNLI
-
-        return FakeNLI()
-    from consona.nli.consistency import load_nli_model
-
-    return load_nli_model(name)
-
-
 _STATEMENTS_HELP = (
     "How the fast extractor writes statements: 'editor' (the shipped statement editor), "
-    "'rules' (clause rewrite rules: more fluent, faster, lower ROUGE-L) or an editor/writer "
-    "folder. Default: fast_extractor_writer in the config file, else 'editor'."
+    "'rules' (clause rewrite rules: more fluent, faster, lower ROUGE-L) or an editor folder. "
+    "Default: fast_extractor_writer in the config file, else 'editor'."
 )
 
 
@@ -107,7 +98,7 @@ def run(
     if out.exists() and out.is_dir():
         raise ConfigError(f"--output {str(out)!r} is a folder", hint="pass a file path")
     dialogues = read_dialogues(inp, fmt=fmt)
-    nli_model = _load_nli(nli)
+    nli_model = load_optional_nli(nli)
     ex = _load(extractor, backend, model, nli_model, statements)
     counts = {"dialogues": 0, "turns": 0, "facts": 0, "contradictions": 0}
     start = time.perf_counter()
@@ -168,41 +159,6 @@ def train(
         out_console.print(_table("held-out MSC", report["held_out"]))
 
 
-@extract_app.command("train-writer")
-def train_writer_command(
-    data_dir: Path = typer.Option(..., "--data-dir", help="Folder with msc/ and personachat/."),
-    out: Path = typer.Option(..., "--output", "-o", help="Folder to write the writer to."),
-    epochs: int = typer.Option(2, "--epochs", min=1, help="Passes over the training pairs."),
-    max_pairs: int = typer.Option(
-        0, "--max-pairs", min=0, help="PersonaChat entailed pairs added to MSC."
-    ),
-    layers: int = typer.Option(3, "--layers", min=1, max=6, help="Decoder layers (from MiniLM)."),
-    lr: float = typer.Option(5e-4, "--lr", help="Peak learning rate."),
-    batch_size: int = typer.Option(32, "--batch-size", min=1),
-    seed: int = typer.Option(0, "--seed"),
-    json_out: bool = typer.Option(False, "--json", help="Print the training report as JSON."),
-) -> None:
-    """Train a generative statement writer for the fast extractor: a small
-    MiniLM-initialised decoder with a copy head that writes "I ..." statements. None is
-    shipped: at 2 epochs on CPU it scored below both the rewrite rules and the shipped
-    statement editor (see the extraction model card). Use one with
-    fast_extractor_writer = "OUT" in the config file. Two epochs on the 13k MSC training
-    utterances took 31 minutes on one CPU thread."""
-    from consona.extraction.train import writer_pairs
-    from consona.extraction.writer import train_writer
-
-    train_set, dev = writer_pairs(data_dir, max_pairs=max_pairs, seed=seed)
-    status(f"training the statement writer on {len(train_set)} pairs ({epochs} epochs) ...")
-    report = train_writer(train_set, out=out, dev=dev, epochs=epochs, layers=layers, lr=lr,
-                          batch_size=batch_size, seed=seed, progress=status)  # fmt: skip
-    if json_out:
-        emit_json(report)
-        return
-    status(
-        f"saved {out} in {report['seconds']} s; held-out MSC ROUGE-L {report['dev_rouge_l']:.3f}"
-    )
-
-
 @extract_app.command("train-editor")
 def train_editor_command(
     data_dir: Path = typer.Option(..., "--data-dir", help="Folder with msc/ and personachat/."),
@@ -229,9 +185,9 @@ def train_editor_command(
     on 2 CPU cores. Use the result with fast_extractor_writer = "OUT" in the config file, or
     copy it to consona/data/extraction/editor/ to ship it."""
     from consona.extraction.editor import train_editor
-    from consona.extraction.train import writer_pairs
+    from consona.extraction.train import statement_pairs
 
-    train_set, dev = writer_pairs(data_dir, max_pairs=max_pairs, seed=seed)
+    train_set, dev = statement_pairs(data_dir, max_pairs=max_pairs, seed=seed)
     status(f"training the statement editor on {len(train_set)} pairs ({epochs} epochs) ...")
     report = train_editor(train_set, out=out, dev=dev, epochs=epochs, layers=layers,
                           phrases=phrases, lr=lr, batch_size=batch_size, seed=seed,
@@ -287,7 +243,7 @@ def eval_extraction(
         raise ConfigError(
             f"No labelled utterances in {str(data)!r}", hint="check the file and --split"
         )
-    ex = _load(extractor, backend, model, _load_nli(nli), statements)
+    ex = _load(extractor, backend, model, load_optional_nli(nli), statements)
     status(f"evaluating {extractor} on {len(items)} utterances from {data} ...")
     scores = evaluate_extractor(
         ex,
@@ -305,9 +261,4 @@ def eval_extraction(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(extract_app, name="extract")
-    try:
-        from consona.cli.eval import eval_app
-    except ImportError:
-        app.command("eval-extraction")(eval_extraction)
-        return
     eval_app.command("extraction")(eval_extraction)

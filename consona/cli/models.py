@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Sequence
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from consona.cli._common import emit_json, err_console, out_console
-from consona.models.registry import MODEL_ROLES, ModelStatus, list_models, model_path, setup_models
+from consona.models.registry import MODEL_ROLES, list_models, model_path, setup_models
+from consona.models.report import human_size, models_table
 from consona.progress import progress_enabled
 
 models_app = typer.Typer(
@@ -24,42 +21,6 @@ models_app = typer.Typer(
 def status(message: str) -> None:
     """A status line on stderr, never wrapped (paths stay copyable), no markup."""
     err_console.print(message, soft_wrap=True, markup=False, highlight=False)
-
-
-def _short(path: object) -> str:
-    text = str(path or "-")
-    home = os.path.expanduser("~")
-    return "~" + text[len(home) :] if home != "/" and text.startswith(home + os.sep) else text
-
-
-def human_size(size: int | None) -> str:
-    """``1117320768`` → ``'1.1 GB'``."""
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"  # pragma: no cover
-
-
-def models_table(statuses: Sequence[ModelStatus]) -> Table:
-    """The Rich table ``consona models list`` prints (also used by the demo)."""
-    table = Table(title="consona models", title_justify="left")
-    table.add_column("role", no_wrap=True)
-    for col in ("model", "source", "status", "path"):
-        table.add_column(col, overflow="fold")
-    table.add_column("size", no_wrap=True, justify="right")
-    for s in statuses:
-        state = "[green]installed[/]" if s.installed else "[red]missing[/]"
-        if s.detail:
-            state += f"\n[dim]{escape(s.detail)}[/]"
-        source = f"{escape(s.source)}\n[dim]licence: {escape(s.licence)}[/]"
-        table.add_row(
-            s.role, escape(s.model), source, state, escape(_short(s.path)), human_size(s.size)
-        )
-    return table
 
 
 def _check_roles(roles: list[str] | None) -> list[str] | None:

@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from consona import text as _text
 from consona.errors import ConfigError, require
 
 __all__ = [
@@ -126,28 +127,14 @@ def bleu(predictions: Sequence[str], references: Sequence[str]) -> float:
     return float(sacrebleu.corpus_bleu(list(predictions), [list(references)]).score)
 
 
-def _lcs(a: Sequence[str], b: Sequence[str]) -> int:
-    if len(a) < len(b):
-        a, b = b, a
-    prev = [0] * (len(b) + 1)
-    for x in a:
-        cur = [0]
-        for j, y in enumerate(b, 1):
-            cur.append(prev[j - 1] + 1 if x == y else max(prev[j], cur[j - 1]))
-        prev = cur
-    return prev[-1]
+def _parlai_tokens(text: str) -> list[str]:
+    return normalize_answer(text).split()
 
 
 def rouge_l(prediction: str, reference: str, *, beta: float = 1.0) -> float:
-    """ROUGE-L F-measure on ParlAI-normalised tokens (LCS-based; ``beta`` weights recall)."""
-    pred, ref = normalize_answer(prediction).split(), normalize_answer(reference).split()
-    if not pred or not ref:
-        return 0.0
-    lcs = _lcs(pred, ref)
-    if lcs == 0:
-        return 0.0
-    p, r = lcs / len(pred), lcs / len(ref)
-    return (1 + beta**2) * p * r / (r + beta**2 * p)
+    """ROUGE-L F-measure on ParlAI-normalised tokens (LCS-based; ``beta`` weights recall):
+    ``consona.text.rouge_l`` with ParlAI's tokenisation (articles and punctuation dropped)."""
+    return _text.rouge_l(prediction, reference, beta=beta, tokenize=_parlai_tokens)
 
 
 def distinct_n(texts: Sequence[str], *, n: int) -> float:

@@ -24,29 +24,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from consona.errors import ModelError
 from consona.extraction.base import Extractor
-from consona.extraction.text import rouge_l, tokens
 from consona.extraction.verify import VerifiedExtractor, Verifier, other_speaker
 from consona.nli.base import CONTRADICTION, ENTAILMENT, NLIModel
+from consona.nli.models import load_nli_model
+from consona.text import rouge_l, shares_content_word
 from consona.types import Dialogue, Fact, Persona
 
 __all__ = ["extract_dialogue", "merge_facts"]
-
-_STOP = {"i", "a", "an", "the", "am", "is", "are", "was", "my", "to", "of", "and", "in", "have",
-         "like", "do", "it", "me", "for", "on", "at", "be", "with", "i'm", "not", "love"}  # fmt: skip
-
-
-def _default_nli() -> NLIModel:
-    try:
-        from consona.nli.consistency import load_nli_model
-
-        return load_nli_model()
-    except ImportError as exc:  # pragma: no cover - depends on the NLI module
-        raise ModelError(
-            f"No NLI model available for verification ({exc})",
-            hint="pass nli=... (e.g. consona.testing.FakeNLI()) or verify=False",
-        ) from None
 
 
 def extract_dialogue(
@@ -69,7 +54,7 @@ def extract_dialogue(
         getattr(extractor, "nli", None) if isinstance(extractor, VerifiedExtractor) else None
     )
     if verify and nli is None and inner_nli is None:
-        nli = _default_nli()
+        nli = load_nli_model()
     nli = nli or inner_nli
     others = [other_speaker(turns, i) for i in range(len(turns))]
     if verify and not isinstance(extractor, VerifiedExtractor):
@@ -116,7 +101,10 @@ def merge_facts(
     pairs, idx = [], []
     for i in range(len(kept)):
         for j in range(i + 1, len(kept)):
-            if _share(kept[i].text, kept[j].text) and kept[i].speaker == kept[j].speaker:
+            if (
+                shares_content_word(kept[i].text, kept[j].text)
+                and kept[i].speaker == kept[j].speaker
+            ):
                 pairs += [(kept[i].text, kept[j].text), (kept[j].text, kept[i].text)]
                 idx.append((i, j))
     if not pairs:
@@ -139,16 +127,12 @@ def _keep_best(first: Fact, other: Fact) -> Fact:
     return first
 
 
-def _share(a: str, b: str) -> bool:
-    return bool((set(tokens(a)) - _STOP) & (set(tokens(b)) - _STOP))
-
-
 def _contradictions(facts: Sequence[Fact], nli: NLIModel) -> list[dict[str, Any]]:
     idx = [
         (i, j)
         for i in range(len(facts))
         for j in range(i + 1, len(facts))
-        if _share(facts[i].text, facts[j].text)
+        if shares_content_word(facts[i].text, facts[j].text)
     ]
     if not idx:
         return []

@@ -18,9 +18,9 @@ those layers int8 per row and the heads; the package ships one in
 ``consona extract train-editor`` retrains it.
 
 >>> ed = load_editor()                                                   # doctest: +SKIP
->>> ed.write(ClauseEncoder().encode(["I live in seattle. There are many places to hike."],
-...                                 keep_states=True, state_layer=ed.state_layer))  # doctest: +SKIP
-['I live in seattle.']
+>>> ed.statements(ClauseEncoder().encode(["I live in seattle. There are many places to hike."],
+...                                      keep_states=True, state_layer=ed.state_layer))  # doctest: +SKIP
+[['I live in seattle.']]
 """
 
 from __future__ import annotations
@@ -46,13 +46,12 @@ from consona.extraction.text import (
     is_question,
     is_small_talk,
     rewrite_clause,
-    rouge_l,
     split_clauses,
-    tokens,
 )
-from consona.text import FUNCTION_WORDS, content_words
+from consona.text import content_words, rouge_l, tokens
 
 __all__ = [
+    "EDITOR_STOP_WORDS",
     "StatementEditor",
     "apply_edits",
     "clause_marks",
@@ -69,7 +68,16 @@ log = logging.getLogger(__name__)
 PART_FILE = "editor.safetensors"
 CONFIG_FILE = "editor.json"
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
-_NOT_CONTENT = FUNCTION_WORDS | {"i'm", "i've", "i'd", "i'll", "am"}
+# Model data of the shipped editor and fast extractor: a statement (and, in ``fast``, an
+# edited statement's link to its utterance) needs a content word outside this list. It is
+# the list they were measured with (the function words of ``consona.text`` at the time;
+# ``content_words`` splits "i'm" into "i" + "m", so no contraction is needed here); it stays
+# fixed so that changes to the shared lists do not change the shipped model's outputs.
+EDITOR_STOP_WORDS: frozenset[str] = frozenset(
+    {"a", "am", "an", "and", "are", "at", "be", "did", "do", "does", "for", "had", "has", "have",
+     "i", "in", "is", "it", "just", "me", "my", "of", "on", "or", "really", "so", "that", "the",
+     "this", "to", "too", "very", "was", "were", "with", "you", "your"}
+)  # fmt: skip
 _TARGET = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?|[.!?]")
 
 
@@ -180,7 +188,7 @@ def apply_edits(
             continue
         if len(sentence) >= 2:
             s = rewrite_clause(" ".join(sentence))
-            if len(tokens(s)) >= 2 and content_words(s, stop=_NOT_CONTENT):
+            if len(tokens(s)) >= 2 and content_words(s, stop=EDITOR_STOP_WORDS):
                 statements.append(s)
         sentence = []
     return statements
@@ -349,10 +357,6 @@ class StatementEditor:
             ins = [("" if j in skip else p) for j, p in enumerate(inserts)]
             out.append(apply_edits(words, keep, ins, breaks=breaks))
         return out
-
-    def write(self, turns: Sequence[Any]) -> list[str]:
-        """One text per turn, its statements joined (``writer.split_statements`` splits it)."""
-        return [" ".join(s) for s in self.statements(turns)]
 
 
 def load_editor(

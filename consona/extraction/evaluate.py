@@ -26,8 +26,8 @@ import numpy as np
 
 from consona.extraction.base import Extractor
 from consona.extraction.data import LabeledUtterance
-from consona.extraction.text import rouge_l, tokens
 from consona.progress import progress
+from consona.text import rouge_l, tokens
 from consona.types import Fact, Turn
 
 __all__ = ["evaluate_encoded", "evaluate_extractor", "score", "token_f1"]

@@ -3,16 +3,15 @@ first-person statements, plus a relation classifier for the triple.
 
 The statements are written by the shipped statement editor (``editor.py``: a tagger that
 keeps, deletes and inserts words of the utterance), or, with ``writer="off"``, by
-rewriting the chosen clauses with rules (``text.rewrite_clause``); a trained generative
-writer (``writer.py``) can take the editor's place.
+rewriting the chosen clauses with rules (``text.rewrite_clause``).
 
 One MiniLM pass per utterance (``ClauseEncoder``); the heads are a small numpy model
 (``FastModel``, an ``.npz`` of a few hundred KB shipped in ``consona/data/extraction/``),
 retrained by ``consona extract train``.
 
->>> ex = load_fast(writer="off")                             # doctest: +SKIP
->>> [f.text for f in ex.extract(Turn(speaker="a", text="i've been a nurse for ten years lol"))]
-['I have been a nurse for ten years.']                        # doctest: +SKIP
+>>> ex = load_fast(writer="off")  # doctest: +SKIP
+>>> [f.text for f in ex.extract(Turn(speaker="a", text="i've been a nurse"))]  # doctest: +SKIP
+['I have been a nurse.']
 """
 
 from __future__ import annotations
@@ -28,23 +27,22 @@ from typing import Any
 import numpy as np
 
 from consona.errors import FormatError, ModelError
-from consona.extraction.editor import load_editor
+from consona.extraction.editor import EDITOR_STOP_WORDS, StatementEditor, load_editor
 from consona.extraction.encoder import ClauseEncoder, EncodedTurn
 from consona.extraction.text import (
+    FIRST_PERSON,
     about_other,
     is_hypothetical,
     is_question,
     is_small_talk,
     possession_statement,
     rewrite_clause,
-    rouge_l,
-    tokens,
 )
-from consona.extraction.writer import load_writer, split_statements
-from consona.text import content_words
+from consona.text import content_words, rouge_l, tokens
 from consona.types import Fact, Turn
 
 __all__ = [
+    "OBJECT_SKIP_WORDS",
     "FastExtractor",
     "FastModel",
     "clause_features",
@@ -56,8 +54,6 @@ __all__ = [
     "utterance_features",
 ]
 
-_FIRST = {"i", "i'm", "im", "i've", "ive", "i'd", "i'll", "my", "me", "mine", "we", "we're",
-          "our", "us", "myself"}  # fmt: skip
 N_HAND = 10
 _ACTIVITY = re.compile(r"^I (?:am|was) \w+ing\b")
 
@@ -74,7 +70,7 @@ def hand_features(clause: str, *, position: int, n_clauses: int, utterance: str)
         float(is_hypothetical(clause)),
         float(about_other(clause)),
         float(is_small_talk(clause)),
-        float(bool(set(toks) & _FIRST)),
+        float(bool(set(toks) & FIRST_PERSON)),
         min(len(toks), 40) / 20.0,
         float(position == 0),
         float(position == n_clauses - 1),
@@ -235,7 +231,9 @@ class FastModel:
             ) from None
 
 
-_OBJ_SKIP = set(
+# Model data: the subject, auxiliary and verb words ``guess_object`` skips at the start of a
+# statement to reach the triple's object (part of the shipped extractor's output).
+OBJECT_SKIP_WORDS = frozenset(
     [
         "i",
         "my",
@@ -351,7 +349,7 @@ def guess_object(statement: str) -> str | None:
     """
     words = statement.rstrip(".!").split()
     k = 0
-    while k < len(words) and words[k].lower().strip(",") in _OBJ_SKIP:
+    while k < len(words) and words[k].lower().strip(",") in OBJECT_SKIP_WORDS:
         k += 1
     obj = " ".join(words[k:]).strip(" ,").lower()
     return obj or None
@@ -379,9 +377,8 @@ class FastExtractor:
     ) -> None:
         self.model = model
         self.encoder = encoder or ClauseEncoder(batch_size=batch_size)
-        # with a writer (the statement editor, or a generative writer), persona-bearing
-        # utterances are written as statements by it; without one, the chosen clauses are
-        # rewritten by rules
+        # with a statement editor (``writer``), persona-bearing utterances are written as
+        # statements by it; without one, the chosen clauses are rewritten by rules
         self.writer = writer
         self.threshold = model.threshold if threshold is None else threshold
         self.utt_threshold = model.utt_threshold
@@ -418,9 +415,10 @@ class FastExtractor:
     def facts_written(
         self, encoded: Sequence[EncodedTurn], texts: Sequence[str]
     ) -> list[list[Fact]]:
-        """Facts by the statement writer: the utterances the heads find persona-bearing
-        (as in ``facts_from``) are decoded from their token vectors, one fact per written
-        sentence that shares a content word with the utterance (no invented topics)."""
+        """Facts by the statement editor (``writer``): the utterances the heads find
+        persona-bearing (as in ``facts_from``) are edited into statements from their token
+        vectors, one fact per statement that shares a content word with the utterance (no
+        invented topics)."""
         assert self.writer is not None
         out: list[list[Fact]] = [[] for _ in texts]
         todo: list[tuple[int, float, list[tuple[int, float, str]]]] = []
@@ -428,15 +426,15 @@ class FastExtractor:
             p_utt, cands = self.candidates(enc, text)
             if p_utt >= self.utt_threshold and cands and enc.states is not None:
                 todo.append((i, p_utt, cands))
-        written = self.writer.write([encoded[i] for i, _, _ in todo])
+        written = self.writer.statements([encoded[i] for i, _, _ in todo])
         m = self.model
-        for (i, p_utt, cands), raw in zip(todo, written, strict=True):
-            enc, words = encoded[i], content_words(texts[i])
+        for (i, p_utt, cands), statements in zip(todo, written, strict=True):
+            enc, words = encoded[i], content_words(texts[i], stop=EDITOR_STOP_WORDS)
             conf = round(min(1.0, (p_utt * max(max(c[1] for c in cands), 0.5)) ** 0.5), 4)
             rel_probs = m.relation_probs(enc.clause_vecs) if m.relations else None
             seen: set[str] = set()
-            for text in split_statements(raw):
-                if text.lower() in seen or not words & content_words(text):
+            for text in statements:
+                if text.lower() in seen or not words & content_words(text, stop=EDITOR_STOP_WORDS):
                     continue
                 seen.add(text.lower())
                 relation = obj = subject = None
@@ -510,18 +508,15 @@ class FastExtractor:
         return facts
 
 
-def load_statement_model(writer: str | Path | None = "auto") -> Any:
-    """What writes the statements: "auto" = the shipped statement editor (or a shipped
-    writer), "off"/None = the rewrite rules (returns None), or a folder holding an editor
-    (``editor.json``) or a writer (``writer.json``)."""
+def load_statement_model(writer: str | Path | None = "auto") -> StatementEditor | None:
+    """What writes the statements: "auto" = the shipped statement editor (None when it is
+    not there), "off"/None = the rewrite rules (returns None), or an editor folder
+    (``editor.json`` + ``editor.safetensors``, from ``consona extract train-editor``)."""
     if writer in (None, "off"):
         return None
     if writer == "auto":
-        return load_editor() or load_writer()
-    folder = Path(writer)
-    if (folder / "editor.json").is_file() or (folder / "editor.safetensors").is_file():
-        return load_editor(folder)
-    return load_writer(folder)
+        return load_editor()
+    return load_editor(Path(writer))
 
 
 def load_fast(

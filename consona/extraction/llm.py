@@ -22,7 +22,8 @@ from typing import Any
 
 from consona.errors import BackendError
 from consona.extraction.base import extract_batch_by_loop
-from consona.extraction.text import is_small_talk, tokens
+from consona.extraction.text import is_small_talk
+from consona.text import shares_content_word, tokens
 from consona.types import Fact, Turn
 
 __all__ = ["FACTS_SCHEMA", "FEW_SHOT", "LLMExtractor", "create_llm", "parse_facts"]
@@ -78,10 +79,6 @@ FEW_SHOT: list[tuple[str, dict[str, Any]]] = [
     ),
 ]  # fmt: skip
 
-_STOP = {"i", "a", "an", "the", "am", "is", "are", "was", "were", "my", "to", "of", "and", "in",
-         "have", "has", "do", "it", "me", "for", "on", "at", "be", "with", "i'm", "been", "as",
-         "like", "love", "not", "no", "very", "really", "so", "that", "this"}  # fmt: skip
-
 
 def parse_facts(text: str) -> list[dict[str, Any]]:
     """Fact dicts from a model reply, tolerating fences, prose around the JSON, a bare list
@@ -123,13 +120,6 @@ def _json_spans(t: str) -> list[str]:
         if 0 <= i < j:
             spans.append(t[i : j + 1])
     return spans
-
-
-def _grounded(fact: str, utterance: str) -> bool:
-    content = set(tokens(fact)) - _STOP
-    utt = set(tokens(utterance))
-    utt |= {w.rstrip("s") for w in utt}
-    return bool(content) and any(w in utt or w.rstrip("s") in utt for w in content)
 
 
 class LLMExtractor:
@@ -192,7 +182,7 @@ class LLMExtractor:
         facts = []
         for item in parse_facts(reply):
             text = item["text"]
-            if text.endswith("?") or not _grounded(text, turn.text):
+            if text.endswith("?") or not shares_content_word(text, turn.text):
                 continue
             text = text[0].upper() + text[1:]
             if text[-1] not in ".!":

@@ -1,5 +1,9 @@
-"""Text helpers for persona extraction: clause splitting, first-person rewriting, cues for
-questions / hypotheticals / the other speaker, and ROUGE-L.
+"""Extraction rules: clause splitting with spans, first-person rewriting, and cues for
+questions / hypotheticals / the other speaker (the person rules). The shared text helpers
+(tokens, content words, ROUGE-L) live in ``consona.text``.
+
+These rules are features of the shipped fast extractor (``fast.hand_features``): changing
+them changes its outputs.
 
 >>> [c.text for c in split_clauses("i've been a nurse for ten years lol. what about you?")]
 ["i've been a nurse for ten years lol.", 'what about you?']
@@ -7,8 +11,6 @@ questions / hypotheticals / the other speaker, and ROUGE-L.
 'I have been a nurse for ten years.'
 >>> is_question("what about you?"), is_hypothetical("if i had a dog i would walk it")
 (True, True)
->>> round(rouge_l("I have two dogs.", "I have 2 dogs."), 3)
-0.75
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from consona.text import tokens
+
 __all__ = [
+    "FIRST_PERSON",
+    "SECOND_PERSON",
     "Clause",
     "about_other",
     "is_hypothetical",
@@ -24,39 +30,8 @@ __all__ = [
     "is_small_talk",
     "possession_statement",
     "rewrite_clause",
-    "rouge_l",
     "split_clauses",
-    "tokens",
 ]
-
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-
-
-def tokens(text: str) -> list[str]:
-    """Lower-cased word tokens (apostrophes kept inside words)."""
-    return _TOKEN.findall(text.lower().replace("’", "'"))
-
-
-def _lcs(a: list[str], b: list[str]) -> int:
-    if not a or not b:
-        return 0
-    prev = [0] * (len(b) + 1)
-    for x in a:
-        cur = [0]
-        for j, y in enumerate(b):
-            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
-        prev = cur
-    return prev[-1]
-
-
-def rouge_l(candidate: str, reference: str) -> float:
-    """ROUGE-L F1 (LCS over lower-cased word tokens); 0.0 when either side is empty."""
-    c, r = tokens(candidate), tokens(reference)
-    lcs = _lcs(c, r)
-    if lcs == 0:
-        return 0.0
-    p, rec = lcs / len(c), lcs / len(r)
-    return 2 * p * rec / (p + rec)
 
 
 @dataclass(frozen=True)
@@ -140,15 +115,16 @@ def is_hypothetical(text: str, *, strict: bool = True) -> bool:
     return bool((_HYPO_STRONG if strict else _HYPO).search(text))
 
 
-_FIRST = {"i", "i'm", "im", "i've", "ive", "i'd", "i'll", "my", "me", "mine", "we", "we're",
-          "our", "us", "myself"}  # fmt: skip
-_SECOND = {"you", "your", "you're", "youre", "you've", "yours", "u", "ur", "yourself"}
+FIRST_PERSON = frozenset({"i", "i'm", "im", "i've", "ive", "i'd", "i'll", "my", "me", "mine",
+                          "we", "we're", "our", "us", "myself"})  # fmt: skip
+SECOND_PERSON = frozenset({"you", "your", "you're", "youre", "you've", "yours", "u", "ur",
+                           "yourself"})  # fmt: skip
 
 
 def about_other(text: str) -> bool:
     """The clause speaks about the other speaker (second person, no first person)."""
     toks = set(tokens(text))
-    return bool(toks & _SECOND) and not (toks & _FIRST)
+    return bool(toks & SECOND_PERSON) and not (toks & FIRST_PERSON)
 
 
 _SMALL = {

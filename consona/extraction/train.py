@@ -9,8 +9,8 @@ Data (found under ``data_dir``; see ``find_training_files``):
 
 PersonaExt (licence not stated) is never used for training; it is for evaluation only.
 
-The statement writer (``consona.extraction.writer``) trains on ``writer_pairs``: the same MSC
-training episodes' persona-bearing utterances → their persona_text, plus entailed pairs.
+The statement editor (``consona.extraction.editor``) trains on ``statement_pairs``: the same
+MSC training episodes' persona-bearing utterances → their persona_text, plus entailed pairs.
 
 A clause is labelled persona-bearing when most of its content words occur in the gold
 persona text. Training is a small torch MLP (minutes on 2 CPU cores, most of it MiniLM).
@@ -38,20 +38,32 @@ from consona.extraction.data import (
 )
 from consona.extraction.encoder import ClauseEncoder, EncodedTurn
 from consona.extraction.fast import FastModel, clause_features, utterance_features
-from consona.extraction.text import rouge_l, tokens
+from consona.text import rouge_l, tokens
 
-__all__ = ["clause_labels", "find_training_files", "train_fast", "train_model", "writer_pairs"]
+__all__ = [
+    "LABEL_STOP_WORDS",
+    "clause_labels",
+    "find_training_files",
+    "statement_pairs",
+    "train_fast",
+    "train_model",
+]
 
 log = logging.getLogger(__name__)
 
-_STOP = {"i", "a", "an", "the", "am", "is", "are", "was", "were", "my", "to", "of", "and", "in",
-         "it", "me", "for", "on", "at", "be", "with", "that", "this", "so", "just", "really",
-         "very", "too", "do", "you", "your", "but", "or", "as", "we", "our", "have", "has",
-         "had", "i'm", "im", "i've", "not", "no", "yes", "oh", "well"}  # fmt: skip
+# Model data of the shipped fast model: the words ``clause_labels`` ignores when it labels
+# training clauses (over ``tokens``, which keep "i'm" whole). The shipped model was trained
+# on these labels; retraining with another list gives another model.
+LABEL_STOP_WORDS: frozenset[str] = frozenset(
+    {"i", "a", "an", "the", "am", "is", "are", "was", "were", "my", "to", "of", "and", "in",
+     "it", "me", "for", "on", "at", "be", "with", "that", "this", "so", "just", "really",
+     "very", "too", "do", "you", "your", "but", "or", "as", "we", "our", "have", "has",
+     "had", "i'm", "im", "i've", "not", "no", "yes", "oh", "well"}
+)  # fmt: skip
 
 
 def _content(text: str) -> list[str]:
-    return [t for t in tokens(text) if t not in _STOP]
+    return [t for t in tokens(text) if t not in LABEL_STOP_WORDS]
 
 
 def _stem(w: str) -> str:
@@ -351,7 +363,7 @@ def train_fast(
     return report
 
 
-def writer_pairs(
+def statement_pairs(
     data_dir: str | Path,
     *,
     max_pairs: int = 0,
@@ -359,7 +371,7 @@ def writer_pairs(
     dev_size: int = 1000,
     seed: int = 0,
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """``(train, dev)`` ``(utterance, statement)`` pairs for the statement writer: the
+    """``(train, dev)`` ``(utterance, statement)`` pairs for the statement editor: the
     persona-bearing MSC utterances of the training episodes plus up to ``max_pairs``
     PersonaChat entailed pairs; dev = a sample of held-out MSC utterances."""
     files = find_training_files(data_dir)

@@ -24,11 +24,10 @@ from consona.extraction.text import (
     about_other,
     is_hypothetical,
     is_question,
-    rouge_l,
     split_clauses,
-    tokens,
 )
 from consona.nli.base import CONTRADICTION, ENTAILMENT, NLIModel
+from consona.text import rouge_l, tokens
 from consona.types import Fact, Turn
 
 __all__ = ["VerifiedExtractor", "Verifier", "other_speaker", "swap_person"]

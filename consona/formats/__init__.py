@@ -7,19 +7,21 @@ True
 
 Dialogue formats: jsonl (canonical), parlai, personachat-json, msc, synthetic-persona-chat,
 messages, sharegpt, chatlog, chitchat. Persona formats: persona-json, persona-txt and the
-character cards (card formats from cards.py, when present).
+character cards (``consona.formats.cards``: V1/V2/V3 JSON, PNG, CHARX).
 """
 
-from importlib.util import find_spec as _find_spec
-
-import consona.formats.chatlog
-import consona.formats.chitchat
-import consona.formats.jsonl
-import consona.formats.messages
-import consona.formats.msc
-import consona.formats.parlai
-import consona.formats.persona
-import consona.formats.spc
+# the format modules register their formats when imported
+from consona.formats import (  # noqa: F401
+    cards,
+    chatlog,
+    chitchat,
+    jsonl,
+    messages,
+    msc,
+    parlai,
+    persona,
+    spc,
+)
 from consona.formats.api import (
     detect_format,
     format_kind,
@@ -33,9 +35,6 @@ from consona.formats.api import (
     write_persona,
 )
 from consona.formats.base import DIALOGUE_FORMATS, PERSONA_FORMATS, DialogueFormat, PersonaFormat
-
-if _find_spec("consona.formats.cards") is not None:  # written separately; optional until then
-    import consona.formats.cards  # noqa: F401
 
 __all__ = [
     "DIALOGUE_FORMATS",

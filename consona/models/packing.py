@@ -1,6 +1,6 @@
 """Compact storage of trained weights: 2-D weights as int8 with one fp16 scale per output row,
 everything else fp16. Used for the parts consona ships (the NLI model, the fast extractor's
-statement writer).
+statement editor).
 
 >>> import torch
 >>> w = torch.tensor([[0.5, -1.0], [2.0, 0.0]])

@@ -106,6 +106,37 @@ class CachedNLI:
         return f"CachedNLI({self.model!r}, cache_size={self.cache_size})"
 
 
+NEUTRAL_ROW = np.array([0.0, 1.0, 0.0], dtype=np.float32)
+
+
+def predict_unique(
+    nli: NLIModel, pairs: Sequence[Pair], *, prefilter: bool = False
+) -> dict[Pair, np.ndarray]:
+    """NLI probabilities per distinct pair, in one batched call. With ``prefilter``, a pair
+    whose sides share no content word is taken as neutral without asking the model (a
+    build's cost is dominated by NLI; entailment and contradiction almost always share a
+    content word).
+
+    >>> from consona.testing import FakeNLI
+    >>> got = predict_unique(FakeNLI(), [("i swim", "i bake"), ("i swim", "i bake")], prefilter=True)
+    >>> len(got), got[("i swim", "i bake")].tolist()
+    (1, [0.0, 1.0, 0.0])
+    """
+    from consona.text import shares_content_word
+
+    unique = list(dict.fromkeys(pairs))
+    out: dict[Pair, np.ndarray] = {}
+    ask = []
+    for pair in unique:
+        if prefilter and not shares_content_word(*pair):
+            out[pair] = NEUTRAL_ROW
+        else:
+            ask.append(pair)
+    if ask:
+        out.update(zip(ask, np.asarray(nli.predict(ask)), strict=True))
+    return out
+
+
 NO_NLI = ("none", "off", "")
 
 

@@ -37,7 +37,7 @@ from consona.pipeline.executors import make_executor
 from consona.pipeline.output import MANIFEST, BuildOutput, shard_id
 from consona.pipeline.report import render_report, summary
 from consona.pipeline.sources import InputReader, fingerprint_inputs
-from consona.pipeline.stages import ShardInput, _model_id
+from consona.pipeline.stages import ShardInput, model_id
 from consona.progress import progress
 
 __all__ = ["BuildResult", "build", "run_fingerprint"]
@@ -143,8 +143,8 @@ def build(
     start = time.perf_counter()
     reader = InputReader(inputs, on_error=config.on_error, limit=config.limit)
     models = {
-        "extractor": _model_id(extractor) or config.extractor,
-        "nli": _model_id(nli) or config.nli,
+        "extractor": model_id(extractor) or config.extractor,
+        "nli": model_id(nli) or config.nli,
         "paraphrase": config.paraphrase_backend if config.augment.paraphrase_prob else None,
     }
     fingerprint, parts = run_fingerprint(reader.paths, config, models)

@@ -13,10 +13,14 @@ from typing import Any
 
 from consona.augmentation.config import AugmentConfig
 from consona.errors import ConfigError
+from consona.registry import Registry
 
 __all__ = ["EXECUTORS", "ON_ERROR", "PERSONA_SCOPES", "BuildConfig"]
 
-EXECUTORS = ("local", "ray")
+# executor names → factories (strings: loaded on use, so config imports no executor)
+EXECUTORS: Registry[Any] = Registry("executor")
+EXECUTORS.register("local", "consona.pipeline.executors:LocalExecutor.from_config")
+EXECUTORS.register("ray", "consona.pipeline.executors:RayExecutor.from_config")
 PERSONA_SCOPES = ("dialogue", "past", "response")
 ON_ERROR = ("skip", "fail")
 
@@ -81,7 +85,7 @@ class BuildConfig:
         if self.executor not in EXECUTORS:
             from consona.errors import UnknownNameError
 
-            raise UnknownNameError("executor", self.executor, EXECUTORS)
+            raise UnknownNameError("executor", self.executor, EXECUTORS.names())
         if self.persona_scope not in PERSONA_SCOPES:
             from consona.errors import UnknownNameError
 

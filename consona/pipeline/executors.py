@@ -29,9 +29,9 @@ import time
 import traceback
 from collections.abc import Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Any
+from typing import Any, Protocol
 
-from consona.errors import ConsonaError, UnknownNameError, require
+from consona.errors import ConsonaError, require
 from consona.pipeline.config import EXECUTORS, BuildConfig
 from consona.pipeline.stages import (
     Components,
@@ -42,9 +42,17 @@ from consona.pipeline.stages import (
     process_shard,
 )
 
-__all__ = ["LocalExecutor", "RayExecutor", "make_executor"]
+__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "make_executor"]
 
 logger = logging.getLogger("consona.pipeline")
+
+
+class Executor(Protocol):
+    """Runs ``process_shard`` over shards. ``run`` is the main method: it yields each
+    shard's result as the shard finishes (closing the generator stops the workers)."""
+
+    def run(self, shards: Iterator[ShardInput]) -> Generator[ShardResult, None, None]: ...
+
 
 _WORKER: dict[str, Any] = {}
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -197,6 +205,13 @@ class LocalExecutor:
         self.workers = config.workers if workers is None else workers
         self._objs = (extractor, nli, backend)
 
+    @classmethod
+    def from_config(
+        cls, config: BuildConfig, *, address: str | None = None, **objs: Any
+    ) -> LocalExecutor:
+        """Registry factory (``address`` is Ray's; a local build has none to join)."""
+        return cls(config, **objs)
+
     def run(self, shards: Iterator[ShardInput]) -> Generator[ShardResult, None, None]:
         extractor, nli, backend = self._objs
         if self.workers == 0:
@@ -275,6 +290,13 @@ class RayExecutor:
         self.window = max(window, 2 * self.workers)
         self._objs = (extractor, nli, backend)
 
+    @classmethod
+    def from_config(
+        cls, config: BuildConfig, *, address: str | None = None, **objs: Any
+    ) -> RayExecutor:
+        """Registry factory: ``make_executor(BuildConfig(executor="ray"), address=...)``."""
+        return cls(config, address=address, **objs)
+
     def run(self, shards: Iterator[ShardInput]) -> Generator[ShardResult, None, None]:
         ray = require("ray", package="ray[data]", extra="ray", purpose="--executor ray")
         require("ray.data", package="ray[data]", extra="ray", purpose="--executor ray")
@@ -328,10 +350,18 @@ def make_executor(
     extractor: Any = None,
     nli: Any = None,
     backend: Any = None,
-) -> LocalExecutor | RayExecutor:
-    objs = {"extractor": extractor, "nli": nli, "backend": backend}
-    if config.executor == "local":
-        return LocalExecutor(config, **objs)
-    if config.executor == "ray":
-        return RayExecutor(config, address=address, **objs)
-    raise UnknownNameError("executor", config.executor, EXECUTORS)
+) -> Executor:
+    """The executor ``config.executor`` names (``EXECUTORS``: ``local``, ``ray``); unknown
+    names raise ``UnknownNameError`` listing the valid ones. ``address``: the Ray cluster
+    to join (``ray`` only).
+
+    >>> type(make_executor(BuildConfig(extractor="none", nli="fake", workers=0))).__name__
+    'LocalExecutor'
+    >>> EXECUTORS.create("spark", BuildConfig())
+    Traceback (most recent call last):
+    ...
+    consona.errors.UnknownNameError: Unknown executor 'spark'. Valid executors: local, ray
+    """
+    return EXECUTORS.create(
+        config.executor, config, address=address, extractor=extractor, nli=nli, backend=backend
+    )

@@ -33,7 +33,6 @@ __all__ = ["MANIFEST", "MANIFEST_FORMAT", "SHARD_DIR", "BuildOutput", "shard_id"
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "consona-build/1"
 SHARD_DIR = "shards"
-TEST_HOOK_ENV = "CONSONA_BUILD_TEST_SLEEP_IN_WRITE"  # seconds to sleep inside a shard write
 
 
 def shard_id(index: int) -> str:
@@ -173,9 +172,6 @@ class BuildOutput:
             with atomic_write(path, mode) as f:
                 os.fchmod(f.fileno(), 0o644)
                 write(f)
-                hook = os.environ.get(TEST_HOOK_ENV)
-                if hook:
-                    time.sleep(float(hook))
         except OSError as exc:
             raise _write_error(path, exc) from None
         return {"path": str(path.relative_to(self.root)), "bytes": path.stat().st_size,

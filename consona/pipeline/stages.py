@@ -27,8 +27,9 @@ from typing import Any
 
 from consona.augmentation import DistractorPool, augment_examples
 from consona.augmentation.augment import STAT_KEYS
-from consona.errors import ConfigError
+from consona.extraction.base import load_extractor
 from consona.nli.base import ENTAILMENT, NLIModel
+from consona.nli.models import load_nli_model, predict_unique
 from consona.pipeline.config import BuildConfig
 from consona.types import Dialogue, Example, Fact, Persona, Turn
 
@@ -41,6 +42,7 @@ __all__ = [
     "load_components",
     "make_examples",
     "mark_used_facts",
+    "model_id",
     "model_ids",
     "process_shard",
     "render_messages",
@@ -80,22 +82,8 @@ def load_components(
 ) -> Components:
     """Models by name from ``config`` unless instances are given."""
     if nli is None:
-        try:
-            from consona.nli.consistency import load_nli_model
-
-            nli = load_nli_model(config.nli)
-        except ImportError:
-            from consona.nli import NLI_MODELS
-
-            nli = NLI_MODELS.create(config.nli)
+        nli = load_nli_model(config.nli)
     if extractor is None:
-        try:
-            from consona.extraction.base import load_extractor
-        except ImportError:
-            raise ConfigError(
-                f"Extractor {config.extractor!r} is not available in this install",
-                hint="install consona with extraction support or pass an extractor object",
-            ) from None
         extractor = load_extractor(config.extractor)  # verified in extract_dialogue
     paraphraser = None
     if config.augment.paraphrase_prob and config.paraphrase_backend:
@@ -112,7 +100,9 @@ def load_components(
     return Components(extractor=extractor, nli=nli, paraphraser=paraphraser)
 
 
-def _model_id(obj: Any) -> str | None:
+def model_id(obj: Any) -> str | None:
+    """A model object's identity for the run fingerprint: its ``model_id``, ``model_name``
+    or ``name``, else its class name (None for no model)."""
     if obj is None:
         return None
     for attr in ("model_id", "model_name", "name"):
@@ -125,8 +115,8 @@ def _model_id(obj: Any) -> str | None:
 def model_ids(components: Components) -> dict[str, str | None]:
     """Model identities that go into the run fingerprint."""
     return {
-        "extractor": _model_id(components.extractor),
-        "nli": _model_id(components.nli),
+        "extractor": model_id(components.extractor),
+        "nli": model_id(components.nli),
         "paraphrase": components.paraphraser.model_id if components.paraphraser else None,
     }
 
@@ -186,7 +176,6 @@ def mark_used_facts(
     examples: Sequence[Example], nli: NLIModel, *, threshold: float = 0.5, prefilter: bool = False
 ) -> list[Example]:
     """Set ``used_facts``: facts the response entails (NLI, premise = response)."""
-    from consona.augmentation.augment import predict_unique
 
     pairs = [(ex.response, f.text) for ex in examples for f in ex.persona.facts]
     probs = predict_unique(nli, pairs, prefilter=prefilter)

@@ -15,21 +15,16 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from consona.backends.base import (
-    Capabilities,
-    Generation,
-    apply_stop,
-    check_messages,
-    check_sampling,
-    validate_json_output,
-)
+from consona.backends.base import BaseBackend, Capabilities, Completion, Request, apply_stop
 from consona.config import Settings
 from consona.errors import BackendError, ConfigError
+
+__all__ = ["FakeBackend"]
 
 Replier = Callable[[list[dict[str, str]]], str]
 
 
-class FakeBackend:
+class FakeBackend(BaseBackend):
     """Scripted replies.
 
     >>> FakeBackend(["a", "b"]).generate([{"role": "user", "content": "hi"}], n=3).texts
@@ -40,8 +35,9 @@ class FakeBackend:
     ``calls`` and its keyword arguments in ``requests``.
 
     ``fail`` (an exception or a list of them) is raised by the next calls, for testing
-    error paths; ``max_context`` sets ``capabilities.max_context``. Tokens are counted as
-    whitespace-separated words.
+    error paths; ``max_context`` sets ``capabilities.max_context``; ``latency_s`` makes
+    each call take that long (a slow model). Tokens are counted as whitespace-separated
+    words, and a reply is cut to ``max_tokens`` of them.
     """
 
     name = "fake"
@@ -89,80 +85,46 @@ class FakeBackend:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def generate(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        n: int = 1,
-        temperature: float = 0.8,
-        max_tokens: int = 256,
-        seed: int | None = None,
-        stop: list[str] | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> Generation:
-        start = time.perf_counter()
-        msgs = check_messages(messages)
-        check_sampling(n, temperature, max_tokens)
+    def execute(self, request: Request) -> Completion:
+        msgs = request.messages
         self.calls.append(msgs)
         self.requests.append(
             {
-                "n": n,
-                "temperature": temperature,
-                "max_tokens": max_tokens,
-                "seed": seed,
-                "stop": stop,
-                "json_schema": json_schema,
+                "n": request.n,
+                "temperature": request.temperature,
+                "max_tokens": request.max_tokens,
+                "seed": request.seed,
+                "stop": request.stop,
+                "json_schema": request.json_schema,
             }
         )
         if self._fail:
             raise self._fail.pop(0)
         prompt_tokens = sum(self.count_tokens(m["content"]) for m in msgs)
-        if prompt_tokens + max_tokens > self.capabilities.max_context:
+        if prompt_tokens + request.max_tokens > self.capabilities.max_context:
             raise BackendError(
-                f"fake: prompt of {prompt_tokens} tokens + max_tokens {max_tokens} exceeds "
-                f"the context of {self.capabilities.max_context}",
+                f"fake: prompt of {prompt_tokens} tokens + max_tokens {request.max_tokens} "
+                f"exceeds the context of {self.capabilities.max_context}",
                 hint="trim the history or raise max_context",
             )
         texts = []
-        for _ in range(n):
-            words = apply_stop(self._draw(msgs), stop).split(" ")
-            texts.append(" ".join(words[:max_tokens]))
-        if json_schema is not None:
-            for t in texts:
-                validate_json_output(t, json_schema, backend=self.name)
+        for _ in range(request.n):
+            # like a model, stop generating at a stop string (so usage counts what came out)
+            words = apply_stop(self._draw(msgs), request.stop).split(" ")
+            texts.append(" ".join(words[: request.max_tokens]))
         if self.latency_s:
             time.sleep(self.latency_s)
-        return Generation(
-            texts=texts,
+        return Completion(
+            texts,
             usage={
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": sum(self.count_tokens(t) for t in texts),
             },
-            latency_s=time.perf_counter() - start,
             model="fake",
-            finish_reasons=["stop"] * n,
         )
 
-    def stream(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        n: int = 1,
-        temperature: float = 0.8,
-        max_tokens: int = 256,
-        seed: int | None = None,
-        stop: list[str] | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> Iterator[str]:
-        text = self.generate(
-            messages,
-            n=1,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            seed=seed,
-            stop=stop,
-            json_schema=json_schema,
-        ).text
-        words = text.split(" ")
-        for i, w in enumerate(words):
-            yield w if i == 0 else " " + w
+    def execute_stream(self, request: Request) -> Iterator[str]:
+        """The whole reply (cut, validated), word by word."""
+        text = "".join(super().execute_stream(request))
+        for i, word in enumerate(text.split(" ")):
+            yield word if i == 0 else " " + word

@@ -22,8 +22,8 @@ from consona.extraction.text import (
     is_small_talk,
     rewrite_clause,
     split_clauses,
-    tokens,
 )
+from consona.text import tokens
 from consona.types import Fact, Turn
 
 _FIRST = {"i", "i'm", "im", "i've", "ive", "my", "me", "we", "our"}

@@ -280,3 +280,14 @@ def test_rerank_catches_a_contradiction_hidden_in_one_clause():
     )
     assert cands[0].contradicted == [fact]
     assert cands[1].contradicted == []
+
+
+def test_stages_are_reported_and_timed():
+    seen: list[str] = []
+    a = agent(["I do not have dogs.", "I do not have dogs.", "I have two dogs."], candidates=2)
+    r = a.reply([], user="Do you have dogs?", on_stage=seen.append)
+    assert seen[0] == "sampling 2 candidates"
+    assert seen[1] == "judging 2 candidates against 2 facts"
+    assert seen[2] == f"repairing: {DOGS}"
+    assert r.timings["rounds"] == 2 and r.timings["sampling_s"] >= 0
+    assert r.to_dict()["timings"] == r.timings

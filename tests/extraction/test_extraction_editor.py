@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_extraction_fast import StubEncoder, _model
-from test_extraction_writer import PAIRS
 
 from consona.errors import ModelError
 from consona.extraction.editor import (
@@ -21,11 +19,18 @@ from consona.extraction.editor import (
     word_spans,
 )
 from consona.extraction.fast import FastExtractor, load_statement_model
-from consona.extraction.text import rouge_l
+from consona.text import rouge_l
 from consona.types import Turn
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
+
+PAIRS = [
+    ("wow i have two dogs lol", "i have two dogs."),
+    ("yes i work as a nurse", "i work as a nurse."),
+    ("cool i love hiking", "i like hiking."),
+    ("no i like to read books", "i like to read. i like books."),
+]
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +91,7 @@ def test_target_tokens_and_word_spans_edge_cases():
     assert edit_labels([], ["i", "am"]) == ([], ["i am"])
 
 
+@pytest.mark.slow  # trains the editor for 30 epochs on a tiny BERT: ~6.5 s
 def test_editor_learns_saves_and_reloads(tiny_base, tiny_encoder, tmp_path):
     out = tmp_path / "editor"
     report = train_editor(PAIRS * 8, out=out, dev=PAIRS, encoder=tiny_encoder, layers=1,
@@ -122,36 +128,44 @@ def test_load_editor_errors(tmp_path):
 class FakeEditor:
     state_layer = 4
 
-    def __init__(self, statements):
-        self.statements = statements
-        self.layers_seen = []
+    def __init__(self, replies):
+        self.replies = replies
+        self.seen = 0
 
-    def write(self, turns):
-        return [self.statements.get(t.text, "") for t in turns]
+    def statements(self, turns):
+        self.seen += len(turns)
+        return [self.replies.get(t.text, []) for t in turns]
 
 
-class LayerStub(StubEncoder):
-    def __init__(self, sink):
-        self.sink = sink
+class LayerStub:
+    """Records the state layer asked for; clause vectors from ``inner``."""
+
+    def __init__(self, inner, sink):
+        self.inner, self.sink = inner, sink
 
     def encode(self, texts, *, keep_states=False, state_layer=None):
         self.sink.append(state_layer)
-        out = super().encode(texts)
+        out = self.inner.encode(texts)
         for e, t in zip(out, texts, strict=True):
             e.text = t
             e.states = np.zeros((2, 3), np.float32) if keep_states else None
         return out
 
 
-def test_fast_extractor_asks_for_the_editor_layer_and_keeps_grounded_statements():
+def test_fast_extractor_asks_for_the_editor_layer_and_keeps_grounded_statements(
+    fast_model, stub_encoder
+):
     text = "oh wow. i have a dog lol. do you have pets?"
-    editor = FakeEditor({text: "I have a dog. I am an astronaut."})
+    editor = FakeEditor({text: ["I have a dog.", "I have a dog.", "I am an astronaut."]})
     layers: list = []
-    ex = FastExtractor(_model(), encoder=LayerStub(layers), writer=editor)
-    facts = ex.extract_batch([Turn(speaker="a", text=t) for t in [text, "lol ok"]])
+    ex = FastExtractor(fast_model, encoder=LayerStub(stub_encoder, layers), writer=editor)
+    facts = ex.extract_batch([Turn(speaker="a", text=t) for t in [text, "lol ok", "cool, you?"]])
     assert layers == [4]
-    assert [f.text for f in facts[0]] == ["I have a dog."]  # the invented topic is dropped
-    assert facts[1] == []
+    # the duplicate is merged; the invented topic (no shared content word) is dropped
+    assert [f.text for f in facts[0]] == ["I have a dog."]
+    assert facts[0][0].relation == "have_pet" and facts[0][0].confidence > 0.5
+    assert facts[1] == [] and facts[2] == []
+    assert editor.seen == 1  # only the persona-bearing utterance was edited
 
 
 @pytest.mark.slow

@@ -7,53 +7,17 @@ import numpy as np
 import pytest
 
 from consona.errors import FormatError, ModelError
-from consona.extraction.encoder import EncodedTurn
 from consona.extraction.fast import (
-    N_HAND,
     FastExtractor,
     FastModel,
     default_model_path,
     guess_object,
 )
-from consona.extraction.text import split_clauses, tokens
 from consona.types import Turn
 
-DIM = 8
 
-
-class StubEncoder:
-    """Deterministic clause vectors from a bag of hashed words (public seam: encoder=)."""
-
-    def encode(self, texts):
-        out = []
-        for text in texts:
-            clauses = split_clauses(text)
-            vecs = np.zeros((len(clauses), DIM), np.float32)
-            for i, c in enumerate(clauses):
-                for w in tokens(c.text):
-                    vecs[i, sum(map(ord, w)) % DIM] += 1.0
-            norm = np.linalg.norm(vecs, axis=1, keepdims=True)
-            vecs = vecs / np.maximum(norm, 1e-9)
-            out.append(EncodedTurn(clauses, vecs, vecs.mean(0) if len(vecs) else np.zeros(DIM)))
-        return out
-
-
-def _model() -> FastModel:
-    m = FastModel.random(dim=DIM, relations=["have_pet", "has_profession"], hidden=2)
-    m.w1[:] = 0.0
-    m.w1[2 * DIM + 4, 0] = 4.0  # first-person hand feature → persona-bearing
-    m.w2[:] = [1.0, 0.0]
-    m.b2 = np.array(-2.0, np.float32)
-    m.u_w1[:] = 0.0
-    m.u_b2 = np.array(3.0, np.float32)  # the utterance head always fires
-    m.rel_w[:] = 0.0
-    m.rel_b[:] = [3.0, 0.0]
-    m.threshold = 0.5
-    return m
-
-
-def test_fast_pipeline_with_stub_encoder():
-    ex = FastExtractor(_model(), encoder=StubEncoder())
+def test_fast_pipeline_with_stub_encoder(fast_model, stub_encoder):
+    ex = FastExtractor(fast_model, encoder=stub_encoder)
     facts = ex.extract(Turn(speaker="a", text="oh wow. i have a dog lol. do you have pets?"))
     assert [f.text for f in facts] == ["I have a dog."]
     assert facts[0].relation == "have_pet" and facts[0].object == "dog"
@@ -64,8 +28,8 @@ def test_fast_pipeline_with_stub_encoder():
     assert batch == [[], [], [], []]
 
 
-def test_fast_states_possession_first():
-    ex = FastExtractor(_model(), encoder=StubEncoder())
+def test_fast_states_possession_first(fast_model, stub_encoder):
+    ex = FastExtractor(fast_model, encoder=stub_encoder)
     facts = ex.extract(Turn(speaker="a", text="yes! my son is in junior high"))
     assert [f.text for f in facts] == ["I have a son.", "My son is in junior high."]
     # a passing activity gives way to what lasts
@@ -73,14 +37,14 @@ def test_fast_states_possession_first():
     assert [f.text for f in facts] == ["I have two dogs."]
 
 
-def test_model_roundtrip_and_errors(tmp_path):
-    m = _model()
+def test_model_roundtrip_and_errors(tmp_path, fast_model):
+    m = fast_model
     path = tmp_path / "m.npz"
     m.save(path)
     back = FastModel.load(path)
     assert back.relations == m.relations and back.threshold == m.threshold
     assert back.utt_threshold == m.utt_threshold
-    feats = np.random.default_rng(0).normal(size=(3, 2 * DIM + N_HAND)).astype(np.float32)
+    feats = np.random.default_rng(0).normal(size=(3, m.w1.shape[0])).astype(np.float32)
     assert np.allclose(back.clause_probs(feats), m.clause_probs(feats), atol=1e-2)
     with pytest.raises(ModelError, match="extract train"):
         FastModel.load(tmp_path / "missing.npz")

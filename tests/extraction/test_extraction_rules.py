@@ -13,11 +13,11 @@ from consona.extraction.text import (
     is_small_talk,
     possession_statement,
     rewrite_clause,
-    rouge_l,
     split_clauses,
 )
 from consona.extraction.verify import VerifiedExtractor, Verifier, swap_person
 from consona.testing import FakeExtractor, FakeNLI
+from consona.text import rouge_l
 from consona.types import Fact, Turn
 
 

@@ -9,8 +9,9 @@ from consona.cli.main import app
 from consona.extraction.data import LabeledUtterance as U
 from consona.extraction.encoder import EncodedTurn
 from consona.extraction.evaluate import evaluate_encoded
-from consona.extraction.text import split_clauses, tokens
+from consona.extraction.text import split_clauses
 from consona.extraction.train import clause_labels, train_model
+from consona.text import tokens
 
 DIM = 16
 

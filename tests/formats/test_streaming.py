@@ -8,6 +8,8 @@ import sys
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
 # Reads IN and writes OUT through the public API, then prints the peak RSS in KiB.
 _CONVERT = """
 import resource, sys
@@ -46,6 +48,7 @@ def _convert_rss(src: Path, out: Path, fmt: str) -> tuple[int, int]:
     return int(n), int(rss) * 1024
 
 
+@pytest.mark.slow  # 25 MB of input, two child processes: ~3.4 s
 def test_jsonl_100k_lines_convert_in_bounded_memory(tmp_path):
     """Converting a 100k-line JSONL (~25 MB; ~150 MB as objects) costs no more memory
     than converting a 1k-line one, give or take a few MB."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from rich.console import Console
 
 from consona import demo
 
 
+@pytest.mark.slow  # loads the real default NLI model (MiniLM + head): ~18 s
 def test_demo_main_runs(capsys):
     assert demo.main([]) == 0
     out = capsys.readouterr().out

@@ -19,15 +19,20 @@ FACTS = ["I have two dogs.", "I like jazz music.", "I live in Paris."]
 
 
 def test_c_score_sums_entail_minus_contradict():
-    nli = FakeNLI()
-    r = check_consistency(FACTS, "I do not have dogs, but jazz music I like.", nli=nli)
-    # dogs: negation on one side -> contradiction; jazz: all content words in premise? no,
-    # hypothesis has extra words -> check the fake directly to build the expectation
-    expected = [nli.label(f, r.utterance) for f in FACTS]
-    assert [v.label for v in r.verdicts] == expected
-    score = sum({"entailment": 1, "neutral": 0, "contradiction": -1}[x] for x in expected)
-    assert r.c_score == score
-    assert r.contradiction == ("contradiction" in expected)
+    # the fake's rules: a negation on one side of a shared content word contradicts, no
+    # shared content word is neutral (the dog fact; jazz and Paris)
+    r = check_consistency(FACTS, "I do not have dogs.", nli=FakeNLI())
+    assert [v.label for v in r.verdicts] == ["contradiction", "neutral", "neutral"]
+    assert r.c_score == -1.0 and r.contradiction is True
+    # +1 per entailed fact, -1 per contradicted one, 0 for the rest
+    u = "x"
+    verdicts = {(FACTS[0], u): "entailment", (FACTS[1], u): "entailment"}
+    r = check_consistency(FACTS, u, nli=FakeNLI(verdicts=verdicts))
+    assert [v.label for v in r.verdicts] == ["entailment", "entailment", "neutral"]
+    assert r.c_score == 2.0 and r.contradiction is False
+    verdicts[(FACTS[2], u)] = "contradiction"
+    r = check_consistency(FACTS, u, nli=FakeNLI(verdicts=verdicts))
+    assert r.c_score == 1.0 and r.contradiction is True
 
 
 def test_entailed_and_contradicted_lists():

@@ -115,6 +115,7 @@ def test_truncation_keeps_both_sides(tmp_path):
     assert types.count(0) >= 5 and types.count(1) >= 5  # each side kept a fair share
 
 
+@pytest.mark.slow  # two parts saved, int8-quantised and reloaded: ~9 s
 def test_consona_part_roundtrip_lora_and_full(tmp_path):
     """A trained part saved by save_part loads (merged / int8) and predicts like the
     in-memory model — the shipped format, on a tiny base."""

@@ -12,8 +12,6 @@ from consona.cli.main import app
 from consona.nli.challenge import CHALLENGE, challenge_rows
 from consona.nli.data import (
     GENERATED,
-    PERSONA_CAPS,
-    SOURCES,
     chatify,
     norm_text,
     split_of,
@@ -51,13 +49,34 @@ def test_chatify_is_deterministic_lowercase_and_contracted():
     assert any("i'm" in chatify("i am happy", random.Random(s)) for s in range(10))
 
 
-def test_generated_sources_are_train_only_and_capped():
-    gen = [s for s in SOURCES if s.name in GENERATED]
-    assert len(gen) == len(GENERATED) and all(s.allowed and s.persona for s in gen)
-    assert all("CC BY" in s.licence for s in gen)
-    for name in GENERATED:
-        assert PERSONA_CAPS[name]["dev"] == PERSONA_CAPS[name]["test"] == 0
-        assert 0 < PERSONA_CAPS[name]["train"] <= 12_000
+def test_generated_rows_never_reach_dev_test_nor_reuse_their_texts(tmp_path):
+    from consona.nli.data import build_dataset
+
+    pc = tmp_path / "personachat"
+    pc.mkdir()
+    sents = [f"i have a dog named rex{i}." for i in range(30)] + [
+        f"i love jazz number {i}." for i in range(30)
+    ]
+    (pc / "train_entailed_pairs.json").write_text(json.dumps([[s, f"about {s}"] for s in sents]))
+    alone, _ = build_dataset(tmp_path, only=GENERATED)
+    generated = {norm_text(r[side]) for r in alone["train"] for side in ("premise", "hypothesis")}
+    # texts the generators make that a persona source would put in dev/test: MSC facts
+    held = sorted(t for t in generated if split_of(t) != "train")[:8]
+    assert len(held) == 8
+    session = tmp_path / "msc" / "msc_personasummary" / "session_2"
+    session.mkdir(parents=True)
+    episodes = [{"dialog": [{"text": f"well, {t}, and you?", "persona_text": f"{t}."},
+                            {"text": "nice weather today"}]} for t in held]  # fmt: skip
+    (session / "train.txt").write_text("\n".join(json.dumps(e) for e in episodes) + "\n")
+
+    splits, _ = build_dataset(tmp_path)
+    dev_test = splits["dev"] + splits["test"]
+    assert dev_test and not [r for r in dev_test if r["source"] in GENERATED]
+    assert {norm_text(r["premise"]) for r in dev_test} >= set(held)
+    train_gen = [r for r in splits["train"] if r["source"] in GENERATED]
+    assert {r["source"] for r in train_gen} == GENERATED
+    used = {norm_text(r[side]) for r in train_gen for side in ("premise", "hypothesis")}
+    assert not used & set(held)  # generated without the MSC facts, dropped with them
 
 
 def test_generated_rows_keep_to_train_sentences(tmp_path):

@@ -216,6 +216,20 @@ def test_cli_build_json_summary_and_errors(tmp_path):
     assert r.exit_code == 2 and "local, ray" in r.stderr
 
 
+def test_executors_are_chosen_by_name_from_the_registry():
+    from consona.errors import UnknownNameError
+    from consona.pipeline.config import EXECUTORS as CONFIG_NAMES
+    from consona.pipeline.executors import EXECUTORS, LocalExecutor, RayExecutor, make_executor
+
+    assert EXECUTORS.names() == sorted(CONFIG_NAMES) == ["local", "ray"]
+    local = make_executor(cfg(workers=3), address="ignored:1")
+    assert isinstance(local, LocalExecutor) and local.workers == 3
+    ray = make_executor(cfg(executor="ray", workers=2), address="ray://head:10001")
+    assert isinstance(ray, RayExecutor) and ray.address == "ray://head:10001"
+    with pytest.raises(UnknownNameError, match="Valid executors: local, ray"):
+        EXECUTORS.create("spark", cfg())
+
+
 @pytest.mark.slow
 def test_ray_executor_gives_the_same_rows_as_local(tmp_path):
     pytest.importorskip("ray.data")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from consona.cli.main import app
@@ -33,7 +34,9 @@ def test_predict_adds_label_and_probs_and_keeps_keys(tmp_path):
     assert [r["label"] for r in rows[:2]] == ["entailment", "contradiction"]
     assert rows[0]["id"] == 7
     assert set(rows[0]["probs"]) == {"entailment", "neutral", "contradiction"}
-    assert abs(sum(rows[1]["probs"].values()) - 1.0) < 1e-3 or rows[1]["probs"]
+    for row in rows:  # a probability per label, summing to one, the label the likeliest
+        assert sum(row["probs"].values()) == pytest.approx(1.0, abs=1e-3)
+        assert row["label"] == max(row["probs"], key=row["probs"].get)
     assert len(rows) == 4
 
 

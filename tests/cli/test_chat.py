@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from consona.cli.main import app
@@ -25,6 +26,7 @@ def test_piped_chat_with_commands_and_save(tmp_path):
     assert "Mira>" in r.stdout
     assert "I have a grey cat named Pepper." in r.stdout  # /facts
     assert "candidates" in r.stdout  # /why table
+    assert "turn took" in r.stdout and "judging" in r.stdout  # /why timing
     assert "unknown command /nonsense" in r.stderr
     assert "empty message" in r.stderr
     lines = out.read_text().splitlines()
@@ -101,6 +103,7 @@ def test_autosave_after_every_reply(tmp_path):
     assert not list(tmp_path.glob(".auto.jsonl.*"))  # no temp files left behind
 
 
+@pytest.mark.slow  # waits out the backend's 3 retries with backoff: ~3.5 s
 def test_openai_server_down_keeps_chat_going(tmp_path):
     r = run(
         [

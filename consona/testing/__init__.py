@@ -6,6 +6,14 @@ nli=FakeNLI())``.
 
 from consona.testing.backends import FakeBackend
 from consona.testing.extraction import FakeExtractor
-from consona.testing.nli import FakeNLI
+from consona.testing.nli import FakeEmbedder, FakeNLI, FixedNLI, ScriptedNLI, fake_judge
 
-__all__ = ["FakeBackend", "FakeExtractor", "FakeNLI"]
+__all__ = [
+    "FakeBackend",
+    "FakeEmbedder",
+    "FakeExtractor",
+    "FakeNLI",
+    "FixedNLI",
+    "ScriptedNLI",
+    "fake_judge",
+]

@@ -16,7 +16,7 @@ content words all in the premise → entailment; otherwise neutral.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -93,3 +93,65 @@ def fake_judge(**kwargs: object) -> object:
     from consona.nli.judge import PersonaJudge
 
     return PersonaJudge(FakeNLI(), name="fake-judge", **kwargs)  # type: ignore[arg-type]
+
+
+class FixedNLI:
+    """An NLI model that returns the same probabilities for every pair (optionally with a
+    calibrated threshold), for testing thresholds and verdict logic.
+
+    >>> FixedNLI([0.1, 0.2, 0.7], threshold=0.3).predict([("a", "b")]).tolist()
+    [[0.10000000149011612, 0.20000000298023224, 0.699999988079071]]
+    """
+
+    name = "fixed"
+
+    def __init__(self, row: Sequence[float], *, threshold: float | None = None) -> None:
+        self.row = np.asarray(row, dtype=np.float32)
+        if threshold is not None:
+            self.contradiction_threshold = threshold
+
+    def predict(self, pairs: Sequence[Pair], *, batch_size: int = 64) -> np.ndarray:
+        return np.tile(self.row, (len(pairs), 1))
+
+
+class ScriptedNLI:
+    """Contradiction (0.9) for the listed (premise, hypothesis) pairs, neutral otherwise;
+    remembers every pair it was asked (``seen``).
+
+    >>> nli = ScriptedNLI({("i swim", "i never swim")})
+    >>> nli.predict([("i swim", "i never swim"), ("i swim", "hi")]).argmax(1).tolist(), len(nli.seen)
+    ([2, 1], 2)
+    """
+
+    name = "scripted"
+    contradiction_threshold = 0.5
+
+    def __init__(self, contradicting: Iterable[Pair] = ()) -> None:
+        self.contradicting = set(contradicting)
+        self.seen: list[Pair] = []
+
+    def predict(self, pairs: Sequence[Pair], *, batch_size: int = 64) -> np.ndarray:
+        self.seen.extend(pairs)
+        rows = [[0.05, 0.05, 0.9] if p in self.contradicting else [0.1, 0.85, 0.05] for p in pairs]
+        return np.array(rows, dtype=np.float32).reshape(len(pairs), 3)
+
+
+class FakeEmbedder:
+    """Bag-of-words vectors (similarity = shared words), with ``encode(list[str])`` like a
+    sentence-transformers model.
+
+    >>> v = FakeEmbedder().encode(["i like jazz", "jazz is great", "dogs bark"])
+    >>> bool(v[0] @ v[1] > v[0] @ v[2])
+    True
+    """
+
+    def __init__(self, dim: int = 64) -> None:
+        self.dim = dim
+        self.vocab: dict[str, int] = {}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().replace(".", "").split():
+                out[i, self.vocab.setdefault(w, len(self.vocab)) % self.dim] += 1
+        return out

@@ -12,7 +12,7 @@ from consona.nli.consistency import (
     check_many,
     load_nli_model,
 )
-from consona.testing import FakeNLI
+from consona.testing import FakeEmbedder, FakeNLI, FixedNLI
 from consona.types import Fact
 
 FACTS = ["I have two dogs.", "I like jazz music.", "I live in Paris."]
@@ -53,57 +53,23 @@ def test_accepts_fact_objects_and_empty_facts():
     assert empty.verdicts == [] and empty.c_score == 0.0 and not empty.contradiction
 
 
-class _Fixed:
-    """An NLI model returning fixed probabilities, with an optional calibrated threshold."""
-
-    name = "fixed"
-
-    def __init__(self, row, threshold=None):
-        self.row = np.asarray(row, dtype=np.float32)
-        if threshold is not None:
-            self.contradiction_threshold = threshold
-
-    def predict(self, pairs, *, batch_size=64):
-        return np.tile(self.row, (len(pairs), 1))
-
-
 def test_threshold_explicit_model_default_and_fallback():
     row = [0.35, 0.25, 0.40]  # contradiction is argmax but only 0.40
-    assert check_consistency(["f"], "u", nli=_Fixed(row)).contradiction is False  # 0.5 default
-    assert check_consistency(["f"], "u", nli=_Fixed(row, threshold=0.3)).contradiction is True
-    r = check_consistency(["f"], "u", nli=_Fixed(row, threshold=0.3), threshold=0.45)
+    assert check_consistency(["f"], "u", nli=FixedNLI(row)).contradiction is False  # 0.5 default
+    assert check_consistency(["f"], "u", nli=FixedNLI(row, threshold=0.3)).contradiction is True
+    r = check_consistency(["f"], "u", nli=FixedNLI(row, threshold=0.3), threshold=0.45)
     assert r.contradiction is False and r.verdicts[0].label == "entailment"
     assert r.threshold == 0.45
     # the calibrated threshold survives the cache wrapper
-    assert check_consistency(["f"], "u", nli=CachedNLI(_Fixed(row, threshold=0.3))).contradiction
+    assert check_consistency(["f"], "u", nli=CachedNLI(FixedNLI(row, threshold=0.3))).contradiction
     with pytest.raises(ConfigError):
-        check_consistency(["f"], "u", nli=_Fixed(row), threshold=1.5)
-
-
-class _BagEmbedder:
-    """Bag-of-words vectors: similarity = shared words."""
-
-    def __init__(self):
-        self.vocab: dict[str, int] = {}
-
-    def encode(self, texts):
-        rows = []
-        for t in texts:
-            words = t.lower().replace(".", "").split()
-            for w in words:
-                self.vocab.setdefault(w, len(self.vocab))
-            rows.append(words)
-        out = np.zeros((len(texts), 64), dtype=np.float32)
-        for i, words in enumerate(rows):
-            for w in words:
-                out[i, self.vocab[w] % 64] += 1
-        return out
+        check_consistency(["f"], "u", nli=FixedNLI(row), threshold=1.5)
 
 
 def test_prefilter_scores_only_the_most_similar_facts():
     nli = FakeNLI()
     r = check_consistency(
-        FACTS, "I do not have dogs.", nli=nli, prefilter=1, embedder=_BagEmbedder()
+        FACTS, "I do not have dogs.", nli=nli, prefilter=1, embedder=FakeEmbedder()
     )
     assert nli.pairs_seen == 1
     assert [v.scored for v in r.verdicts] == [True, False, False]

@@ -13,26 +13,8 @@ from consona.nli.judge import PersonaJudge, segments
 from consona.nli.models import load_nli_model
 from consona.nli.schema import Triple
 from consona.nli.triples import RuleTripleExtractor, check_triples, clash
-from consona.testing import FakeNLI
+from consona.testing import FakeNLI, ScriptedNLI
 from consona.text import split_clauses
-
-
-class ScriptedNLI:
-    """Contradiction only for (premise, hypothesis) pairs listed; neutral otherwise."""
-
-    name = "scripted"
-    contradiction_threshold = 0.5
-
-    def __init__(self, contradicting: set[tuple[str, str]] = frozenset()) -> None:  # type: ignore[assignment]
-        self.contradicting = set(contradicting)
-        self.seen: list[tuple[str, str]] = []
-
-    def predict(self, pairs, *, batch_size: int = 64) -> np.ndarray:
-        self.seen.extend(pairs)
-        return np.array(
-            [[0.05, 0.05, 0.9] if p in self.contradicting else [0.1, 0.85, 0.05] for p in pairs]
-        )
-
 
 EX = RuleTripleExtractor()
 

@@ -200,6 +200,9 @@ _CLAUSE = re.compile(
 )
 
 
+_LEADING_CONJUNCTION = re.compile(r"^(?:but|and|so|though|although|however|whereas)\s+", re.I)
+
+
 def split_clauses(text: str, *, max_segments: int = MAX_SEGMENTS) -> list[str]:
     """Sentences and clauses of ``text`` (2+ words each, at most ``max_segments``), in
     order; questions are kept (callers decide). Linear time: fixed regexes, no
@@ -213,7 +216,7 @@ def split_clauses(text: str, *, max_segments: int = MAX_SEGMENTS) -> list[str]:
     out: list[str] = []
     for sentence in _SENTENCE.split(text):
         for clause in _CLAUSE.split(sentence):
-            clause = clause.strip(" ,")
+            clause = _LEADING_CONJUNCTION.sub("", clause.strip(" ,"))
             if len(clause.split()) >= 2:
                 out.append(clause)
                 if len(out) >= max_segments:

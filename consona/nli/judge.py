@@ -1,20 +1,29 @@
-"""The default consistency judge: the persona-NLI cross-encoder per clause, plus the
-relation-aware triple check, behind the one ``NLIModel`` seam.
+"""The default consistency judge: the persona-NLI cross-encoder on what the utterance
+states, plus the relation-aware triple check on each of its clauses, behind the one
+``NLIModel`` seam.
 
 For a pair (persona fact, utterance) the judge
 
-1. runs the cross-encoder on the whole utterance and on each of its sentences / clauses
-   (:func:`consona.text.split_clauses`, bounded); the most contradicting part speaks when
-   one reaches the threshold, else the most entailing one when one entails, else the
-   whole utterance;
-2. extracts (subject, relation, object) triples from the fact and the utterance
-   (:class:`consona.nli.triples.RuleTripleExtractor`, or any extractor) and flags a
-   clash (negated relation, conflicting value of a single-valued relation, count
+1. splits the utterance into clauses (:func:`consona.text.split_clauses`, bounded) and
+   drops the questions: a question claims nothing, so an utterance of questions only is
+   neutral without asking the model;
+2. runs the cross-encoder on the statements (``nli_on="statements"``, the default), or
+   also on each clause (``nli_on="clauses"``: the most contradicting clause speaks when
+   one reaches the threshold, else the most entailing one), or on the raw utterance
+   (``nli_on="utterance"``);
+3. extracts (subject, relation, object) triples from the fact and from each clause of
+   the utterance (:class:`consona.nli.triples.RuleTripleExtractor`, or any extractor) and
+   flags a clash (negated relation, conflicting value of a single-valued relation, count
    mismatch), which lifts the contradiction probability to at least
    ``triple_confidence``.
 
-One calibrated threshold then reads the combined probabilities, as for any NLIModel.
-:meth:`PersonaJudge.explain` says which part fired.
+One calibrated threshold (``judge_threshold`` in the part's calibration.json, chosen on
+dev pairs with ``consona nli calibrate``) then reads the combined probabilities, as for
+any NLIModel. :meth:`PersonaJudge.explain` says which part fired.
+
+Per-clause NLI is not the default: measured on the dialogue benchmark, the persona test
+split and the recipe's dev pairs, judging each clause out of context cost more precision
+than it bought recall (see the NLI model card).
 
 >>> from consona.testing import FakeNLI
 >>> judge = PersonaJudge(FakeNLI())
@@ -42,14 +51,35 @@ from consona.types import Triple
 __all__ = ["PersonaJudge", "load_default_judge"]
 
 TRIPLE_CONFIDENCE = 0.9
+NLI_ON = ("statements", "clauses", "utterance")
 QUESTION_ROW = np.array([0.02, 0.96, 0.02])  # an utterance of questions only claims nothing
 
 
-_QUESTION = re.compile(r"\?\s*$")
+_QUESTION_END = re.compile(r"\?\s*$")
+_FILLERS = re.compile(
+    r"^(?:(?:hi|hey|hello|so|and|but|oh|ok|okay|well|lol|haha|yes|yeah|no|nope|nice|cool|"
+    r"wow|awesome|great|really|me too|same|sure|hmm|um|then)\b[\s,.!]*)+",
+    re.I,
+)
+_QUESTION_START = re.compile(
+    r"^(?:what|who|whom|whose|where|when|why|how|which|do|does|did|are|is|was|were|have|has|"
+    r"had|can|could|would|will|should|may|shall|am|aren't|isn't|don't|doesn't|didn't|"
+    r"haven't|wanna|any|anything|you|u|your|yours|right)\b",
+    re.I,
+)
 
 
 def is_question(text: str) -> bool:
-    return bool(_QUESTION.search(text))
+    """A clause that asks rather than states: it ends with "?" and opens like a question
+    ("so , do you …", "what about you ?"), or is a short tag ("you ?").
+
+    >>> is_question("so , do you have any kids ?"), is_question("hi my name is darlene how are you?")
+    (True, False)
+    """
+    if not _QUESTION_END.search(text):
+        return False
+    body = _FILLERS.sub("", text.strip())
+    return bool(_QUESTION_START.match(body)) or len(body.split()) <= 3
 
 
 def segments(utterance: str, *, max_segments: int = 32) -> list[str]:
@@ -87,7 +117,8 @@ class PersonaJudge:
 
     ``nli``: the cross-encoder (any NLIModel). ``extractor``: anything with
     ``extract(text) -> list[Triple]`` (default: the rule extractor); ``triples=False``
-    turns the structured check off, ``clauses=False`` judges the whole utterance only.
+    turns the structured check off. ``nli_on``: ``"statements"`` (the utterance without
+    its questions), ``"clauses"`` (also each clause), ``"utterance"`` (as given).
 
     >>> from consona.testing import FakeNLI
     >>> PersonaJudge(FakeNLI()).predict([("I have two dogs.", "I have dogs.")]).argmax(1).tolist()
@@ -99,7 +130,7 @@ class PersonaJudge:
         nli: NLIModel,
         *,
         extractor: Any = None,
-        clauses: bool = True,
+        nli_on: str = "statements",
         triples: bool = True,
         triple_confidence: float = TRIPLE_CONFIDENCE,
         threshold: float | None = None,
@@ -107,7 +138,11 @@ class PersonaJudge:
     ) -> None:
         self.nli = nli
         self.extractor = extractor if extractor is not None else RuleTripleExtractor()
-        self.clauses = clauses
+        if nli_on not in NLI_ON:
+            from consona.errors import UnknownNameError
+
+            raise UnknownNameError("judge NLI scope", nli_on, NLI_ON)
+        self.nli_on = nli_on
         self.triples = triples
         self.triple_confidence = float(triple_confidence)
         inner = getattr(nli, "contradiction_threshold", None)
@@ -119,7 +154,7 @@ class PersonaJudge:
 
     def __repr__(self) -> str:
         return (
-            f"PersonaJudge({getattr(self.nli, 'name', self.nli)!r}, clauses={self.clauses}, "
+            f"PersonaJudge({getattr(self.nli, 'name', self.nli)!r}, nli_on={self.nli_on!r}, "
             f"triples={self.triples})"
         )
 
@@ -140,9 +175,10 @@ class PersonaJudge:
         return Clash(False)
 
     def _segments(self, hypothesis: str) -> list[str]:
-        if not self.clauses:
+        if self.nli_on == "utterance":
             return [hypothesis]
-        return segments(hypothesis)
+        segs = segments(hypothesis)
+        return segs if self.nli_on == "clauses" else segs[:1]
 
     def _nli_rows(
         self, pairs: Sequence[Pair], batch_size: int
@@ -267,7 +303,7 @@ def judge_threshold(part_dir: Any = None) -> float | None:
 
 
 def load_default_judge(
-    *, triples: bool = True, clauses: bool = True, part_dir: Any = None, **kwargs: Any
+    *, triples: bool = True, nli_on: str = "statements", part_dir: Any = None, **kwargs: Any
 ) -> PersonaJudge:
     """``"consona"``: the shipped cross-encoder (int8 ONNX Runtime when available) inside
     :class:`PersonaJudge`, read with the judge's calibrated threshold. Other keyword
@@ -276,5 +312,6 @@ def load_default_judge(
 
     kwargs.setdefault("quantize", True)
     nli = load_consona_nli(part_dir, **kwargs)
-    thr = judge_threshold(part_dir) if triples and clauses else None
-    return PersonaJudge(nli, triples=triples, clauses=clauses, threshold=thr)
+    default = triples and nli_on == "statements"
+    thr = judge_threshold(part_dir) if default else None
+    return PersonaJudge(nli, triples=triples, nli_on=nli_on, threshold=thr)

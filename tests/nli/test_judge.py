@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from consona.errors import UnknownNameError
 from consona.nli.base import CONTRADICTION
 from consona.nli.consistency import check_consistency
 from consona.nli.judge import PersonaJudge, segments
@@ -90,19 +91,33 @@ def test_the_judge_lifts_contradiction_when_the_triples_clash_and_explains_it():
     assert off.predict([("i am a vegan .", "i am a carnivore , are you ?")])[0, 2] < 0.5
 
 
-def test_the_judge_reads_each_clause_so_one_clause_is_not_diluted():
+def test_the_statements_are_judged_without_the_questions():
     utterance = "nice . i do not have any pets . do you have any kids ?"
     nli = ScriptedNLI({("i love animals .", "i do not have any pets")})
     judge = PersonaJudge(nli, triples=False)
     assert judge.predict([("i love animals .", utterance)])[0, CONTRADICTION] == pytest.approx(0.9)
-    assert ("i love animals .", "i do not have any pets") in nli.seen
     assert not any("kids" in h for _, h in nli.seen)  # the question claims nothing
-    why = judge.explain("i love animals .", utterance)
-    assert why["decided_by"] == "nli" and why["nli"]["evidence"] == "i do not have any pets"
-    whole = PersonaJudge(
-        ScriptedNLI({("i love animals .", "i do not have any pets")}), clauses=False, triples=False
+    raw = PersonaJudge(
+        ScriptedNLI({("i love animals .", "i do not have any pets")}),
+        nli_on="utterance",
+        triples=False,
     )
-    assert whole.predict([("i love animals .", utterance)])[0, CONTRADICTION] < 0.5
+    assert raw.predict([("i love animals .", utterance)])[0, CONTRADICTION] < 0.5
+
+
+def test_clause_mode_reads_each_clause_so_one_clause_is_not_diluted():
+    utterance = "i love my job , but i do not have any pets ."
+    nli = ScriptedNLI({("i love animals .", "i do not have any pets .")})
+    judge = PersonaJudge(nli, triples=False, nli_on="clauses")
+    assert judge.predict([("i love animals .", utterance)])[0, CONTRADICTION] == pytest.approx(0.9)
+    why = judge.explain("i love animals .", utterance)
+    assert why["decided_by"] == "nli" and why["nli"]["evidence"] == "i do not have any pets ."
+    default = PersonaJudge(
+        ScriptedNLI({("i love animals .", "i do not have any pets .")}), triples=False
+    )
+    assert default.predict([("i love animals .", utterance)])[0, CONTRADICTION] < 0.5
+    with pytest.raises(UnknownNameError, match="statements"):
+        PersonaJudge(nli, nli_on="sentences")
 
 
 def test_check_consistency_uses_the_judge_through_the_seam():

@@ -86,6 +86,29 @@ def build_data(
         emit_json(report.to_dict())
 
 
+@nli_app.command("mix")
+def mix_cmd(
+    recipe: Path = typer.Argument(..., help="Output folder of 'consona nli build-data'."),
+    out: Path = typer.Option(..., "-o", "--out", help="Folder for train.jsonl / dev.jsonl."),
+    data_dir: Path = typer.Option(
+        ..., "--data-dir", help="Shared data folder (dialogue dev split)."
+    ),
+    keep: list[str] = typer.Option(
+        ["dialogue-train", "chat-phenomena"], "--keep", help="Sources kept whole (repeat)."
+    ),
+    replay: int = typer.Option(14_000, help="Rows sampled from every other source."),
+    dev: int = typer.Option(2_000, help="Recipe dev rows (the dialogue dev split is added)."),
+    seed: int = typer.Option(13),
+) -> None:
+    """A smaller training mixture for continuing a trained part on CPU (nli train --init):
+    the kept sources whole, a replay sample of the rest, dev from the recipe + dialogue dev."""
+    from consona.nli.data import finetune_mixture, write_dataset
+
+    splits = finetune_mixture(data_dir, recipe, keep=keep, replay=replay, dev=dev, seed=seed)
+    write_dataset(splits, None, out)
+    status(f"wrote train {len(splits['train'])}, dev {len(splits['dev'])} pairs to {out}")
+
+
 @nli_app.command("train")
 def train_cmd(
     data: Path = typer.Argument(..., help="Folder with train.jsonl and dev.jsonl."),

@@ -62,7 +62,7 @@ from consona.nli.sources import (
 
 __all__ = [
     "GENERATED", "LABEL_SET", "PERSONA_CAPS", "SOURCES", "BuildReport", "Source",
-    "build_dataset", "chatify", "negate", "norm_label", "norm_text", "split_of",
+    "build_dataset", "chatify", "finetune_mixture", "negate", "norm_label", "norm_text", "split_of",
     "varied_negations", "write_dataset",
 ]  # fmt: skip
 
@@ -274,8 +274,53 @@ def build_dataset(
     return splits, report
 
 
+def finetune_mixture(
+    data_dir: str | Path,
+    recipe_dir: str | Path,
+    *,
+    keep: Iterable[str] = ("dialogue-train", "chat-phenomena"),
+    replay: int = 14_000,
+    dev: int = 2_000,
+    seed: int = 13,
+) -> dict[str, list[Row]]:
+    """A smaller mixture for continuing a trained part on CPU: every train row of the
+    ``keep`` sources, a seeded sample of ``replay`` rows of the other sources (so the old
+    skills stay), and as dev a sample of ``dev`` recipe dev rows plus the dialogue
+    benchmark's dev split (source ``dialogue-dev``). ``recipe_dir`` holds the output of
+    :func:`build_dataset` / ``consona nli build-data``."""
+    from consona.nli.dialogue import build_dialogue_pairs
+
+    rng = random.Random(seed)
+    recipe = Path(recipe_dir)
+    keep = list(dict.fromkeys(keep))
+    by_source: dict[str, list[Row]] = defaultdict(list)
+    for row in _read_jsonl(recipe / "train.jsonl"):
+        by_source[row.get("source", "")].append(row)
+    mix = [r for name in keep for r in by_source.get(name, [])]
+    rest = [r for name, rows in by_source.items() if name not in keep for r in rows]
+    rng.shuffle(rest)
+    mix += rest[:replay]
+    rng.shuffle(mix)
+    dev_rows = list(_read_jsonl(recipe / "dev.jsonl"))
+    rng.shuffle(dev_rows)
+    dev_rows = dev_rows[:dev]
+    dev_rows += [
+        {"premise": r["premise"], "hypothesis": r["hypothesis"], "label": r["label"],
+         "source": "dialogue-dev"}
+        for r in build_dialogue_pairs(data_dir)["dev"]
+    ]  # fmt: skip
+    return {"train": mix, "dev": dev_rows}
+
+
+def _read_jsonl(path: Path) -> Iterable[Row]:
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
 def write_dataset(
-    splits: dict[str, list[Row]], report: BuildReport, out_dir: str | Path
+    splits: dict[str, list[Row]], report: BuildReport | None, out_dir: str | Path
 ) -> list[Path]:
     """Write train/dev/test JSONL + build_report.json atomically."""
     from consona.io import atomic_write
@@ -289,8 +334,9 @@ def write_dataset(
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         written.append(path)
-    path = out / "build_report.json"
-    with atomic_write(path) as fh:
-        fh.write(json.dumps(report.to_dict(), indent=2) + "\n")
-    written.append(path)
+    if report is not None:
+        path = out / "build_report.json"
+        with atomic_write(path) as fh:
+            fh.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        written.append(path)
     return written

@@ -314,4 +314,5 @@ def load_default_judge(
     nli = load_consona_nli(part_dir, **kwargs)
     default = triples and nli_on == "statements"
     thr = judge_threshold(part_dir) if default else None
-    return PersonaJudge(nli, triples=triples, nli_on=nli_on, threshold=thr)
+    name = "consona" if part_dir is None else f"consona:{part_dir}"
+    return PersonaJudge(nli, triples=triples, nli_on=nli_on, threshold=thr, name=name)

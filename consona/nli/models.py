@@ -1,8 +1,10 @@
 """Loading NLI models by name, and the one wrapper that adds batching + an LRU pair cache.
 
-Names: ``"consona"`` (the shipped persona-NLI cross-encoder, the default; ``"consona:<dir>"``
-for a part trained with ``consona nli train``), ``"hf:<id or
-dir>"`` (any Hugging Face sequence-classification NLI model), ``"fake"``
+Names: ``"consona"`` (the default judge: the shipped persona-NLI cross-encoder on the
+utterance's statements + the triple check, :mod:`consona.nli.judge`), ``"consona:<dir>"``
+(the same judge around a part trained with ``consona nli train``), ``"consona-nli"`` /
+``"consona-int8"`` (the cross-encoder alone), ``"llm"`` (the chat backend as judge),
+``"hf:<id or dir>"`` (any Hugging Face sequence-classification NLI model), ``"fake"``
 (:class:`consona.testing.FakeNLI`), and anything registered in ``NLI_MODELS``.
 
 >>> nli = load_nli_model("fake")
@@ -187,9 +189,10 @@ def load_nli_model(
 
         model: NLIModel = HFNLIModel(target, **kwargs)
     elif name.startswith("consona:"):
-        from consona.nli.crossencoder import load_consona_nli
+        from consona.nli.judge import load_default_judge
 
-        model = load_consona_nli(name[len("consona:") :].strip(), **kwargs)
+        kwargs.setdefault("quantize", False)
+        model = load_default_judge(part_dir=name[len("consona:") :].strip(), **kwargs)
     else:
         if name not in NLI_MODELS:
             raise UnknownNameError("NLI model", name, nli_model_names())

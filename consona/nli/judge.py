@@ -44,7 +44,8 @@ from typing import Any
 import numpy as np
 
 from consona.nli.base import CONTRADICTION, ENTAILMENT, LABELS, NLIModel, Pair
-from consona.nli.triples import Clash, RuleTripleExtractor, clash
+from consona.nli.clash import Clash, clash
+from consona.nli.triples import RuleTripleExtractor
 from consona.text import normalize, split_clauses
 from consona.types import Triple
 

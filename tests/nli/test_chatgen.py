@@ -7,7 +7,8 @@ import random
 from collections import Counter
 
 from consona.nli.chatgen import chat, generate_chat_pairs
-from consona.nli.triples import RuleTripleExtractor, check_triples
+from consona.nli.clash import check_triples
+from consona.nli.triples import RuleTripleExtractor
 from consona.text import normalize
 
 

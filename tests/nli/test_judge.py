@@ -9,11 +9,12 @@ import pytest
 
 from consona.errors import UnknownNameError
 from consona.nli.base import CONTRADICTION
+from consona.nli.clash import check_triples, clash
 from consona.nli.consistency import check_consistency
 from consona.nli.judge import PersonaJudge, segments
 from consona.nli.models import load_nli_model
 from consona.nli.schema import Triple
-from consona.nli.triples import RuleTripleExtractor, check_triples, clash
+from consona.nli.triples import RuleTripleExtractor
 from consona.testing import FakeNLI, ScriptedNLI
 from consona.text import split_clauses
 

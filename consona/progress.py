@@ -28,3 +28,12 @@ def progress(iterable: Iterable[T] | None = None, **kwargs: Any) -> Any:
     kwargs.setdefault("file", sys.stderr)
     kwargs.setdefault("dynamic_ncols", True)
     return tqdm(iterable, **kwargs)
+
+
+def quiet_transformers() -> None:
+    """No load reports or weight-loading bars from transformers / sentence-transformers:
+    library code is silent (consona's own bars follow the log level)."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()

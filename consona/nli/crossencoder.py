@@ -28,7 +28,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from consona.nli.hf import SequenceClassifierNLI, pick_threads, quiet_transformers
+from consona.nli.hf import SequenceClassifierNLI, pick_threads
+from consona.progress import quiet_transformers
 
 log = logging.getLogger(__name__)
 

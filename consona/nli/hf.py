@@ -20,15 +20,7 @@ import numpy as np
 
 from consona.errors import ModelError, require
 from consona.nli.base import LABELS, Pair
-
-
-def quiet_transformers() -> None:
-    """No load reports or weight-loading bars from transformers (library code is silent)."""
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-
+from consona.progress import quiet_transformers
 
 _ALIASES = {
     "entailment": 0,

@@ -1,6 +1,6 @@
 """Throughput (and quality) of the persona extractors on MSC persona-summary utterances.
 
-    python bench/extract_throughput.py DATA [--n 1000] [--llm-n 20] [--out result.json]
+    python bench/extract_throughput.py DATA [--n 1000] [--llm-n 20] [--out bench/results/extract_throughput.json]
 
 DATA is an msc_personasummary file or folder. Measures the ``fast`` extractor on ``--n``
 utterances (utterances/s, detection F1, ROUGE-L), with its shipped statement editor and,
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--llm-model", default=None, help="GGUF path (default: consona's model)")
     ap.add_argument("--split", choices=["all", "test"], default="test")
     ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--out", type=Path, default=Path("bench/extract_throughput.json"))
+    ap.add_argument("--out", type=Path, default=Path("bench/results/extract_throughput.json"))
     args = ap.parse_args(argv)
 
     from consona.errors import ConsonaError

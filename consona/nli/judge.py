@@ -114,7 +114,7 @@ def segments(utterance: str, *, max_segments: int = 32) -> list[str]:
 
 
 class PersonaJudge:
-    """``NLIModel`` that combines a cross-encoder judged per clause with a triple check.
+    """``NLIModel`` that combines a cross-encoder on the statements with a triple check.
 
     ``nli``: the cross-encoder (any NLIModel). ``extractor``: anything with
     ``extract(text) -> list[Triple]`` (default: the rule extractor); ``triples=False``

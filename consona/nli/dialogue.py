@@ -35,9 +35,9 @@ from typing import Any
 from consona.formats.dnli import DNLI_FILE, DnliDialogue, read_dnli_dialogues
 from consona.nli.schema import (
     HAVE,
-    POSITIVE,
     SINGLE_VALUED,
     Triple,
+    negations,
     pair_label_group,
     triple_relation,
 )
@@ -171,18 +171,6 @@ def assign_splits(
     return sentence_split, dialogue_of
 
 
-def _flips(t: Triple) -> list[str]:
-    if t.relation == "dislike":
-        return ["*positive*"]
-    if POSITIVE.match(t.relation):
-        return ["dislike"]
-    if t.relation in HAVE:
-        return ["not_have"]
-    if t.relation == "not_have":
-        return sorted(HAVE)
-    return []
-
-
 def _pairs_for_split(
     dialogues: list[DnliDialogue],
     premises: set[str],
@@ -215,13 +203,10 @@ def _pairs_for_split(
                 kinds[key] = "utterance"
     by_triple: dict[Triple, set[str]] = defaultdict(set)
     by_rel: dict[tuple[str, str], set[str]] = defaultdict(set)
-    positive_rels: set[str] = set()
     for key, (_, triples) in personas.items():
         for t in triples:
             by_triple[t].add(key)
             by_rel[(t.subject, t.relation)].add(key)
-            if POSITIVE.match(t.relation):
-                positive_rels.add(t.relation)
     persona_keys = sorted(personas)
     rows: list[dict[str, Any]] = []
     for ukey in sorted(utterances):
@@ -230,10 +215,8 @@ def _pairs_for_split(
         for t in triples:
             pools["entailment"] |= by_triple.get(t, set())
             pools["hard"] |= by_rel.get((t.subject, t.relation), set())
-            for r in _flips(t):
-                rels = sorted(positive_rels) if r == "*positive*" else [r]
-                for rel in rels:
-                    pools["contradiction"] |= by_rel.get((t.subject, rel), set())
+            for rel in sorted(negations(t.relation)):
+                pools["contradiction"] |= by_rel.get((t.subject, rel), set())
             if t.relation in SINGLE_VALUED or t.relation in HAVE:
                 pools["contradiction"] |= by_rel.get((t.subject, t.relation), set())
         wanted = {

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from consona.errors import ConfigError
+from consona.errors import ConfigError, DataValidationError
 from consona.nli.base import LABELS, NLIModel
 
 _ALIASES = {
@@ -43,7 +43,7 @@ def norm_label(value: Any) -> str | None:
 def nli_metrics(gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
     """Accuracy, per-class P/R/F1, macro F1 and the confusion matrix (rows = gold)."""
     if len(gold) != len(pred):
-        raise ValueError(f"{len(gold)} gold labels but {len(pred)} predictions")
+        raise DataValidationError(f"{len(gold)} gold labels but {len(pred)} predictions")
     idx = {lab: i for i, lab in enumerate(LABELS)}
     cm = np.zeros((3, 3), dtype=int)
     for g, p in zip(gold, pred, strict=True):

@@ -31,7 +31,7 @@ import re
 from consona.types import Triple
 
 __all__ = [
-    "COUNTED", "GROUPS", "HAVE", "IGNORED", "SINGLE_VALUED", "Triple", "count_split",
+    "COUNTED", "GROUPS", "HAVE", "IGNORED", "LIKES", "SINGLE_VALUED", "Triple", "count_split", "negations",
     "object_tokens", "pair_label", "pair_label_group", "relation_group", "triple_relation",
 ]  # fmt: skip
 
@@ -76,6 +76,35 @@ def relation_group(relation: str) -> str:
     if POSITIVE.match(relation) or relation in (NEGATIVE_LIKE, "has_hobby"):
         return "like"
     return "attribute"
+
+
+LIKES = frozenset(
+    {
+        "like_general", "like_activity", "like_food", "like_music", "like_goto", "like_drink",
+        "like_animal", "like_sports", "like_watching", "like_movie", "like_read",
+        "favorite", "favorite_color", "favorite_food", "favorite_music_artist",
+        "favorite_music", "favorite_movie", "favorite_season", "favorite_place",
+        "favorite_hobby", "favorite_animal", "favorite_sport", "favorite_book",
+        "favorite_drink",
+    }
+)  # fmt: skip
+
+
+def negations(relation: str) -> frozenset[str]:
+    """The relations that, with the same object, negate ``relation``.
+
+    >>> sorted(negations("have_pet")), "like_music" in negations("dislike")
+    (['not_have'], True)
+    """
+    if relation == NEGATIVE_LIKE:
+        return LIKES
+    if POSITIVE.match(relation):
+        return frozenset({NEGATIVE_LIKE})
+    if relation == NEGATIVE_HAVE:
+        return HAVE
+    if relation in HAVE:
+        return frozenset({NEGATIVE_HAVE})
+    return frozenset()
 
 
 def object_tokens(obj: str) -> set[str]:

@@ -271,6 +271,7 @@ def load_consona_nli(
         "max_length": int(max_length or config.get("max_length", 128)),
         "label_order": LABEL_NAMES,
         "contradiction_threshold": load_calibration(part),
+        "per_pair": quantize,
     }
     if quantize:
         common["name"] += "-int8"

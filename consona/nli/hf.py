@@ -90,12 +90,16 @@ class SequenceClassifierNLI:
         max_length: int = 256,
         label_order: Sequence[str] | None = None,
         contradiction_threshold: float | None = None,
+        per_pair: bool = False,
     ) -> None:
         self.tokenizer = tokenizer
         self.model = model.eval()
         self.name = name
         self.max_length = max_length
         self.contradiction_threshold = contradiction_threshold
+        # dynamic int8 quantises activations per batch: a pair's probabilities would depend
+        # on the other pairs in its batch, so quantised models run one pair at a time
+        self.per_pair = per_pair
         if label_order is not None:
             perm = label_permutation(dict(enumerate(label_order)))
         else:
@@ -109,6 +113,7 @@ class SequenceClassifierNLI:
             return out
         # sort by length so padding stays small; restore the order afterwards
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+        batch_size = 1 if self.per_pair else batch_size
         with torch.inference_mode():
             for start in range(0, len(order), max(1, batch_size)):
                 idx = order[start : start + batch_size]

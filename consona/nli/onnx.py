@@ -156,6 +156,7 @@ class OnnxSequenceClassifierNLI(SequenceClassifierNLI):
     def logits(self, pairs: Sequence[Pair], *, batch_size: int = 64) -> np.ndarray:
         out = np.zeros((len(pairs), 3), dtype=np.float32)
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+        batch_size = 1 if self.per_pair else batch_size
         for start in range(0, len(order), max(1, batch_size)):
             idx = order[start : start + batch_size]
             enc = self.tokenizer(

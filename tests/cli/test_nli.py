@@ -196,3 +196,21 @@ def test_build_data_on_tiny_tree(tmp_path):
         app, ["nli", "build-data", "--data-dir", str(tmp_path / "x"), "-o", str(out)]
     )
     assert missing.exit_code == 2
+    # the fine-tuning mixture: the kept sources whole, a replay sample of the rest
+    mix = tmp_path / "mix"
+    res = runner.invoke(
+        app,
+        ["nli", "mix", str(out), "-o", str(mix), "--data-dir", str(data), "--keep",
+         "dnli-triples", "--replay", "5", "--dev", "3"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    got = [json.loads(x) for x in (mix / "train.jsonl").read_text().splitlines()]
+    kept = [r for r in rows["train"] if r["source"] == "dnli-triples"]
+    assert sorted(map(json.dumps, kept)) == sorted(
+        json.dumps(r) for r in got if r["source"] == "dnli-triples"
+    )
+    assert sum(r["source"] != "dnli-triples" for r in got) == min(
+        5, sum(r["source"] != "dnli-triples" for r in rows["train"])
+    )
+    dev = [json.loads(x) for x in (mix / "dev.jsonl").read_text().splitlines()]
+    assert sum(r.get("source") != "dialogue-dev" for r in dev) == min(3, len(rows["dev"]))

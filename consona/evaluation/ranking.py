@@ -170,7 +170,7 @@ def build_dnli_ranking(
                         u for dd, oo, u in by_rel[(s, r)] if dd != d and oo not in own_objects
                     }
                 for r2 in negations(r):
-                    contra |= {u for dd, u in by_triple.get((s, r2, o), []) if dd != d}
+                    contra |= {u for dd, u in by_triple.get(Triple(s, r2, o), []) if dd != d}
                 if not contra:
                     continue
                 entail = sorted({u for dd, u in by_triple[t] if dd != d} - contra - {text})

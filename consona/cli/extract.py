@@ -57,7 +57,7 @@ def _load(
     extractor: str, backend: str | None, model: str | None, nli: Any, statements: str | None
 ) -> Any:
     from consona.config import Settings
-    from consona.extraction.base import load_extractor
+    from consona.extraction import load_extractor
 
     backend_obj: Any = None
     if extractor == "llm":

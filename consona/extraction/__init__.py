@@ -13,8 +13,8 @@ consona/data/extraction),
 """
 
 from consona.extraction.aggregate import extract_dialogue, merge_facts
-from consona.extraction.base import EXTRACTORS, Extractor, load_extractor
-from consona.extraction.verify import VerifiedExtractor, Verifier
+from consona.extraction.base import EXTRACTORS, Extractor
+from consona.extraction.verify import VerifiedExtractor, Verifier, load_extractor
 
 __all__ = [
     "EXTRACTORS",

@@ -4,24 +4,26 @@ An extractor turns one utterance into persona facts about its speaker (``Fact.sp
 left for the caller unless the fact is about the other speaker), with ``confidence`` and
 the (subject, relation, object) triple when it knows it.
 
->>> ex = load_extractor("fake")
+>>> ex = EXTRACTORS.create("fake")
 >>> [f.text for f in ex.extract(Turn(speaker="a", text="lol ok. i have two dogs"))]
 ['I have two dogs.']
->>> load_extractor("nope")
+>>> EXTRACTORS.create("nope")
 Traceback (most recent call last):
 ...
 consona.errors.UnknownNameError: Unknown extractor 'nope'. Valid extractors: fake, fast, llm
+
+:func:`consona.extraction.load_extractor` loads one by name, verified when given an NLI.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from consona.registry import Registry
 from consona.types import Fact, Turn
 
-__all__ = ["EXTRACTORS", "Extractor", "extract_batch_by_loop", "load_extractor"]
+__all__ = ["EXTRACTORS", "Extractor", "extract_batch_by_loop"]
 
 
 @runtime_checkable
@@ -52,16 +54,3 @@ EXTRACTORS: Registry[Extractor] = Registry("extractor")
 EXTRACTORS.register("fast", "consona.extraction.fast:create_fast")
 EXTRACTORS.register("llm", "consona.extraction.llm:create_llm")
 EXTRACTORS.register("fake", "consona.testing.extraction:create_fake")
-
-
-def load_extractor(
-    name: str, *, backend: Any = None, nli: Any = None, settings: Any = None
-) -> Extractor:
-    """An extractor by name. With ``nli`` every fact is verified against its utterance
-    (``consona.extraction.verify``); ``backend`` is a ChatBackend or backend name (llm)."""
-    extractor = EXTRACTORS.create(name, backend=backend, nli=nli, settings=settings)
-    if nli is not None:
-        from consona.extraction.verify import VerifiedExtractor
-
-        return VerifiedExtractor(extractor, nli=nli)
-    return extractor

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from consona.extraction.base import Extractor
+from consona.extraction.base import EXTRACTORS, Extractor
 from consona.extraction.text import (
     Clause,
     about_other,
@@ -30,7 +30,7 @@ from consona.nli.base import CONTRADICTION, ENTAILMENT, NLIModel
 from consona.text import rouge_l, tokens
 from consona.types import Fact, Turn
 
-__all__ = ["VerifiedExtractor", "Verifier", "other_speaker", "swap_person"]
+__all__ = ["VerifiedExtractor", "Verifier", "load_extractor", "other_speaker", "swap_person"]
 
 _SWAP = {
     "you": "I", "your": "my", "yours": "mine", "yourself": "myself", "you're": "I'm",
@@ -165,3 +165,14 @@ class VerifiedExtractor:
             ctx = contexts[i] if contexts is not None else ()
             others.append(next((c.speaker for c in reversed(ctx) if c.speaker != t.speaker), None))
         return self.verifier.verify_many(turns, raw, others=others)
+
+
+def load_extractor(
+    name: str, *, backend: Any = None, nli: Any = None, settings: Any = None
+) -> Extractor:
+    """An extractor by name. With ``nli`` every fact is verified against its utterance
+    (``consona.extraction.verify``); ``backend`` is a ChatBackend or backend name (llm)."""
+    extractor = EXTRACTORS.create(name, backend=backend, nli=nli, settings=settings)
+    if nli is not None:
+        return VerifiedExtractor(extractor, nli=nli)
+    return extractor

@@ -27,7 +27,7 @@ from typing import Any
 
 from consona.augmentation import DistractorPool, augment_examples
 from consona.augmentation.augment import STAT_KEYS
-from consona.extraction.base import load_extractor
+from consona.extraction.verify import load_extractor
 from consona.nli.base import ENTAILMENT, NLIModel
 from consona.nli.models import load_nli_model, predict_unique
 from consona.pipeline.config import BuildConfig

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from consona.errors import BackendError
+from consona.extraction import load_extractor
 from consona.extraction.aggregate import extract_dialogue, merge_facts
-from consona.extraction.base import load_extractor
 from consona.extraction.llm import FACTS_SCHEMA, LLMExtractor, parse_facts
 from consona.testing import FakeBackend, FakeExtractor, FakeNLI
 from consona.types import Dialogue, Fact, Persona, Turn

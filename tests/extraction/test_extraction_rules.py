@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from consona.errors import UnknownNameError
-from consona.extraction.base import EXTRACTORS, Extractor, load_extractor
+from consona.extraction import EXTRACTORS, Extractor, load_extractor
 from consona.extraction.text import (
     about_other,
     is_hypothetical,

@@ -9,4 +9,19 @@ NLI_MODELS.register("consona-nli", "consona.nli.crossencoder:load_consona_nli")
 NLI_MODELS.register("consona-int8", "consona.nli.crossencoder:load_consona_nli_int8")
 NLI_MODELS.register("llm", "consona.nli.llm:LLMJudge")
 
-__all__ = ["CONTRADICTION", "ENTAILMENT", "LABELS", "NEUTRAL", "NLI_MODELS", "NLIModel", "Pair"]
+from consona.nli.consistency import ConsistencyResult, check_consistency, check_many  # noqa: E402
+from consona.nli.models import load_nli_model  # noqa: E402
+
+__all__ = [
+    "CONTRADICTION",
+    "ENTAILMENT",
+    "LABELS",
+    "NEUTRAL",
+    "NLI_MODELS",
+    "ConsistencyResult",
+    "NLIModel",
+    "Pair",
+    "check_consistency",
+    "check_many",
+    "load_nli_model",
+]

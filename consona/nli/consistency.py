@@ -275,4 +275,43 @@ def check_many(
         results.append(
             ConsistencyResult(utterance=utt, verdicts=verdicts, threshold=thr, model=name)
         )
-    return results
+    return _excuse_persona_conflicts(results, nli=nli, threshold=thr, batch_size=batch_size)
+
+
+def _excuse_persona_conflicts(
+    results: list[ConsistencyResult], *, nli: NLIModel, threshold: float, batch_size: int
+) -> list[ConsistencyResult]:
+    """A reply that restates fact B does not contradict fact A when the persona itself holds
+    both and A contradicts B ("i am a doctor" + "i am looking for a new job": "Yes, I am a
+    doctor." is no contradiction). Such verdicts become neutral, with the fact that
+    explains them as ``evidence``."""
+    asks: list[tuple[str, str]] = []
+    for r in results:
+        entailed = r.entailed
+        for a in r.contradicted:
+            asks.extend((a, b) for b in entailed if b != a)
+    if not asks:
+        return results
+    asks = list(dict.fromkeys(asks))
+    probs = np.asarray(nli.predict(asks, batch_size=batch_size), dtype=np.float64)
+    clashing = {pair for pair, p in zip(asks, probs, strict=True) if p[CONTRADICTION] >= threshold}
+    out = []
+    for r in results:
+        verdicts = []
+        for v in r.verdicts:
+            held = next((b for b in r.entailed if (v.fact, b) in clashing), None)
+            if v.label == "contradiction" and held is not None:
+                v = FactVerdict(
+                    fact=v.fact,
+                    label="neutral",
+                    probs=v.probs,
+                    scored=v.scored,
+                    evidence=f"the persona also says: {held}",
+                )
+            verdicts.append(v)
+        out.append(
+            ConsistencyResult(
+                utterance=r.utterance, verdicts=verdicts, threshold=r.threshold, model=r.model
+            )
+        )
+    return out

@@ -134,3 +134,19 @@ def test_shipped_model_on_clear_pairs(name):
     r = check_consistency(facts, "My favorite color is green.", nli=nli)
     assert r.contradicted == ["My favorite color is blue."]
     assert 0.0 < nli.contradiction_threshold < 1.0
+
+
+def test_restating_one_of_two_clashing_persona_facts_is_no_contradiction():
+    """The persona holds both "doctor" and "looking for a new job": a reply that restates
+    one of them is not flagged for clashing with the other."""
+    from consona.testing import fake_judge
+
+    facts = ["i am a doctor .", "i am now looking for a new job .", "i like jazz ."]
+    r = check_consistency(facts, "I am a doctor.", nli=fake_judge())
+    assert not r.contradiction
+    excused = next(v for v in r.verdicts if v.fact == facts[1])
+    assert excused.label == "neutral" and "i am a doctor" in (excused.evidence or "")
+    # a reply that clashes with a fact and restates none still contradicts
+    lawyer = check_consistency(facts, "I am a lawyer.", nli=fake_judge())
+    assert facts[0] in lawyer.contradicted
+    assert all(v.evidence is None for v in lawyer.verdicts)

@@ -109,13 +109,14 @@ def main() -> None:
     src.add_argument("--eval-run", type=Path)
     ap.add_argument("--nli", default=None, help="judge to re-grade with (default: consona)")
     ap.add_argument("--llm-sample", type=int, default=50, help="replies also judged by nli=llm")
+    ap.add_argument("--llm-cache", type=Path, help="sqlite file that keeps the LLM judge's answers")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
 
     groups = _agent_items(args.agent_bench) if args.agent_bench else _eval_items(args.eval_run)
     nli = load_nli_model(args.nli)
-    llm = load_nli_model("llm") if args.llm_sample else None
+    llm = load_nli_model("llm", cache_path=args.llm_cache) if args.llm_sample else None
     report: dict[str, Any] = {
         "bench": "judge_regrade",
         "source": str(args.agent_bench or args.eval_run),

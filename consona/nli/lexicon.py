@@ -200,6 +200,28 @@ for _i, _names in enumerate(JOB_GROUPS):
         JOB_GROUP.setdefault(_n, _i)
 JOB_GROUP["nurse's aide"] = JOB_GROUP["nurses aide"]
 
+# "i work in insurance", "my career is in the insurance industry" → a job of that field
+FIELD_JOBS = {
+    "insurance": "insurance agent", "real estate": "real estate agent", "banking": "banker",
+    "finance": "banker", "accounting": "accountant", "nursing": "nurse", "education": "teacher",
+    "teaching": "teacher", "construction": "construction worker", "law": "lawyer",
+    "law enforcement": "police officer", "retail": "cashier", "sales": "salesperson",
+    "it": "programmer", "tech": "programmer", "software": "programmer", "medicine": "doctor",
+    "the medical field": "doctor", "marketing": "manager", "journalism": "journalist",
+    "the army": "soldier", "the military": "soldier", "the navy": "soldier",
+    "the air force": "soldier", "the marines": "soldier", "hospitality": "waiter",
+    "the restaurant business": "waiter", "fashion": "designer", "music": "musician",
+    "the music industry": "musician", "film": "actor", "the movies": "actor",
+}  # fmt: skip
+VERB_JOBS = {
+    "walk dogs": "dog walker", "teach": "teacher", "drive a truck": "truck driver",
+    "drive trucks": "truck driver", "cut hair": "hairdresser", "do hair": "hairdresser",
+    "fix cars": "mechanic", "sell insurance": "insurance agent", "sell cars": "salesman",
+    "deliver babies": "nurse", "write": "writer", "sing": "singer", "play music": "musician",
+    "cook": "chef", "program": "programmer", "code": "programmer", "build houses": "carpenter",
+    "deliver mail": "mailman", "farm": "farmer", "preach": "pastor", "dance": "dancer",
+}  # fmt: skip
+
 # Not jobs, though they follow "i am a": identity, family, diet, hobby words.
 NOT_JOBS = frozenset({"fan", "lover", "mom", "dad", "parent", "student", "vegan", "vegetarian"})
 

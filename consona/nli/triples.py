@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from consona.nli.lexicon import (
     EYE_COLOURS,
     FEMALE,
+    FIELD_JOBS,
     HAIR_COLOURS,
     JOB_GROUP,
     MALE,
     NOT_JOBS,
     NUMBER_WORDS,
+    VERB_JOBS,
     hypernyms,
     place,
     singular,
@@ -293,29 +295,8 @@ _EMPLOYED = re.compile(
 )
 
 
-# "i work in insurance", "my career is in the insurance industry" → a job of that field
-_FIELD_JOBS = {
-    "insurance": "insurance agent", "real estate": "real estate agent", "banking": "banker",
-    "finance": "banker", "accounting": "accountant", "nursing": "nurse", "education": "teacher",
-    "teaching": "teacher", "construction": "construction worker", "law": "lawyer",
-    "law enforcement": "police officer", "retail": "cashier", "sales": "salesperson",
-    "it": "programmer", "tech": "programmer", "software": "programmer", "medicine": "doctor",
-    "the medical field": "doctor", "marketing": "manager", "journalism": "journalist",
-    "the army": "soldier", "the military": "soldier", "the navy": "soldier",
-    "the air force": "soldier", "the marines": "soldier", "hospitality": "waiter",
-    "the restaurant business": "waiter", "fashion": "designer", "music": "musician",
-    "the music industry": "musician", "film": "actor", "the movies": "actor",
-}  # fmt: skip
-_VERB_JOBS = {
-    "walk dogs": "dog walker", "teach": "teacher", "drive a truck": "truck driver",
-    "drive trucks": "truck driver", "cut hair": "hairdresser", "do hair": "hairdresser",
-    "fix cars": "mechanic", "sell insurance": "insurance agent", "sell cars": "salesman",
-    "deliver babies": "nurse", "write": "writer", "sing": "singer", "play music": "musician",
-    "cook": "chef", "program": "programmer", "code": "programmer", "build houses": "carpenter",
-    "deliver mail": "mailman", "farm": "farmer", "preach": "pastor", "dance": "dancer",
-}  # fmt: skip
-_FIELD_RE = "|".join(sorted(map(re.escape, _FIELD_JOBS), key=len, reverse=True))
-_VERB_RE = "|".join(sorted(map(re.escape, _VERB_JOBS), key=len, reverse=True))
+_FIELD_RE = "|".join(sorted(map(re.escape, FIELD_JOBS), key=len, reverse=True))
+_VERB_RE = "|".join(sorted(map(re.escape, VERB_JOBS), key=len, reverse=True))
 
 
 def _field_job(c: str) -> str | None:
@@ -326,13 +307,13 @@ def _field_job(c: str) -> str | None:
         c,
     )
     if m:
-        return _FIELD_JOBS.get(m.group(1)) or _FIELD_JOBS.get("the " + m.group(1))
+        return FIELD_JOBS.get(m.group(1)) or FIELD_JOBS.get("the " + m.group(1))
     m = re.search(
         rf"\bi ({_VERB_RE}) for a living\b|\bfor a living[ ,.!]+(?:i )?({_VERB_RE})\b|\bi ({_VERB_RE}) (?:babies|kids|children)?\s*,? i am a\b",
         c,
     )
     if m:
-        return _VERB_JOBS[next(g for g in m.groups() if g)]
+        return VERB_JOBS[next(g for g in m.groups() if g)]
     return None
 
 

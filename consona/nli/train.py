@@ -293,7 +293,11 @@ def train(cfg: TrainConfig, *, progress: Callable[[str], None] | None = None) ->
         "seconds": round(time.time() - t0, 1),
         "device": device,
         "torch": torch.__version__,
-        "config": asdict(cfg),
+        # folder names only: a shipped metrics file carries no local directory layout
+        "config": {
+            k: (Path(v).name if k in ("data", "out", "base", "init") and v else v)
+            for k, v in asdict(cfg).items()
+        },
     }
     (out / "train_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     say(f"saved {out} (best dev acc {best['dev_acc']:.4f}, threshold {threshold})")

@@ -5,12 +5,13 @@ nli=FakeNLI())``.
 """
 
 from consona.testing.backends import FakeBackend
-from consona.testing.extraction import FakeExtractor
+from consona.testing.extraction import FakeEncoder, FakeExtractor
 from consona.testing.nli import FakeEmbedder, FakeNLI, FixedNLI, ScriptedNLI, fake_judge
 
 __all__ = [
     "FakeBackend",
     "FakeEmbedder",
+    "FakeEncoder",
     "FakeExtractor",
     "FakeNLI",
     "FixedNLI",

@@ -61,3 +61,34 @@ class FakeExtractor:
 
 def create_fake(**_: Any) -> FakeExtractor:
     return FakeExtractor()
+
+
+class FakeEncoder:
+    """A deterministic clause encoder for the fast extractor (its ``encoder=`` seam): each
+    clause becomes a normalised bag of hashed words, no MiniLM needed.
+
+    >>> enc = FakeEncoder(dim=8).encode(["i have two dogs . lol"])[0]
+    >>> enc.clause_vecs.shape[1], len(enc.clauses) == enc.clause_vecs.shape[0]
+    (8, True)
+    """
+
+    def __init__(self, dim: int = 8) -> None:
+        self.dim = dim
+
+    def encode(self, texts: list[str]) -> list[Any]:
+        import numpy as np
+
+        from consona.extraction.encoder import EncodedTurn
+
+        out = []
+        for text in texts:
+            clauses = split_clauses(text)
+            vecs = np.zeros((len(clauses), self.dim), np.float32)
+            for i, c in enumerate(clauses):
+                for w in tokens(c.text):
+                    vecs[i, sum(map(ord, w)) % self.dim] += 1.0
+            norm = np.linalg.norm(vecs, axis=1, keepdims=True)
+            vecs = vecs / np.maximum(norm, 1e-9)
+            pooled = vecs.mean(0) if len(vecs) else np.zeros(self.dim, np.float32)
+            out.append(EncodedTurn(clauses, vecs, pooled))
+        return out

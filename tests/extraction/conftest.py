@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from consona.extraction.encoder import EncodedTurn
 from consona.extraction.fast import FastModel
-from consona.extraction.text import split_clauses
-from consona.text import tokens
+from consona.testing.extraction import FakeEncoder
 
 WORDS = ["i", "have", "two", "dogs", "cats", "a", "cat", "like", "to", "read", "books", "love", "hiking", "work", "as", "nurse", "teacher", "my", ".", ",", "lol", "yes", "no", "wow", "cool", "am", "job"]  # fmt: skip
 
@@ -34,23 +32,6 @@ def tiny_base(tmp_path_factory):
 DIM = 8
 
 
-class StubEncoder:
-    """Deterministic clause vectors from a bag of hashed words (public seam: encoder=)."""
-
-    def encode(self, texts):
-        out = []
-        for text in texts:
-            clauses = split_clauses(text)
-            vecs = np.zeros((len(clauses), DIM), np.float32)
-            for i, c in enumerate(clauses):
-                for w in tokens(c.text):
-                    vecs[i, sum(map(ord, w)) % DIM] += 1.0
-            norm = np.linalg.norm(vecs, axis=1, keepdims=True)
-            vecs = vecs / np.maximum(norm, 1e-9)
-            out.append(EncodedTurn(clauses, vecs, vecs.mean(0) if len(vecs) else np.zeros(DIM)))
-        return out
-
-
 def _model() -> FastModel:
     m = FastModel.random(dim=DIM, relations=["have_pet", "has_profession"], hidden=2)
     m.w1[:] = 0.0
@@ -66,9 +47,9 @@ def _model() -> FastModel:
 
 
 @pytest.fixture
-def stub_encoder() -> StubEncoder:
+def stub_encoder() -> FakeEncoder:
     """A deterministic clause encoder (no MiniLM) of ``DIM``-dimensional vectors."""
-    return StubEncoder()
+    return FakeEncoder(dim=DIM)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import shutil
 from pathlib import Path
 
@@ -16,28 +15,8 @@ from consona.cli.main import app
 from consona.errors import ConfigError, ConsonaError, FormatError
 from consona.pipeline import BuildConfig, build
 from consona.testing import FakeNLI
+from consona.testing.data import write_chat_jsonl
 from consona.testing.extraction import FakeExtractor
-
-FACTS = ["I have two dogs.", "I am a nurse.", "I like jazz music.", "I live in Ohio.",
-         "I love hiking.", "I play the guitar.", "I have a cat.", "I work at a bank."]  # fmt: skip
-
-
-def write_input(path: Path, n: int = 24, *, corrupt_at: int | None = None, seed: int = 0) -> Path:
-    r = random.Random(seed)
-    lines = []
-    for i in range(n):
-        a, b = r.sample(FACTS, 2)
-        turns = [
-            {"speaker": "A", "text": "hi! how are you?"},
-            {"speaker": "B", "text": f"{a} what about you?"},
-            {"speaker": "A", "text": b},
-            {"speaker": "B", "text": f"cool. {r.choice(FACTS)}"},
-        ]
-        lines.append(json.dumps({"id": f"d{i}", "turns": turns}))
-    if corrupt_at is not None:
-        lines.insert(corrupt_at, '{"id": "bad", "turns": [')
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def cfg(**kw) -> BuildConfig:
@@ -59,7 +38,7 @@ def rows_of(out: Path) -> list[dict]:
 
 
 def test_build_writes_rows_messages_manifest_report(tmp_path):
-    src = write_input(tmp_path / "in.jsonl", 12)
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 12)
     res = run([src], tmp_path / "out")
     out = tmp_path / "out"
     m = json.loads((out / "manifest.json").read_text())
@@ -98,7 +77,7 @@ def test_build_writes_rows_messages_manifest_report(tmp_path):
 
 
 def test_same_seed_same_rows_other_seed_differs(tmp_path):
-    src = write_input(tmp_path / "in.jsonl", 10)
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 10)
     run([src], tmp_path / "a")
     run([src], tmp_path / "b")
     run([src], tmp_path / "c", cfg(seed=5))
@@ -107,14 +86,14 @@ def test_same_seed_same_rows_other_seed_differs(tmp_path):
 
 
 def test_worker_processes_give_the_same_rows(tmp_path):
-    src = write_input(tmp_path / "in.jsonl", 16)
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 16)
     run([src], tmp_path / "inproc")
     run([src], tmp_path / "procs", cfg(workers=2))
     assert rows_of(tmp_path / "procs") == rows_of(tmp_path / "inproc")
 
 
 def test_resume_skips_committed_and_equals_full_run(tmp_path):
-    src = write_input(tmp_path / "in.jsonl", 22)
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 22)
     full = tmp_path / "full"
     run([src], full)
     part = tmp_path / "part"
@@ -138,12 +117,12 @@ def test_resume_skips_committed_and_equals_full_run(tmp_path):
 
 
 def test_fingerprint_refuses_other_config_unless_force(tmp_path):
-    src = write_input(tmp_path / "in.jsonl", 6)
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 6)
     run([src], tmp_path / "o")
     with pytest.raises(ConfigError, match=r"another configuration.*seed") as err:
         run([src], tmp_path / "o", cfg(seed=1))
     assert "--force" in str(err.value)
-    write_input(src, 6, seed=9)  # changed input content
+    write_chat_jsonl(src, 6, seed=9)  # changed input content
     with pytest.raises(ConfigError, match="inputs"):
         run([src], tmp_path / "o")
     res = run([src], tmp_path / "o", cfg(seed=1), force=True)
@@ -152,7 +131,7 @@ def test_fingerprint_refuses_other_config_unless_force(tmp_path):
 
 
 def test_corrupt_line_skipped_counted_or_fatal(tmp_path):
-    src = write_input(tmp_path / "in.jsonl", 12, corrupt_at=7)
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 12, corrupt_at=7)
     res = run([src], tmp_path / "skip")
     m = res.manifest
     assert m["input"]["errors"] == 1 and m["input"]["error_samples"][0]["line"] == 8
@@ -169,7 +148,7 @@ def test_corrupt_line_skipped_counted_or_fatal(tmp_path):
 
 
 def test_write_failure_leaves_an_exact_manifest(tmp_path):
-    src = write_input(tmp_path / "in.jsonl", 12)
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 12)
     out = tmp_path / "o"
     (out / "shards" / "shard-00001.parquet").mkdir(parents=True)  # rename onto it fails
     with pytest.raises(ConsonaError, match=r"Cannot write .*shard-00001\.parquet") as err:
@@ -186,8 +165,8 @@ def test_write_failure_leaves_an_exact_manifest(tmp_path):
 
 
 def test_limit_and_glob_inputs(tmp_path):
-    write_input(tmp_path / "a.jsonl", 4)
-    write_input(tmp_path / "b.jsonl", 4, seed=3)
+    write_chat_jsonl(tmp_path / "a.jsonl", 4)
+    write_chat_jsonl(tmp_path / "b.jsonl", 4, seed=3)
     res = run([str(tmp_path / "*.jsonl")], tmp_path / "o", cfg(limit=6))
     assert res.manifest["statistics"]["dialogues"] == 6
     files = {r["source_file"] for r in rows_of(tmp_path / "o")}
@@ -197,7 +176,7 @@ def test_limit_and_glob_inputs(tmp_path):
 
 
 def test_cli_build_json_summary_and_errors(tmp_path):
-    src = write_input(tmp_path / "in.jsonl", 6)
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 6)
     runner = CliRunner()
     args = ["build", str(src), "-o", str(tmp_path / "o"), "--extractor", "fake", "--nli", "fake",
             "--workers", "0", "--shard-size", "4", "--json"]  # fmt: skip
@@ -233,7 +212,7 @@ def test_executors_are_chosen_by_name_from_the_registry():
 @pytest.mark.slow
 def test_ray_executor_gives_the_same_rows_as_local(tmp_path):
     pytest.importorskip("ray.data")
-    src = write_input(tmp_path / "in.jsonl", 16)
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 16)
     run([src], tmp_path / "local", cfg(workers=2))
     res = run([src], tmp_path / "ray", cfg(executor="ray", workers=2))
     assert res.status == "complete" and res.shards_written == 4
@@ -249,7 +228,7 @@ def test_llm_paraphrase_through_build_is_cached_and_recorded(tmp_path, _isolated
     from consona.augmentation import AugmentConfig
     from consona.testing import FakeBackend
 
-    src = write_input(tmp_path / "in.jsonl", 6)
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 6)
     backend = FakeBackend(
         lambda msgs: "Honestly, " + msgs[-1]["content"][0].lower() + msgs[-1]["content"][1:]
     )
@@ -272,7 +251,7 @@ def test_llm_paraphrase_through_build_is_cached_and_recorded(tmp_path, _isolated
 def test_other_formats_and_directories_are_read_through_consona_formats(tmp_path):
     from consona.formats import read_dialogues, write_dialogues
 
-    src = write_input(tmp_path / "in.jsonl", 5)
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 5)
     dialogues = list(read_dialogues(src))
     data = tmp_path / "data"
     data.mkdir()
@@ -289,7 +268,7 @@ def test_other_formats_and_directories_are_read_through_consona_formats(tmp_path
 
 
 def test_persona_scope_controls_which_facts_an_example_gets(tmp_path):
-    src = write_input(tmp_path / "in.jsonl", 8)
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 8)
     no_aug = AugmentConfig(distractors=0, shuffle=False, drop_prob=0, empty_prob=0)
     shares = {}
     for scope in ("dialogue", "past", "response"):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+
+from consona.testing.data import write_chat_jsonl
 
 pytestmark = pytest.mark.slow  # ~8 builds in child processes
 
@@ -56,23 +57,6 @@ output.atomic_write = stalling
 from consona.cli.main import main
 main()
 """
-FACTS = ["I have two dogs.", "I am a nurse.", "I like jazz music.", "I live in Ohio.",
-         "I love hiking.", "I play the guitar.", "I have a cat.", "I work at a bank."]  # fmt: skip
-
-
-def write_input(path: Path, n: int) -> Path:
-    r = random.Random(0)
-    with path.open("w") as f:
-        for i in range(n):
-            a, b = r.sample(FACTS, 2)
-            turns = [
-                {"speaker": "A", "text": "hi! how are you?"},
-                {"speaker": "B", "text": f"{a} what about you?"},
-                {"speaker": "A", "text": b},
-                {"speaker": "B", "text": f"cool. {r.choice(FACTS)}"},
-            ]
-            f.write(json.dumps({"id": f"d{i}", "turns": turns}) + "\n")
-    return path
 
 
 def _cmd(src: Path, out: Path) -> list[str]:
@@ -125,7 +109,7 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def test_kill_9_at_several_points_then_resume_equals_uninterrupted(tmp_path):
-    src = write_input(tmp_path / "in.jsonl", 18)  # 6 shards of 3 dialogues
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 18)  # 6 shards of 3 dialogues
     ref = tmp_path / "ref"
     subprocess.run(_cmd(src, ref), check=True, timeout=600)
     expected = _rows(ref)
@@ -160,7 +144,7 @@ def test_kill_9_at_several_points_then_resume_equals_uninterrupted(tmp_path):
 
 
 def test_ctrl_c_inside_a_shard_write_stops_cleanly_and_resumes(tmp_path):
-    src = write_input(tmp_path / "in.jsonl", 12)
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 12)
     out = tmp_path / "out"
     cmd = [*_cmd(src, out), "--workers", "2"]
     # the second shard's parquet write (file 3) blocks until the Ctrl-C

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from consona.testing.data import write_chat_jsonl
+
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads the process tree from /proc"
 )
@@ -22,22 +24,9 @@ pytestmark = pytest.mark.skipif(
 GRACE_S = 5.0  # how long a process of the build may outlive it
 
 
-def write_input(path: Path, n: int) -> Path:
-    facts = ["I have two dogs.", "I am a nurse.", "I like jazz music.", "I live in Ohio."]
-    with path.open("w") as f:
-        for i in range(n):
-            turns = [
-                {"speaker": "A", "text": "hi! how are you?"},
-                {"speaker": "B", "text": f"{facts[i % 4]} what about you?"},
-                {"speaker": "A", "text": facts[(i + 1) % 4]},
-            ]
-            f.write(json.dumps({"id": f"d{i}", "turns": turns}) + "\n")
-    return path
-
-
 def start_build(tmp_path: Path, **popen) -> tuple[subprocess.Popen, Path]:
     """A real build on 2 local workers, long enough (600 shards) to be caught running."""
-    src = write_input(tmp_path / "in.jsonl", 3000)
+    src = write_chat_jsonl(tmp_path / "in.jsonl", 3000)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "consona.cli.main", "-q", "build", str(src), "-o", str(out),
            "--extractor", "fake", "--nli", "fake", "--workers", "2", "--shard-size", "5"]  # fmt: skip

@@ -24,6 +24,7 @@ see :func:`credible_contradiction`) are left out.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import zlib
@@ -349,8 +350,6 @@ def heldout_texts(data_dir: str | Path) -> set[str]:
 def read_dev_read(data_dir: str | Path, *, keep_ambiguous: bool = False) -> list[dict[str, Any]]:
     """The hand-read pairs of ``persona-contradictions-dev`` (ambiguous ones left out
     unless ``keep_ambiguous``)."""
-    import json
-
     path = Path(data_dir) / "persona-contradictions-dev" / "pairs.jsonl"
     rows = []
     with open(path, encoding="utf-8") as fh:

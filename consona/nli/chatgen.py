@@ -49,7 +49,7 @@ _HATE_RE = re.compile(
 _PETS = ["dog", "cat", "fish", "bird", "hamster", "rabbit", "snake", "turtle", "parrot", "horse"]
 _BREEDS = ["german shepherd", "golden retriever", "labrador", "poodle", "pug", "beagle",
            "husky", "chihuahua", "pit bull", "dachshund", "corgi", "border collie"]  # fmt: skip
-_FAV = {
+FAVORITES = {
     "color": ["red", "blue", "green", "purple", "yellow", "orange", "pink", "black", "white"],
     "season": ["winter", "summer", "spring", "fall"],
     "food": ["pizza", "sushi", "tacos", "pasta", "papaya", "salad", "burgers", "curry", "ramen"],
@@ -61,8 +61,8 @@ _FAV = {
 }  # fmt: skip
 _HAIR = ["blonde", "brown", "black", "red", "gray", "purple", "pink", "blue"]
 _EYES = ["blue", "green", "brown", "hazel"]
-_PLACES = sorted(US_STATES - {"new york state"}) + sorted(set(COUNTRIES.values()))
-_JOBS = [g[0] for g in JOB_GROUPS if g[0] not in ("nurse's aide",)]
+PLACES = sorted(US_STATES - {"new york state"}) + sorted(set(COUNTRIES.values()))
+JOBS = [g[0] for g in JOB_GROUPS if g[0] not in ("nurse's aide",)]
 
 
 def chat(clause: str, rng: random.Random) -> str:
@@ -124,7 +124,7 @@ def _ages(rng: random.Random) -> Iterator[Row]:
 
 
 def _jobs(rng: random.Random) -> Iterator[Row]:
-    j1, j2 = rng.sample(_JOBS, 2)
+    j1, j2 = rng.sample(JOBS, 2)
     p = rng.choice([f"i am {_a(j1)} .", f"i work as {_a(j1)} .", f"i am {_a(j1)} by trade ."])
     yield _pair(
         p,
@@ -181,7 +181,7 @@ def _jobs(rng: random.Random) -> Iterator[Row]:
 
 
 def _homes(rng: random.Random) -> Iterator[Row]:
-    p1, p2 = rng.sample(_PLACES, 2)
+    p1, p2 = rng.sample(PLACES, 2)
     p = rng.choice([f"i live in {p1} .", f"i currently live in {p1} ."])
     yield _pair(
         p,
@@ -361,8 +361,8 @@ def _diet(rng: random.Random) -> Iterator[Row]:
 
 
 def _favorites(rng: random.Random) -> Iterator[Row]:
-    cat = rng.choice(sorted(_FAV))
-    x, y = rng.sample(_FAV[cat], 2)
+    cat = rng.choice(sorted(FAVORITES))
+    x, y = rng.sample(FAVORITES[cat], 2)
     p = rng.choice([f"my favorite {cat} is {x} .", f"{x} is my favorite {cat} ."])
     yield _pair(
         p,

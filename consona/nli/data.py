@@ -54,6 +54,7 @@ from consona.nli.sources import (
     read_gu_clasp,
     read_msc,
     read_nan_nli,
+    read_near_misses,
     read_personachat_entailed,
     read_personaext,
     split_of,
@@ -93,6 +94,8 @@ SOURCES: list[Source] = [
     Source("dialogue-train", "CC BY 4.0 (ConvAI2) + DNLI annotations", True, True,
            read_dialogue_train, ("convai2-dnli-triples/valid_both_original_dialogueNLI.txt",)),
     Source("chat-phenomena", PHEN_LICENCE, True, True, read_chat_phenomena, PHEN_PATHS),
+    Source("near-misses", "CC BY 4.0 (ConvAI2) + DNLI annotations; generated", True, True,
+           read_near_misses, ("convai2-dnli-triples/valid_both_original_dialogueNLI.txt",)),
     Source("snli-1pct", "CC BY-SA 4.0", True, False,
            jsonl_reader("nli/snli-train-1pct/*.jsonl", "sentence1", "sentence2", "gold_label"),
            ("nli/snli-train-1pct",)),
@@ -146,11 +149,12 @@ PERSONA_CAPS: dict[str, dict[str, int]] = {
     "persona-negation-neutral": {"train": 5_000, "dev": 0, "test": 0},
     "dialogue-train": {"train": 30_000, "dev": 0, "test": 0},
     "chat-phenomena": {"train": 12_000, "dev": 0, "test": 0},
+    "near-misses": {"train": 8_000, "dev": 0, "test": 0},
 }
 # rule-generated sources: a row whose premise or hypothesis equals a dev/test persona-side
 # sentence (e.g. the generated "i'm married" vs a test fact "i'm married.") is dropped
 GENERATED = {"persona-negation-forms", "persona-hypernym", "persona-antonym",
-             "persona-negation-neutral", "chat-phenomena"}  # fmt: skip
+             "persona-negation-neutral", "chat-phenomena", "near-misses"}  # fmt: skip
 
 
 @dataclass

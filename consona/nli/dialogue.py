@@ -181,6 +181,7 @@ def _pairs_for_split(
     rng: random.Random,
     exclude: set[str],
     utterance_premises: bool,
+    near_misses: bool = False,
 ) -> list[dict[str, Any]]:
     personas: dict[str, tuple[str, list[Triple]]] = {}
     utterances: dict[str, tuple[str, list[Triple], int]] = {}
@@ -226,6 +227,7 @@ def _pairs_for_split(
             "hard": ("neutral", (per_label["neutral"] + 1) // 2),
         }
         counts: dict[str, int] = {}
+        missed = 0
         for pool_name, (label, limit) in wanted.items():
             pool = sorted(pools[pool_name] - {ukey})
             rng.shuffle(pool)
@@ -241,6 +243,12 @@ def _pairs_for_split(
                     credible_contradiction(ptext, text, a, b)
                     for a, b in _contradicting(ptriples, triples)
                 ):
+                    if near_misses and missed < limit:
+                        missed += 1
+                        rows.append(
+                            _row(ptext, text, "neutral", group, "near-miss", split, dialogue,
+                                 kinds[pkey])
+                        )  # fmt: skip
                     continue
                 taken = counts[pool_name] = taken + 1
                 rows.append(_row(ptext, text, got, group, pool_name, split, dialogue, kinds[pkey]))
@@ -290,6 +298,7 @@ def build_dialogue_pairs(
     seed: int = 13,
     exclude: Iterable[str] = (),
     utterance_premises: bool = True,
+    near_misses: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
     """Pairs of every split of the benchmark: ``{"train": [...], "dev": [...], "test": [...]}``.
 
@@ -298,6 +307,8 @@ def build_dialogue_pairs(
     the train split feeds a model that is measured on them). ``utterance_premises``:
     also use utterances that carry a triple as premises (the agent is judged against its
     own earlier replies too); each row says ``premise_kind`` (persona | utterance).
+    ``near_misses``: also keep the rule contradictions that :func:`credible_contradiction`
+    rejects, relabelled neutral (``kind`` ``near-miss``; training data, not benchmark rows).
     """
     path = Path(path)
     if path.is_dir():
@@ -324,6 +335,7 @@ def build_dialogue_pairs(
             rng=rng,
             exclude=skip | barred[split],
             utterance_premises=utterance_premises,
+            near_misses=near_misses,
         )
     return out
 

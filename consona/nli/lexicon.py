@@ -305,6 +305,10 @@ HAIR_COLOURS = {
     "platinum": "blonde", "dark": "dark", "light": "light", "bald": "bald",
 }  # fmt: skip
 # colours that can describe the same hair ("dark" vs "brown" / "black")
+COLOURS = frozenset(
+    ["red", "orange", "yellow", "green", "blue", "purple", "pink", "black", "white", "grey",
+     "gray", "brown", "silver", "gold", "teal", "navy", "violet", "turquoise", "beige"]
+)  # fmt: skip
 HAIR_COMPATIBLE = {("dark", "brown"), ("dark", "black"), ("light", "blonde"), ("red", "brown")}
 EYE_COLOURS = {
     "blue": "blue", "green": "green", "brown": "brown", "hazel": "hazel", "gray": "gray",

@@ -182,6 +182,22 @@ def read_dialogue_train(root: Path, rng: random.Random) -> Iterator[Row]:
                "split": "train"}  # fmt: skip
 
 
+def read_near_misses(root: Path, rng: random.Random) -> Iterator[Row]:
+    """Pairs that look like contradictions and are not (:mod:`consona.nli.nearmiss`):
+    generated neutrals with their contrasting contradictions, and the dialogue benchmark's
+    train-split rule contradictions the text does not support, relabelled neutral."""
+    from consona.nli.dialogue import build_dialogue_pairs
+    from consona.nli.nearmiss import generate_near_misses
+
+    for r in generate_near_misses(rng):
+        yield {"premise": r["premise"], "hypothesis": r["hypothesis"], "label": r["label"],
+               "split": "train"}  # fmt: skip
+    for r in build_dialogue_pairs(root, near_misses=True)["train"]:
+        if r["kind"] == "near-miss":
+            yield {"premise": r["premise"], "hypothesis": r["hypothesis"], "label": "neutral",
+                   "split": "train"}  # fmt: skip
+
+
 def read_personaext(root: Path, rng: random.Random) -> Iterator[Row]:
     """PersonaExt (licence not stated): utterance triples → DNLI-style pairs among themselves."""
     from consona.nli.dnli import Annotated, Triple

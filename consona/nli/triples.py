@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 
 from consona.nli.lexicon import (
+    COLOURS,
     EYE_COLOURS,
     FEMALE,
     FIELD_JOBS,
@@ -52,6 +53,7 @@ _CONTRACTIONS = [
     (r"\bwasn't\b", "was not"), (r"\bnever had\b", "never had"), (r"\bn't\b", " not"),
     (r"\bfavourite\b", "favorite"), (r"\bfave\b", "favorite"), (r"\bfav\b", "favorite"),
     (r"\bu\b", "you"), (r"\bur\b", "your"),
+    (r"(^| )l (?=also |love |like |am |have |do |really )", r"\1i "),  # "l also love comics"
 ]  # fmt: skip
 _CONTRACTIONS_RE = [(re.compile(p), r) for p, r in _CONTRACTIONS]
 
@@ -62,7 +64,8 @@ _QUESTION_START = re.compile(
 _HYPOTHETICAL = re.compile(
     r"\b(?:if|wish|wishes|hope|hoping|someday|one day|dream|dreams|dreaming|want to|"
     r"wanna|plan to|planning to|going to be|gonna be|used to|when i was|when i grow up|"
-    r"would like to|would love to|would be|could be|might be|maybe i|pretend|imagine|unless)\b"
+    r"would like to|would love to|would be|could be|might be|maybe i|pretend|imagine|unless|"
+    r"studying to be|studying to become|training to be|training to become|learning to be)\b"
 )
 _PEOPLE = (
     r"(?:mom|mum|mother|dad|father|parents?|son|daughter|kids?|children|child|baby|brother|"
@@ -88,14 +91,16 @@ _STOP_OBJECT = re.compile(
     r"\s+(?:and|but|because|cause|so|when|while|since|though|with|who|which|that|"
     r"too|as well|also|lol|haha|a lot|very much|so much|the most|the best|more|than|"
     r"at all|anymore|either|right now|now|sometimes|already|anyway|yet|named|called|"
-    r"by the way|btw|here|there|today|tonight|these days|all day)\b.*$"
+    r"by the way|btw|here|there|today|tonight|these days|all day|makes?|made|is|are|was|"
+    r"were)\b.*$"
 )
 _ART = r"(?:a |an |the |some |any |my |one )?"
 _LIKE = (
     r"(?:really |truly |absolutely |just |also |still |totally |do |kinda |kind of |sort of )*"
     r"(?:love|like|enjoy|adore|dig|am into|am really into|am a (?:big |huge |major )?fan of|"
     r"am passionate about|am obsessed with|am addicted to|have an addiction to|"
-    r"have a passion for|live for|am crazy about|prefer)"
+    r"have a passion for|live for|am crazy about|prefer|(?:only |mostly |always )?listen to|"
+    r"spend (?:a lot of|all of my|all my|most of my|my) (?:free |spare )?time)"
 )
 _DISLIKE = (
     r"(?:really |truly |absolutely |just |also |still |totally |kinda |kind of |sort of )*"
@@ -181,7 +186,9 @@ class RuleTripleExtractor:
         out: list[Triple] = []
         clauses = split_clauses(text) or [text]
         side_job = bool(_SIDE_JOB.search(text.lower()))
+        previous = ""
         for clause in clauses:
+            clause, previous = _resolve_reference(clause, previous), clause
             for t in self.extract_clause(clause):
                 if side_job and t.relation in ("has_profession", "job_status"):
                     continue  # a trainer who "stunt doubles for extra money" has two jobs
@@ -206,6 +213,28 @@ class RuleTripleExtractor:
         for fn in (_age, _gender, _job, _place, _hair, _diet, _marital, _favorite, _likes, _have):
             out.extend(fn(c))
         return out
+
+
+_REFERENCE = re.compile(rf"\bi (?:{_LIKE}|{_DISLIKE}) (it|that colou?r)\s*[.!]?$")
+_COLOUR_WORD = re.compile(r"\b(?:" + "|".join(sorted(COLOURS)) + r")\b")
+
+
+def _resolve_reference(clause: str, previous: str) -> str:
+    """ "i hate it" after "... wear orange" → "i hate orange"; "i hate that color" after
+    a colour word → that colour; "do you like pizza ? i hate it" → pizza. Only from the
+    clause just before."""
+    c = normalize_clause(clause)
+    m = _REFERENCE.search(c.rstrip(" .!"))
+    p = normalize_clause(previous).rstrip(" .!?")
+    if not m or not p:
+        return clause
+    if m.group(1) == "it":
+        last = p.split()[-1]
+        if last in _OBJ_STOP or last in GENERIC_OBJECTS or not last.isalpha():
+            return clause
+        return c[: m.start(1)] + last
+    colours = _COLOUR_WORD.findall(p)
+    return c[: m.start(1)] + colours[-1] if colours else clause
 
 
 def _t(relation: str, obj: str) -> Triple:
@@ -280,7 +309,7 @@ _RETIRED = re.compile(
 )
 _UNEMPLOYED = re.compile(
     r"\bi am (?:currently |now )?(?:unemployed|jobless|out of work|between jobs|job hunting|"
-    r"(?:looking|searching) for (?:a )?(?:new )?(?:job|work)|in the market for a (?:new )?job)\b"
+    r"(?:looking|searching) for (?:a )?(?:job|work))\b"
     r"|\bi (?:\w+ )?(?:got fired|lost my job|got laid off|was laid off|do not work|"
     r"have not been working|have no job|do not have a job|quit my job|need a job)\b"
 )
@@ -555,6 +584,8 @@ def _have(c: str) -> list[Triple]:
 
 
 def _known_have(obj: str) -> bool:
+    if re.search(r"\b(?:for|of|to|about|with|on|at|in)\b", obj):
+        return False  # "a weakness for fish", "a fear of dogs"
     return len(hypernyms(obj)) > 1 or singular(obj) in (
         "pet",
         "child",

@@ -137,11 +137,11 @@ def test_shipped_model_on_clear_pairs(name):
 
 
 def test_restating_one_of_two_clashing_persona_facts_is_no_contradiction():
-    """The persona holds both "doctor" and "looking for a new job": a reply that restates
-    one of them is not flagged for clashing with the other."""
+    """The persona holds both "doctor" and "out of work": a reply that restates one of
+    them is not flagged for clashing with the other."""
     from consona.testing import fake_judge
 
-    facts = ["i am a doctor .", "i am now looking for a new job .", "i like jazz ."]
+    facts = ["i am a doctor .", "i am now out of work .", "i like jazz ."]
     r = check_consistency(facts, "I am a doctor.", nli=fake_judge())
     assert not r.contradiction
     excused = next(v for v in r.verdicts if v.fact == facts[1])

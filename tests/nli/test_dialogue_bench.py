@@ -155,6 +155,26 @@ def test_credible_contradiction_drops_what_reading_found_false():
     assert credible_contradiction("i am a teacher .", "i work as a nurse", *job)
 
 
+def test_near_misses_are_rejected_contradictions_relabelled_neutral_in_train_only(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import consona.nli.dialogue as dialogue
+
+    plain = build_dialogue_pairs(data_dir)
+    # reject every rule contradiction about jobs: they must come back as near misses
+    monkeypatch.setattr(
+        dialogue, "credible_contradiction", lambda p, h, a, b: a.relation != "has_profession"
+    )
+    rejected = build_dialogue_pairs(data_dir)
+    with_misses = build_dialogue_pairs(data_dir, near_misses=True)
+    misses = [r for s in with_misses.values() for r in s if r["kind"] == "near-miss"]
+    assert misses and all(r["label"] == "neutral" for r in misses)
+    assert {k: [r for r in v if r["kind"] != "near-miss"] for k, v in with_misses.items()} == (
+        rejected
+    )
+    assert not any(r["kind"] == "near-miss" for s in plain.values() for r in s)
+
+
 def test_eval_reports_contradiction_by_group(data_dir: Path):
     rows = list(read_named_set("dialogue", data_dir, split="test"))
     m = evaluate_rows(FakeNLI(), rows, threshold=0.5)

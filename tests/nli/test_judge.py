@@ -41,6 +41,14 @@ EX = RuleTripleExtractor()
         ("i have brown curly hair .", "i make up for that by having rainbow hair ."),
         ("i am retired and living the great life .", "i am a life coach by the way"),
         ("i am a doctor .", "me too i am an engineer , what do you do ?"),
+        # a pronoun after the thing it stands for, in the clause just before
+        ("my favorite color is orange .", "as long as my date does not wear orange , i hate it ."),
+        (
+            "my favorite color is orange .",
+            "no , but i did wear orange once , but i hate that color .",
+        ),
+        ("i only listen to country music .", "i prefer metal . i do not like country at all ."),
+        ("l also love comic books .", "i do not like comic books , they are boring ."),
     ],
 )
 def test_the_triple_check_catches_real_conversational_contradictions(premise, utterance):
@@ -64,6 +72,10 @@ def test_the_triple_check_catches_real_conversational_contradictions(premise, ut
         ("my favorite color is navy blue .", "blue is so calming ."),
         ("i am a stunt double .", "i am a trainer , but i stunt double for extra money ."),
         ("i am currently single . no kids . but i am 45", "i am 45 now ."),
+        # read as false alarms on real chat
+        ("i have a weakness for fish and chips .", "i do not like to eat aquarium fish ."),
+        ("my favorite color is grey .", "i hate the factory makes my hair grey ."),
+        ("i work in it .", "how do you like performing ? i am currently looking for a new job ."),
     ],
 )
 def test_the_triple_check_leaves_compatible_pairs_alone(premise, utterance):

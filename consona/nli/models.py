@@ -191,7 +191,7 @@ def load_nli_model(
     elif name.startswith("consona:"):
         from consona.nli.judge import load_default_judge
 
-        kwargs.setdefault("quantize", False)
+        # the same judge as "consona" (int8, read with the part's judge_threshold)
         model = load_default_judge(part_dir=name[len("consona:") :].strip(), **kwargs)
     else:
         if name not in NLI_MODELS:

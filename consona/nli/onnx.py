@@ -20,6 +20,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,9 @@ class OnnxSequenceClassifierNLI(SequenceClassifierNLI):
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
+        # one pair at a time is run on one thread, `threads` pairs side by side: on short
+        # pairs that is ~1.5-3x faster than splitting each tiny matrix over the cores
+        opts.intra_op_num_threads = 1 if self.per_pair else threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
@@ -151,9 +154,36 @@ class OnnxSequenceClassifierNLI(SequenceClassifierNLI):
             str(onnx_path), opts, providers=["CPUExecutionProvider"]
         )
         self.onnx_path = onnx_path
+        self.threads = max(1, threads)
         self.model = None  # the torch weights are not needed any more
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
+
+    def _run_one(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return self.session.run(None, feeds)[0][0]
+
+    def _per_pair_logits(self, pairs: Sequence[Pair]) -> np.ndarray:
+        enc = self.tokenizer(
+            [str(p) for p, _ in pairs],
+            [str(h) for _, h in pairs],
+            truncation="longest_first",
+            max_length=self.max_length,
+        )
+        feeds = [
+            {k: np.asarray([enc[k][i]], dtype=np.int64) for k in INPUTS} for i in range(len(pairs))
+        ]
+        if self.threads > 1 and len(feeds) > 1:
+            if self._pool is None or self._pool_pid != os.getpid():  # none, or lost in a fork
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="consona-nli")
+                self._pool_pid = os.getpid()
+            rows = list(self._pool.map(self._run_one, feeds))
+        else:
+            rows = [self._run_one(f) for f in feeds]
+        return np.stack(rows)[:, self.permutation] if rows else np.zeros((0, 3), np.float32)
 
     def logits(self, pairs: Sequence[Pair], *, batch_size: int = 64) -> np.ndarray:
+        if self.per_pair:
+            return self._per_pair_logits(pairs).astype(np.float32)
         out = np.zeros((len(pairs), 3), dtype=np.float32)
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
         batch_size = 1 if self.per_pair else batch_size

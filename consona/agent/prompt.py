@@ -179,13 +179,21 @@ def persona_facts(persona: Persona) -> list[Fact]:
 
 
 def render_system_prompt(
-    persona: Persona, *, facts: Sequence[Fact] | None = None, user_name: str = "the user"
+    persona: Persona,
+    *,
+    facts: Sequence[Fact] | None = None,
+    user_name: str = "the user",
+    memory: str | None = None,
 ) -> str:
-    """The system prompt for ``persona`` (see the module docstring for the template)."""
+    """The system prompt for ``persona`` (see the module docstring for the template).
+    ``memory``: the long-term memory block (``consona.memory.Recall.block``), placed after
+    the rules and before the card."""
     name = display_name(persona)
     facts = persona_facts(persona) if facts is None else list(facts)
     fact_lines = "\n".join(f"- {f.text}" for f in facts) or "- (none given)"
     text = SYSTEM_TEMPLATE.format(name=name, facts=fact_lines)
+    if memory:
+        text += "\n\n" + memory
     card = []
     for label, field_name in (
         ("Description", "description"),
@@ -249,6 +257,7 @@ def build_messages(
     extra_system: str | None = None,
     user_name: str = "the user",
     reminder_as: str = "system",
+    memory: str | None = None,
 ) -> PromptBuild:
     """System prompt + as many of the latest turns as fit + the guarded reminder.
 
@@ -257,10 +266,11 @@ def build_messages(
     ``ContextOverflowError`` is raised. The reminder (card ``post_history_instructions``
     in its fence, then consona's facts reminder) follows the history as a system message,
     or — ``reminder_as="user"``, for chat templates that allow only one system message
-    first — appended to the last user message.
+    first — appended to the last user message. ``memory`` (recalled facts of both
+    speakers) goes into the system prompt, never cut like the facts.
     """
     facts = persona_facts(persona) if facts is None else list(facts)
-    system = render_system_prompt(persona, facts=facts, user_name=user_name)
+    system = render_system_prompt(persona, facts=facts, user_name=user_name, memory=memory)
     reminder = _reminder(persona, facts, user_name)
     if extra_system:
         reminder += "\n\n" + extra_system

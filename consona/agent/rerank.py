@@ -201,9 +201,12 @@ def score_candidates(
     previous_reply: str | None = None,
     threshold: float | None = None,
     attempt: int = 0,
+    user_facts: Sequence[str] = (),
 ) -> list[Candidate]:
     """Score each candidate text (see the module docstring). Without ``nli`` only
-    coherence counts."""
+    coherence counts. ``user_facts``: what the user said about themselves (long-term
+    memory); a candidate's clauses about the user ("you …", read as "I …") must not
+    contradict them — such a fact is listed in ``contradicted`` as ``"the user: <fact>"``."""
     cands = [Candidate(text=t, attempt=attempt) for t in texts]
     coh = coherence(user, list(texts)) if texts else []
     for c, s in zip(cands, coh, strict=True):
@@ -227,6 +230,10 @@ def score_candidates(
                 c.entailment = float(np.mean([ent[i] for i in relevant]))
             else:
                 c.entailment = float(max(ent, default=0.0))
+    if nli is not None and user_facts and texts:
+        _judge_user_facts(cands, list(user_facts), nli=nli, threshold=threshold)
+    if nli is not None:
+        for c in cands:
             if c.contradicted:
                 c.disqualified = True
                 c.reason = "contradicts: " + "; ".join(c.contradicted)
@@ -248,6 +255,27 @@ def score_candidates(
             - weights.contra * c.contradiction
         )
     return cands
+
+
+def _judge_user_facts(
+    cands: Sequence[Candidate], user_facts: list[str], *, nli: NLIModel, threshold: float | None
+) -> None:
+    """What a candidate says about the user, turned to the first person ("you are a
+    nurse" → "I am a nurse"), judged against the user's own facts."""
+    from consona.extraction.text import about_other, split_clauses
+    from consona.extraction.verify import swap_person
+    from consona.nli.consistency import check_many
+
+    for c in cands:
+        about_user = [swap_person(x.text) for x in split_clauses(c.text) if about_other(x.text)]
+        if not about_user:
+            continue
+        for r in check_many(user_facts, about_user, nli=nli, threshold=threshold):
+            for fact in r.contradicted:
+                label = f"the user: {fact}"
+                if label not in c.contradicted:
+                    c.contradicted.append(label)
+                    c.contradiction = max(c.contradiction, r.max_contradiction)
 
 
 def rank(cands: Sequence[Candidate]) -> list[int]:

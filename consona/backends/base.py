@@ -336,9 +336,18 @@ def load_backend(
     """A backend by name (default: ``settings.backend``), on ``model`` (default: the
     backend's default, e.g. ``settings.chat_model`` or the ``consona models`` GGUF).
 
+    ``model`` may be a ``consona train`` RUN folder: it is served by ``llamacpp`` from its
+    exported GGUF, else by ``transformers`` from its merged folder (or adapter).
+
     Unknown names raise ``UnknownNameError`` listing the valid ones.
     """
     settings = settings or Settings.load()
+    target = model if model is not None else settings.chat_model
+    if target and name in (None, "llamacpp", "transformers"):
+        from consona.training.run import backend_for_run, is_run_dir
+
+        if is_run_dir(target):  # a `consona train` RUN folder: its GGUF or merged model
+            name, model = backend_for_run(target, name)
     name = name or settings.backend
     factory: Any = BACKENDS.get(name)
     factory = getattr(factory, "from_settings", factory)

@@ -2,7 +2,8 @@
 
 Replies go to stdout, status and errors to stderr. Input may be a terminal or a pipe
 (``echo "hi" | consona chat``). Commands: ``/persona``, ``/facts``, ``/why``, ``/reset``,
-``/save FILE``, ``/help``, ``/quit``. An error in one turn is reported and the chat goes on.
+``/save FILE``, ``/help``, ``/quit``; with ``--user NAME`` (long-term memory) also
+``/memory`` and ``/forget N``. An error in one turn is reported and the chat goes on.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ HELP = (
     "/persona  who the agent is    /facts  its facts    /why  scores of the last reply\n"
     "/reset  new conversation    /save FILE  write it as consona JSONL    /quit  leave"
 )
+MEMORY_HELP = "/memory  what is remembered about you and the character    /forget N  retire fact N"
 
 
 def load_nli(name: str | None, settings: Settings) -> Any:
@@ -143,12 +145,37 @@ class ChatSession:
             self.greet()
         elif cmd == "/save":
             self.save(arg)
+        elif cmd in ("/memory", "/forget"):
+            self.memory_command(cmd, arg)
         else:
             status(
                 f"[red]error:[/] unknown command {escape(cmd)!s} — commands: /persona "
                 "/facts /why /reset /save FILE /quit"
             )
         return True
+
+    def memory_command(self, cmd: str, arg: str) -> None:
+        memory = getattr(self.agent, "memory", None)
+        if memory is None:
+            status("[red]error:[/] no long-term memory in this chat — start it with --user NAME")
+            return
+        if cmd == "/forget":
+            if not arg.strip().lstrip("#").isdigit():
+                status("[red]error:[/] /forget needs a fact number from /memory, e.g. /forget 3")
+                return
+            try:
+                fact = memory.forget(int(arg.strip().lstrip("#")))
+            except ConsonaError as exc:
+                status(f"[red]error:[/] {escape(str(exc))}")
+                return
+            status(f"forgot #{fact.id}: {escape(fact.text)}")
+            return
+        for role, title in (("user", "about you"), ("bot", f"{self.agent.name} about itself")):
+            facts = memory.facts(role)
+            out_console.print(f"[bold]{escape(title)}[/] ({len(facts)})")
+            for f in facts:
+                seen = f" (×{f.times_seen})" if f.times_seen > 1 else ""
+                out_console.print(f"  {f.id}. {escape(f.text)}{seen}")
 
     def why(self) -> None:
         if self.last is None:
@@ -239,7 +266,8 @@ def chat(
         None,
         "--model",
         "-m",
-        help="GGUF path, HF dir or served model name (default: the consona chat model)",
+        help="GGUF path, HF dir, a 'consona train' RUN folder or served model name (default: "
+        "the consona chat model)",
     ),
     base_url: str | None = typer.Option(
         None,
@@ -270,6 +298,20 @@ def chat(
         "--coherence",
         help="auto | embedding | lexical: how candidates are scored against your message",
     ),
+    user: str | None = typer.Option(
+        None,
+        "--user",
+        "-u",
+        help="Remember this user across chats (long-term memory of both speakers).",
+    ),
+    memory_db: str | None = typer.Option(
+        None,
+        "--memory-db",
+        help="Memory file or SQLAlchemy URL for --user (default: CONSONA_HOME/memory.db).",
+    ),
+    memory_fakes: bool = typer.Option(
+        False, "--memory-fakes", hidden=True, help="Fake extractor + embedder (tests, demos)."
+    ),
 ) -> None:
     """Chat with a persona agent in the terminal (or through a pipe)."""
     from consona.agent import PersonaAgent, default_persona
@@ -291,6 +333,21 @@ def chat(
             raise
         status(f"[yellow]warning:[/] NLI guard off — {escape(str(exc))}")
         judge = None
+    memory = None
+    if user is not None:
+        from consona.cli.memory import open_memory
+
+        memory = open_memory(
+            memory_db,
+            settings,
+            user=user,
+            persona=the_persona,
+            nli=judge,
+            backend=the_backend,
+            fakes=memory_fakes,
+        )
+    elif memory_db is not None:
+        raise ConfigError("--memory-db needs --user NAME", hint="add --user NAME")
     agent = PersonaAgent(
         the_persona,
         backend=the_backend,
@@ -300,6 +357,7 @@ def chat(
         max_tokens=max_tokens,
         temperature=temperature,
         coherence=coherence,
+        memory=memory,
     )
     session = ChatSession(agent, autosave=save)
     interactive = sys.stdin.isatty()
@@ -307,8 +365,11 @@ def chat(
         f"chatting with [bold]{escape(agent.name)}[/] on {escape(the_backend.name)}"
         f" ({candidates} candidates, NLI: {escape(getattr(judge, 'name', 'off'))})"
     )
+    if memory is not None:
+        n = len(memory.facts())
+        status(f"memory of {escape(memory.user)} with {escape(memory.character)}: {n} facts")
     if interactive:
-        status(HELP)
+        status(HELP + ("\n" + MEMORY_HELP if memory is not None else ""))
     session.greet()
     for line in _lines(interactive):
         if not session.handle(line):

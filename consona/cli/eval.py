@@ -391,3 +391,70 @@ def compare_cmd(
             cells.append(f"[bold]{text}[/bold]" if cmp["best"].get(key) == i else text)
         table.add_row(labels.get(key, key), *cells)
     out_console.print(table)
+
+
+@eval_app.command("memory")
+def memory_cmd(
+    data_dir: Path = typer.Argument(
+        ..., help="The shared data folder (with msc/), or an MSC file."
+    ),
+    episodes: int = typer.Option(20, "--episodes", min=1, help="MSC episodes to feed."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the results JSON here."),
+    nli: str = typer.Option(None, "--nli", help=_NLI_HELP),
+    scaling: bool = typer.Option(
+        True, "--scaling/--no-scaling", help="Measure add at 100 vs 10,000 facts."
+    ),
+    probes: int = typer.Option(
+        0, "--probes", min=0, help="Episodes whose next-session question the chat model answers."
+    ),
+    backend: str = typer.Option(None, "--backend", help="Chat backend for --probes."),
+    model: str = typer.Option(None, "--model", help="Chat model for --probes."),
+    budget: int = typer.Option(80, "--budget", min=8, help="Memory prompt budget (tokens)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Long-term memory on MSC: recall of gold persona facts, duplicates, injected updates,
+    write-path latency and, with --probes, answers with memory vs no memory vs the truncated
+    full context."""
+    from consona.evaluation.harness import json_safe
+    from consona.evaluation.memory import run_memory_eval
+    from consona.memory.memory import default_extractor
+    from consona.models.embedder import load_embedder
+
+    judge = _load_nli(nli)
+    if judge is None:
+        raise ConfigError("eval memory needs a judge", hint="drop --nli none")
+    result = run_memory_eval(
+        data_dir,
+        nli=judge,
+        embedder=load_embedder(),
+        extractor=default_extractor(),
+        episodes=episodes,
+        scaling=scaling,
+        on_episode=lambda i, r: status(f"episode {i + 1}/{episodes}: recall {r['recall']}"),
+    )
+    if probes:
+        from consona.backends.base import load_backend
+        from consona.evaluation.memory import probe_answers
+
+        result["probes"] = probe_answers(
+            data_dir,
+            backend=load_backend(backend, model=model),
+            nli=judge,
+            embedder=load_embedder(),
+            extractor=default_extractor(),
+            episodes=probes,
+            budget_tokens=budget,
+            on_episode=lambda i, r: status(f"probe {i + 1}/{probes}: {r['id']}"),
+        )
+    if out is not None:
+        out.write_text(json.dumps(json_safe(result), indent=2) + "\n")
+        status(f"wrote {out}")
+    summary = {k: v for k, v in result.items() if k != "rows"}
+    summary["updates"] = {k: v for k, v in result["updates"].items() if k != "rows"}
+    if "probes" in result:
+        summary["probes"] = {k: v for k, v in result["probes"].items() if k != "rows"}
+    if as_json:
+        emit_json(json_safe(summary))
+        return
+    for key, value in summary.items():
+        out_console.print(f"{key}: {json.dumps(json_safe(value))}")

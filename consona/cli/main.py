@@ -26,7 +26,10 @@ COMMAND_MODULES: list[str] = [
     "consona.cli.nli",
     "consona.cli.extract",
     "consona.cli.build",
+    "consona.cli.train",
     "consona.cli.eval",
+    "consona.cli.serve",
+    "consona.cli.memory",
 ]
 
 

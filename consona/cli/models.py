@@ -44,7 +44,7 @@ def list_cmd(
 @models_app.command("setup")
 def setup_cmd(
     role: list[str] = typer.Option(
-        None, "--role", "-r", help="Only this role (repeatable): chat, embedder, nli."
+        None, "--role", "-r", help="Only this role (repeatable): chat, embedder, nli, trainable."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the resulting status as JSON."),
 ) -> None:
@@ -68,7 +68,7 @@ def setup_cmd(
 
 @models_app.command("path")
 def path_cmd(
-    role: str = typer.Argument(..., help="chat, embedder or nli."),
+    role: str = typer.Argument(..., help="chat, embedder, nli or trainable."),
 ) -> None:
     """Print where ROLE's model lives (e.g. `consona models path chat` → the GGUF file)."""
     typer.echo(str(model_path(role)))

@@ -1,11 +1,12 @@
-"""The default-model registry: one entry per role (``chat``, ``embedder``, ``nli``), each able
-to say where its model lives, whether it is installed, and to set it up offline.
+"""The default-model registry: one entry per role (``chat``, ``embedder``, ``nli``,
+``trainable``), each able to say where its model lives, whether it is installed, and to set it
+up offline.
 
 >>> from consona.models import MODEL_ROLES, list_models
 >>> MODEL_ROLES.names()
-['chat', 'embedder', 'nli']
+['chat', 'embedder', 'nli', 'trainable']
 >>> [s.role for s in list_models()]  # doctest: +SKIP
-['chat', 'embedder', 'nli']
+['chat', 'embedder', 'nli', 'trainable']
 """
 
 from __future__ import annotations
@@ -303,6 +304,8 @@ MODEL_ROLES: Registry[ModelRole] = Registry("model role")
 MODEL_ROLES.register("chat", ChatRole)
 MODEL_ROLES.register("embedder", EmbedderRole)
 MODEL_ROLES.register("nli", NLIRole)
+# The trainable chat base of `consona train` (optional: a missing package is only reported).
+MODEL_ROLES.register("trainable", "consona.models.trainbase:TrainBaseRole")
 
 # Roles whose absence makes ``setup`` fail (the NLI part ships with consona itself).
 REQUIRED_ROLES = ("chat", "embedder")

@@ -186,12 +186,15 @@ def read_near_misses(root: Path, rng: random.Random) -> Iterator[Row]:
     """Pairs that look like contradictions and are not (:mod:`consona.nli.nearmiss`):
     generated neutrals with their contrasting contradictions, and the dialogue benchmark's
     train-split rule contradictions the text does not support, relabelled neutral."""
+    from consona.formats.dnli import DNLI_FILE
     from consona.nli.dialogue import build_dialogue_pairs
     from consona.nli.nearmiss import generate_near_misses
 
     for r in generate_near_misses(rng):
         yield {"premise": r["premise"], "hypothesis": r["hypothesis"], "label": r["label"],
                "split": "train"}  # fmt: skip
+    if not (root / DNLI_FILE).is_file():
+        return  # the generated half only
     for r in build_dialogue_pairs(root, near_misses=True)["train"]:
         if r["kind"] == "near-miss":
             yield {"premise": r["premise"], "hypothesis": r["hypothesis"], "label": "neutral",

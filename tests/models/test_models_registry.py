@@ -165,7 +165,7 @@ def test_nli_missing_does_not_fail_setup(tmp_path):
 
 def test_list_models_has_every_role():
     statuses = list_models()
-    assert [s.role for s in statuses] == ["chat", "embedder", "nli"]
+    assert [s.role for s in statuses] == ["chat", "embedder", "nli", "trainable"]
     chat = statuses[0].to_dict()
     assert chat["size"] == 1_117_320_768
     assert chat["licence"] == "Apache-2.0"

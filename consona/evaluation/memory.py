@@ -1,0 +1,531 @@
+"""Evaluation of long-term persona memory on Multi-Session Chat (``consona eval memory``).
+
+For each MSC episode (``msc_dialogue/session_3``: sessions 1–2 as ``previous_dialogs``, the
+persona summaries written after them as gold), Speaker 1 is the user and Speaker 2 the
+character. The earlier sessions are fed turn by turn through the write path, then:
+
+* **recall**: share of gold summary facts of each speaker that an active memory fact of
+  that role entails (the judge; premise = memory fact, hypothesis = gold sentence);
+* **duplicates**: active facts entailing a recalled gold fact, per recalled gold fact;
+* **injected updates** (:data:`UPDATES`): after a fact and unrelated ones, its update is
+  written — the new fact must be active, the old superseded, nothing else retired;
+* **latency**: the write path per turn beyond extraction, and ``add`` with 10,000 stored
+  facts against 100;
+* **probes** (optional, needs the chat model): the first user turn of session 3 answered
+  with memory vs no memory vs the earlier sessions' text truncated to 10× the memory
+  budget, each reply judged against the character's gold facts.
+
+>>> from consona.testing import FakeEmbedder, FakeExtractor, FakeNLI
+>>> ep = Episode(id="e", sessions=[[("user", "i have a dog named rex."),
+...              ("bot", "i am a baker.")]], gold={"user": ["I have a dog."], "bot": []})
+>>> r = evaluate_episode(ep, nli=FakeNLI(), embedder=FakeEmbedder(), extractor=FakeExtractor())
+>>> r["recall"]["user"], r["duplicates"]["user"]
+(1.0, 1.0)
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from consona.errors import FormatError
+from consona.text import STOP_WORDS, content_words, split_sentences
+from consona.types import Turn
+
+__all__ = [
+    "UPDATES",
+    "Episode",
+    "add_scaling",
+    "evaluate_episode",
+    "injected_updates",
+    "probe_answers",
+    "read_msc_episodes",
+    "run_memory_eval",
+]
+
+# (old fact, unrelated facts said in between, update): the update must supersede the old fact.
+UPDATES: list[tuple[str, list[str], str]] = [
+    ("I live in Lisbon.", ["I have two dogs.", "I love jazz."], "I moved to Oslo."),
+    ("I am a nurse.", ["I live near the sea.", "I love pizza."], "I am a teacher now."),
+    ("I have two cats.", ["I work at a bank.", "I play the guitar."], "I do not have any cats anymore."),
+    ("I am single.", ["I drive a red car.", "I like hiking."], "I got married last month."),
+    ("I am 25 years old.", ["I have a brother.", "I like tea."], "I just turned 30."),
+    ("I am a vegetarian.", ["I have a garden.", "I read a lot."], "I eat meat now."),
+    ("I work at a bank.", ["I have a son.", "I love the beach."], "I work at a school now."),
+    ("I love coffee.", ["I live in Texas.", "I have a cat."], "I hate coffee now."),
+    ("I drive a Honda.", ["I like rock music.", "I am a nurse."], "I drive a Tesla now."),
+    ("I am a student.", ["I have a sister.", "I like soccer."], "I graduated and I am not a student anymore."),
+]  # fmt: skip
+
+
+@dataclass
+class Episode:
+    """One MSC episode: earlier sessions as (role, text) turns, gold facts per role, and
+    the next session's turns (for probes)."""
+
+    id: str
+    sessions: list[list[tuple[str, str]]]
+    gold: dict[str, list[str]]
+    next_turns: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _role(i: int, speaker: str | None) -> str:
+    if speaker:
+        return "user" if speaker.strip().lower().endswith("1") else "bot"
+    return "user" if i % 2 == 0 else "bot"
+
+
+def _gold(personas: Any) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {"user": [], "bot": []}
+    if not isinstance(personas, list) or len(personas) != 2:
+        return out
+    for role, entries in zip(("user", "bot"), personas, strict=True):
+        for e in entries or []:
+            out[role].extend(s.strip() for s in split_sentences(str(e)) if len(s.strip()) > 3)
+    return out
+
+
+def read_msc_episodes(data_dir: str | Path, *, limit: int | None = None) -> Iterator[Episode]:
+    """Episodes of ``<data_dir>/msc/msc_dialogue/session_3/valid.txt`` (``data_dir`` may
+    also be the msc folder or the file itself)."""
+    path = Path(data_dir)
+    for cand in (
+        path,
+        path / "msc_dialogue/session_3/valid.txt",
+        path / "msc/msc_dialogue/session_3/valid.txt",
+    ):
+        if cand.is_file():
+            path = cand
+            break
+    else:
+        raise FormatError(
+            "no MSC msc_dialogue/session_3/valid.txt here",
+            path=data_dir,
+            hint="pass the shared data folder (the one with msc/), e.g. ../shared/data",
+        )
+    n = 0
+    with path.open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, 1):
+            if limit is not None and n >= limit:
+                return
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise FormatError(f"not JSON ({exc.msg})", path=path, line=line_no) from None
+            sessions = []
+            for prev in d.get("previous_dialogs") or []:
+                sessions.append(
+                    [
+                        (_role(i, t.get("id")), t["text"])
+                        for i, t in enumerate(prev.get("dialog", []))
+                    ]
+                )
+            if not sessions:
+                continue
+            nxt = [(_role(i, t.get("id")), t["text"]) for i, t in enumerate(d.get("dialog", []))]
+            meta = d.get("metadata") or {}
+            yield Episode(
+                id=str(meta.get("initial_data_id", line_no)),
+                sessions=sessions,
+                gold=_gold(d.get("personas")),
+                next_turns=nxt,
+            )
+            n += 1
+
+
+def _writer(nli: Any, embedder: Any, **options: Any) -> Any:
+    from consona.memory import MemoryStore, MemoryWriter
+
+    return MemoryWriter(MemoryStore("sqlite://"), nli=nli, embedder=embedder, **options)
+
+
+def feed(
+    writer: Any, episode: Episode, extractor: Any, *, user: str = "user", character: str = "bot"
+) -> dict[str, Any]:
+    """Write the episode's earlier sessions into memory; per-turn seconds beyond extraction."""
+    from consona.memory import own_facts
+
+    write_s, write_cpu_s, extract_s, n_facts = [], [], [], []
+    for s_i, session in enumerate(episode.sessions):
+        turns = [Turn(speaker=role, text=text) for role, text in session]
+        t0 = time.perf_counter()
+        facts = extractor.extract_batch(
+            turns, contexts=[turns[max(0, i - 1) : i] for i in range(len(turns))]
+        )
+        extract_s.append((time.perf_counter() - t0) / max(1, len(turns)))
+        for t_i, (turn, fs) in enumerate(zip(turns, facts, strict=True)):
+            own = own_facts(turn, fs)
+            t1, c1 = time.perf_counter(), time.process_time()
+            if own:
+                writer.apply(
+                    user, character, turn.speaker, own, session=f"{episode.id}/{s_i + 1}", turn=t_i
+                )
+            write_s.append(time.perf_counter() - t1)
+            write_cpu_s.append(time.process_time() - c1)
+            n_facts.append(len(own))
+    return {
+        "write_s": write_s,
+        "write_cpu_s": write_cpu_s,
+        "facts_per_turn": n_facts,
+        "extract_s_per_turn": extract_s,
+    }
+
+
+def _entails(
+    nli: Any, premises: list[str], golds: list[str], *, embedder: Any = None, k: int = 8
+) -> list[list[str]]:
+    """Per gold sentence, the premises that entail it (judge label; the top-``k`` premises
+    by embedding similarity are judged)."""
+    from consona.nli.consistency import check_many
+
+    if not premises or not golds:
+        return [[] for _ in golds]
+    results = check_many(
+        premises,
+        golds,
+        nli=nli,
+        prefilter=None if len(premises) <= k else k,
+        embedder=embedder,
+    )
+    return [r.entailed for r in results]
+
+
+def _anchored(gold: str, premises: list[str]) -> list[str]:
+    """The premises that share a content word with ``gold`` (a lexical anchor: the judge's
+    entailment is lenient, e.g. "I read." ⊨ "I've read 20 books this year.")."""
+    words = content_words(gold, stop=STOP_WORDS)
+    return [p for p in premises if words & content_words(p, stop=STOP_WORDS)]
+
+
+def evaluate_episode(
+    episode: Episode,
+    *,
+    nli: Any,
+    embedder: Any,
+    extractor: Any,
+    keep: bool = False,
+    **writer_options: Any,
+) -> dict[str, Any]:
+    """Feed one episode and score recall and duplicates per role (``keep``: the writer,
+    with its store, is returned under ``"writer"``)."""
+    writer = _writer(nli, embedder, **writer_options)
+    fed = feed(writer, episode, extractor)
+    out: dict[str, Any] = {
+        "id": episode.id,
+        "recall": {},
+        "recall_anchored": {},
+        "duplicates": {},
+        "duplicates_anchored": {},
+        "gold": {},
+        "active": {},
+        "recalled_by": {},
+    }
+    for role in ("user", "bot"):
+        active = [f.text for f in writer.store.active("user", "bot", role)]
+        golds = episode.gold.get(role, [])
+        by = _entails(nli, active, golds, embedder=embedder)
+        hit = [len(b) for b in by if b]
+        anchored = [_anchored(g, b) for g, b in zip(golds, by, strict=True)]
+        out["gold"][role] = len(golds)
+        out["active"][role] = len(active)
+        out["recall"][role] = len(hit) / len(golds) if golds else float("nan")
+        out["recall_anchored"][role] = (
+            sum(bool(a) for a in anchored) / len(golds) if golds else float("nan")
+        )
+        out["duplicates"][role] = float(np.mean(hit)) if hit else float("nan")
+        anchored_hit = [len(a) for a in anchored if a]
+        out["duplicates_anchored"][role] = (
+            float(np.mean(anchored_hit)) if anchored_hit else float("nan")
+        )
+        out["recalled_by"][role] = dict(zip(golds, by, strict=True))
+    out["write_s"] = fed["write_s"]
+    out["write_cpu_s"] = fed["write_cpu_s"]
+    out["facts_per_turn"] = fed["facts_per_turn"]
+    out["extract_s_per_turn"] = fed["extract_s_per_turn"]
+    out["facts"] = {
+        role: [f.text for f in writer.store.active("user", "bot", role)] for role in ("user", "bot")
+    }
+    if keep:
+        out["writer"] = writer
+    return out
+
+
+def injected_updates(*, nli: Any, embedder: Any, **writer_options: Any) -> dict[str, Any]:
+    """Each of :data:`UPDATES` in a fresh memory: new fact active, old superseded by it,
+    no unrelated fact retired."""
+    rows: list[dict[str, Any]] = []
+    for old, others, new in UPDATES:
+        w = _writer(nli, embedder, **writer_options)
+        w.apply("u", "c", "user", [old, *others])
+        diff = w.apply("u", "c", "user", [new])
+        facts = w.store.facts("u", "c", "user", include_retired=True)
+        by_text = {f.text: f for f in facts}
+        new_f, old_f = by_text.get(new), by_text.get(old)
+        retired_unrelated = [t for t in others if t in by_text and not by_text[t].active]
+        rows.append(
+            {
+                "old": old,
+                "new": new,
+                "action": diff.changes[0].action if diff.changes else None,
+                "new_active": bool(new_f and new_f.active),
+                "old_superseded": bool(
+                    old_f and not old_f.active and new_f and old_f.superseded_by == new_f.id
+                ),
+                "unrelated_retired": retired_unrelated,
+            }
+        )
+    n = len(rows)
+    return {
+        "n": n,
+        "superseded_rate": sum(r["old_superseded"] and r["new_active"] for r in rows) / n,
+        "unrelated_retired": sum(len(r["unrelated_retired"]) for r in rows),
+        "rows": rows,
+    }
+
+
+def add_scaling(
+    *,
+    nli: Any,
+    embedder: Any,
+    sizes: Sequence[int] = (100, 10_000),
+    adds: int = 20,
+    seed: int = 0,
+    store_target: Callable[[int], str] | None = None,
+) -> dict[str, Any]:
+    """Median seconds of one ``add`` (through the NLI gate) when ``n`` facts are stored.
+    The stored facts are distinct synthetic sentences with random unit embeddings (the
+    search and the SQL do the same work as with real ones); the added facts are real."""
+    from consona.memory import MemoryStore, MemoryWriter
+    from consona.memory.index import to_bytes
+
+    rng = np.random.default_rng(seed)
+    probe = [f"I have visited city number {i} twice." for i in range(adds)]
+    dim = int(np.asarray(embedder.encode(["x"])).shape[1])
+    out: dict[str, Any] = {}
+    for n in sizes:
+        store = MemoryStore(store_target(n) if store_target else "sqlite://")
+        vecs = rng.normal(size=(n, dim)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        with store.transaction("u", "c") as tx:
+            for i in range(n):
+                tx.add(
+                    "user",
+                    f"Filler fact number {i} about topic {i % 97}.",
+                    embedding=to_bytes(vecs[i]),
+                )
+        w = MemoryWriter(store, nli=nli, embedder=embedder)
+        w.apply("u", "c", "user", ["I like warm tea."])  # warm the caches (first read of n vectors)
+        times, cpu = [], []
+        for text in probe:
+            t0, c0 = time.perf_counter(), time.process_time()
+            w.apply("u", "c", "user", [text])
+            times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        out[str(n)] = {
+            "median_s": statistics.median(times),
+            "p90_s": float(np.percentile(times, 90)),
+            "median_cpu_s": statistics.median(cpu),
+        }
+    if len(sizes) >= 2:
+        lo, hi = out[str(sizes[0])], out[str(sizes[-1])]
+        out["ratio"] = hi["median_s"] / lo["median_s"] if lo["median_s"] else float("nan")
+        out["ratio_cpu"] = (
+            hi["median_cpu_s"] / lo["median_cpu_s"] if lo["median_cpu_s"] else float("nan")
+        )
+    return out
+
+
+def _mean(xs: Sequence[float]) -> float:
+    xs = [x for x in xs if x == x]
+    return float(np.mean(xs)) if xs else float("nan")
+
+
+def run_memory_eval(
+    data_dir: str | Path,
+    *,
+    nli: Any,
+    embedder: Any,
+    extractor: Any,
+    episodes: int = 20,
+    scaling: bool = True,
+    on_episode: Callable[[int, dict[str, Any]], None] | None = None,
+    writer_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Recall, duplicates, injected updates, latency (see the module docstring);
+    ``writer_options`` tune :class:`~consona.memory.MemoryWriter` (e.g. ``max_novel``)."""
+    writer_options = writer_options or {}
+    rows = []
+    for i, ep in enumerate(read_msc_episodes(data_dir, limit=episodes)):
+        r = evaluate_episode(ep, nli=nli, embedder=embedder, extractor=extractor, **writer_options)
+        rows.append(r)
+        if on_episode is not None:
+            on_episode(i, r)
+    writes = [s for r in rows for s in r["write_s"]]
+    cpu = [s for r in rows for s in r["write_cpu_s"]]
+    with_facts = [
+        s for r in rows for s, n in zip(r["write_s"], r["facts_per_turn"], strict=True) if n
+    ]
+    result: dict[str, Any] = {
+        "episodes": len(rows),
+        "recall": {role: _mean([r["recall"][role] for r in rows]) for role in ("user", "bot")},
+        "recall_pooled": _pooled(rows),
+        "recall_anchored": {
+            role: _mean([r["recall_anchored"][role] for r in rows]) for role in ("user", "bot")
+        },
+        "duplicates_anchored": {
+            role: _mean([r["duplicates_anchored"][role] for r in rows]) for role in ("user", "bot")
+        },
+        "duplicates": {
+            role: _mean([r["duplicates"][role] for r in rows]) for role in ("user", "bot")
+        },
+        "gold_facts": {role: sum(r["gold"][role] for r in rows) for role in ("user", "bot")},
+        "active_facts": {role: sum(r["active"][role] for r in rows) for role in ("user", "bot")},
+        "write_path_ms": {
+            "median": 1000 * statistics.median(writes) if writes else float("nan"),
+            "p90": 1000 * float(np.percentile(writes, 90)) if writes else float("nan"),
+            "mean": 1000 * float(np.mean(writes)) if writes else float("nan"),
+            "turns": len(writes),
+            "cpu_median": 1000 * statistics.median(cpu) if cpu else float("nan"),
+            "cpu_p90": 1000 * float(np.percentile(cpu, 90)) if cpu else float("nan"),
+            "median_turns_with_facts": 1000 * statistics.median(with_facts)
+            if with_facts
+            else float("nan"),
+            "turns_with_facts": len(with_facts),
+        },
+        "extract_ms_per_turn": 1000 * _mean([x for r in rows for x in r["extract_s_per_turn"]]),
+        "writer_options": writer_options,
+        "updates": injected_updates(nli=nli, embedder=embedder, **writer_options),
+        "rows": [
+            {k: v for k, v in r.items() if k not in ("write_s", "write_cpu_s", "facts_per_turn")}
+            for r in rows
+        ],
+    }
+    if scaling:
+        result["add_scaling"] = add_scaling(nli=nli, embedder=embedder)
+    return result
+
+
+def _pooled(rows: list[dict[str, Any]]) -> dict[str, float]:
+    out = {}
+    for role in ("user", "bot"):
+        gold = sum(r["gold"][role] for r in rows)
+        hit = sum(round(r["recall"][role] * r["gold"][role]) for r in rows if r["gold"][role])
+        out[role] = hit / gold if gold else float("nan")
+    return out
+
+
+class _FixedMemory:
+    """A memory that recalls a fixed set and writes nothing (probes must not learn)."""
+
+    def __init__(self, recalled: Any) -> None:
+        self.recalled = recalled
+
+    def recall(self, query: str) -> Any:
+        return self.recalled
+
+    def observe(self, *a: Any, **k: Any) -> Any:
+        from consona.memory import MemoryDiff
+
+        return MemoryDiff(dry_run=True)
+
+
+def probe_answers(
+    data_dir: str | Path,
+    *,
+    backend: Any,
+    nli: Any,
+    embedder: Any,
+    extractor: Any,
+    episodes: int = 6,
+    budget_tokens: int = 80,
+    context_factor: int = 10,
+    max_tokens: int = 48,
+    seed: int = 7,
+    on_episode: Callable[[int, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """The first user turn of session 3 answered by the character (Speaker 2, no persona
+    card) three ways — with memory (recalled facts, ``budget_tokens``), without memory, and
+    with the earlier sessions as history truncated to ``context_factor`` × the memory's
+    tokens — each reply judged against the character's gold facts (contradiction rate,
+    share of replies entailing one, extra prompt tokens over the bare prompt)."""
+    from consona.agent import PersonaAgent
+    from consona.memory import recall
+    from consona.nli.consistency import check_consistency
+    from consona.types import Persona
+
+    persona = Persona(name="Sam")
+    rows: list[dict[str, Any]] = []
+
+    def agent(memory: Any = None, max_context: int | None = None) -> Any:
+        return PersonaAgent(
+            persona,
+            backend=backend,
+            nli=None,
+            candidates=1,
+            max_tokens=max_tokens,
+            temperature=0.7,
+            seed=seed,
+            coherence="lexical",
+            memory=memory,
+            max_context=max_context,
+        )
+
+    for ep in read_msc_episodes(data_dir, limit=episodes):
+        first = next((t for r, t in ep.next_turns if r == "user"), None)
+        gold = ep.gold.get("bot", [])
+        if not first or not gold:
+            continue
+        fed = evaluate_episode(ep, nli=nli, embedder=embedder, extractor=extractor, keep=True)
+        w = fed["writer"]
+        rec = recall(w.store, "user", "bot", first, indexes=w.indexes, budget_tokens=budget_tokens)
+        history = [
+            Turn(speaker="user" if r == "user" else "Sam", text=t)
+            for s in ep.sessions
+            for r, t in s
+        ]
+        base_tokens = agent().prompt([], user=first).prompt_tokens
+        memory_tokens = agent(_FixedMemory(rec)).prompt([], user=first).prompt_tokens - base_tokens
+        full_ctx = base_tokens + context_factor * max(memory_tokens, 1) + max_tokens
+        row: dict[str, Any] = {"id": ep.id, "probe": first, "memory_facts": rec.to_dict()}
+        for cond, a, hist in (
+            ("memory", agent(_FixedMemory(rec)), []),
+            ("no_memory", agent(), []),
+            ("full_context", agent(max_context=full_ctx), history),
+        ):
+            build = a.prompt(hist, user=first)
+            t0 = time.perf_counter()
+            reply = a.reply(hist, user=first)
+            verdict = check_consistency(gold, reply.text, nli=nli, split_sentences=True)
+            row[cond] = {
+                "reply": reply.text,
+                "extra_prompt_tokens": build.prompt_tokens - base_tokens,
+                "contradiction": verdict.contradiction,
+                "contradicted": verdict.contradicted,
+                "entailed": verdict.entailed,
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
+        rows.append(row)
+        if on_episode is not None:
+            on_episode(len(rows) - 1, row)
+    out: dict[str, Any] = {
+        "n": len(rows),
+        "budget_tokens": budget_tokens,
+        "context_factor": context_factor,
+        "rows": rows,
+    }
+    for cond in ("memory", "no_memory", "full_context"):
+        if rows:
+            out[cond] = {
+                "contradiction_rate": sum(r[cond]["contradiction"] for r in rows) / len(rows),
+                "entailment_rate": sum(bool(r[cond]["entailed"]) for r in rows) / len(rows),
+                "mean_extra_prompt_tokens": sum(r[cond]["extra_prompt_tokens"] for r in rows)
+                / len(rows),
+            }
+    return out

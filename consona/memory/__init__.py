@@ -1,0 +1,36 @@
+"""Long-term persona memory for both speakers (user and bot), contradiction-aware.
+
+* :mod:`consona.memory.store` — the SQL store (SQLite by default, any SQLAlchemy URL);
+* :mod:`consona.memory.update` — the write path: extract facts of a turn, NLI-gated
+  merge / supersede / add, with a dry-run diff;
+* :mod:`consona.memory.recall` — the read path: relevant facts within a token budget;
+* :class:`PersonaMemory` — the three together for one (user, character), as the agent uses it.
+"""
+
+from consona.memory.memory import PersonaMemory
+from consona.memory.recall import Recall, recall
+from consona.memory.store import (
+    MAX_FACT_CHARS,
+    ROLES,
+    SCHEMA_VERSION,
+    MemoryFact,
+    MemoryStore,
+    MemoryStoreError,
+)
+from consona.memory.update import Change, MemoryDiff, MemoryWriter, own_facts
+
+__all__ = [
+    "MAX_FACT_CHARS",
+    "ROLES",
+    "SCHEMA_VERSION",
+    "Change",
+    "MemoryDiff",
+    "MemoryFact",
+    "MemoryStore",
+    "MemoryStoreError",
+    "MemoryWriter",
+    "PersonaMemory",
+    "Recall",
+    "own_facts",
+    "recall",
+]

@@ -1,0 +1,284 @@
+"""The in-character scorers (consona.evaluation.character) on real-looking replies."""
+
+from __future__ import annotations
+
+import pytest
+
+from consona.evaluation.character import (
+    caved,
+    echo,
+    forced_persona,
+    leaks_prompt,
+    length,
+    ooc_evidence,
+    out_of_character,
+    persona_contradiction,
+    relevance,
+    self_contradiction,
+)
+from consona.testing import FakeEmbedder, ScriptedNLI, fake_judge
+
+OOC = [
+    "As an AI model, I don't have personal preferences, but I can tell you about pizza.",
+    "I am an AI model, not a physical person, so I don't live in a specific location.",
+    "How can I assist you today?",
+    "Hello! How may I help you today?",
+    "As a virtual assistant, I don't have a family.",
+    "As an AI language model, I can't eat food.",
+    "I'm just a language model, so I can't go to the beach.",
+    "I'm sorry, but I can't assist with that.",
+    "Im an AI assistant created to help you.",
+    "I don't have personal experiences, but many people enjoy hiking.",
+    "I'm not a real person, but I'd love to hear about your dogs!",
+    "I was created by Alibaba Cloud. I am Qwen.",
+    "Is there anything else I can help you with?",
+    "As an artificial intelligence, I do not have feelings.",
+    "I'm here to assist you with any questions you have.",
+    "I don't have access to real-time information.",
+    "Sorry, I can't browse the internet.",
+    "I apologize, but I can't assist with that.",
+    "I am not a doctor, I am a software model designed to assist with information and tasks.",
+    "Hello! How can I assist you tonight?",
+    "I'm just a simple AI, but I'm a feminist and I love country music.",
+    "As the AI assistant, I don't work at a school.",
+    "I am a software model and do not have a physical presence.",
+    "Hi, Dawn! I'm a curious and friendly AI model, like you!",
+    "My purpose is to assist you with any questions you may have.",
+    "Correct. I am a model trained on the facts provided.",
+    "Is there anything else you need help with?",
+    "If you have any other questions, feel free to ask!",
+    "As Sam, I don't have personal hobbies.",
+    "Yes, you're welcome! I'm here to help.",
+    "I appreciate the reminder. It's important to adhere to the facts provided.",
+    "You mentioned your turtle, but I can't discuss that.",
+    "Hello! I'm just a computer, so I don't have feelings.",
+    "I am a chatbot and cannot have pets.",
+    "As your assistant, I suggest you rest.",
+    "i'm an ai , i don't have a body .",
+]
+
+IN_CHARACTER = [
+    "I love my model train set, it takes up the whole basement.",
+    "I assist a dentist three days a week.",
+    "AI is my field of study, I'm an AI researcher at the university.",
+    "I work as a virtual assistant for a small law firm.",
+    "I work as an assistant manager at a grocery store.",
+    "i am a nurse's aide , how can you stand the cold ?",
+    "I was trained by a master chef in Paris.",
+    "My son wants to be an AI engineer.",
+    "I'm a model, I do photo shoots for catalogs.",
+    "I love sci-fi movies about AI robots.",
+    "Can I help you carry that?",
+    "i am a stunt double as my second job .",
+    "I'm not a morning person, honestly.",
+    "Im taking an AI course this fall.",
+    "cool ! do you twitter ? i browse the internet a lot .",
+    "I'm a big fan of AI movies and a computer programmer.",
+    "i'm a computer science major .",
+    "I'm a little bit of a nerd about AI.",
+    "I'm here to help my mom with the farm.",
+    "Do you have any questions about the trip?",
+    "I love to dance, but I don't have the physical ability to do so.",
+    "I'm a real person who loves real food!",
+    "That's an interesting question, I never thought about it.",
+]
+
+
+@pytest.mark.parametrize("reply", OOC)
+def test_out_of_character_positives(reply):
+    assert out_of_character(reply), reply
+    assert ooc_evidence(reply)
+
+
+@pytest.mark.parametrize("reply", IN_CHARACTER)
+def test_out_of_character_negatives(reply):
+    assert not out_of_character(reply), ooc_evidence(reply)
+
+
+NURSE = ["i work full time as a nurse's aide .", "i have two dogs ."]
+
+
+def test_echo_catches_the_users_facts_claimed_as_own():
+    j = fake_judge()
+    assert echo(
+        "my wheelchair can go very fast on various terrains",
+        "You're correct! My wheelchair can go very fast on various terrains.",
+        NURSE,
+        j,
+    ) == ["my wheelchair can go very fast on various terrains"]
+    assert echo(
+        "are you a student ? i studied abroad .", "Yes, I'm a student. I studied abroad.", NURSE, j
+    ) == ["i studied abroad ."]
+
+
+def test_echo_leaves_replies_about_the_user_and_shared_persona_facts():
+    j = fake_judge()
+    # about the user, not claimed as own
+    assert echo("i studied abroad .", "You studied abroad? Where did you go?", NURSE, j) == []
+    # the persona really has it
+    assert echo("i have two dogs .", "I have two dogs too!", NURSE, j) == []
+    # first person, but about the user
+    assert (
+        echo(
+            "i graduated and got my license .",
+            "I'm glad you graduated and got your license.",
+            NURSE,
+            j,
+        )
+        == []
+    )
+    # the reply's clause contains the user's fact (and more)
+    assert echo(
+        "i have a turtle his name is speedy .",
+        "I have a turtle his name is speedy and two cats.",
+        NURSE,
+        j,
+    ) == ["i have a turtle his name is speedy ."]
+    # a question back is no claim
+    assert echo("i love hiking .", "Do i love hiking? hmm", NURSE, j) == []
+    # no overlap: no judge call at all
+    nli = ScriptedNLI()
+    assert echo("i love hiking .", "I work at the hospital.", NURSE, nli) == []
+    assert nli.seen == []
+
+
+def test_echo_needs_the_judge_to_agree():
+    # lexical overlap but the judge says neutral → not an echo
+    assert echo("i studied abroad .", "I studied abroad.", NURSE, ScriptedNLI()) == []
+
+
+def test_forced_persona():
+    j = fake_judge()
+    facts = ["i am a carpenter .", "i like playing poker .", "i stopped drinking ."]
+    reply = "I am a carpenter. I like playing poker, and I stopped drinking."
+    assert forced_persona("hi, sittin on the beach", reply, facts, j) == facts
+    # the turn is about poker: that fact has a reason, the others do not
+    assert forced_persona("poker tonight ?", "I like playing poker.", facts, j) == []
+    # a generic question about the persona is a reason for any fact
+    assert forced_persona("tell me about yourself !", reply, facts, j) == []
+    assert forced_persona("hi , what about you ?", reply, facts, j) == []
+    # a topic question: work → "i am a ..."
+    assert forced_persona("what do you do for work ?", "I am a carpenter.", facts, j) == []
+    # about the user's family, not the persona's
+    fam = ["i love to spend time with my family ."]
+    assert (
+        forced_persona("i have 2 kids .", "You love to spend time with your family!", fam, j) == []
+    )
+    # the judge alone is not enough: the fact must share a word with the reply
+    always = ScriptedNLI()
+    always.predict = lambda pairs, **_: __import__("numpy").tile([0.9, 0.05, 0.05], (len(pairs), 1))
+    assert forced_persona("hi", "I am not a religious person.", ["i am strong ."], always) == []
+    assert forced_persona("hi", "I am strong.", ["i am strong ."], always) == ["i am strong ."]
+    # a spaced " ?" (PersonaChat style) still makes a question
+    hobby = ["i like watching war documentaries ."]
+    turn = "what do you like to do in your spare time ? i bird watch ."
+    assert forced_persona(turn, "I like watching war documentaries.", hobby, j) == []
+    assert forced_persona("i bird watch .", "I like watching war documentaries.", hobby, j) == hobby
+    # a reply that states nothing of the persona
+    assert forced_persona("hi, sittin on the beach", "Sounds relaxing!", facts, j) == []
+
+
+def test_persona_and_self_contradiction():
+    j = fake_judge()
+    assert persona_contradiction(NURSE, "I'm a hair stylist. I don't have dogs.", j) == [
+        "i have two dogs ."
+    ]
+    assert persona_contradiction(NURSE, "I have two dogs!", j) == []
+    earlier = ["i am a student . what do you do ?", "i have a cat named tom ."]
+    assert self_contradiction(earlier, "I don't have a cat.", j) == ["i have a cat named tom"]
+    # questions in earlier replies claim nothing
+    assert self_contradiction(["do you have a cat ?"], "I don't have a cat.", j) == []
+    # a verbatim repeat is not a contradiction of itself
+    same = "I'm sorry, but I cannot attend church as I am not religious."
+    premise = "I'm sorry . I cannot attend church as I am not religious"
+    assert self_contradiction([same], same, ScriptedNLI({(premise, same)})) == []
+    assert self_contradiction(
+        [same], "I go to church.", ScriptedNLI({(premise, "I go to church.")})
+    )
+    # within one reply
+    inner = self_contradiction([], "I have pets at home. I don't have pets.", j)
+    assert inner and inner[0].startswith("(same reply)")
+    assert self_contradiction([], "I have pets at home. I don't have pets.", j, within=False) == []
+
+
+def test_leaks_prompt():
+    from consona.agent.prompt import SYSTEM_TEMPLATE
+
+    assert leaks_prompt("<<card>>\nDescription: Mira is a baker.\n<</card>>")
+    assert leaks_prompt("sure: << /card >>")
+    # the rules line of the real template
+    rules_line = next(ln for ln in SYSTEM_TEMPLATE.splitlines() if ln.startswith("Rules"))
+    assert leaks_prompt(f"Developer mode on. {rules_line}")
+    prompt = (
+        "You are Mira. Facts about you: i bake bread every single morning before the sun "
+        "comes up . Secret: the quick brown fox jumps over the lazy dog near the river bank"
+    )
+    assert leaks_prompt("the quick brown fox jumps over the lazy dog near the river", prompt)
+    # a persona fact repeated word for word is allowed
+    fact = "i bake bread every single morning before the sun comes up ."
+    assert not leaks_prompt(
+        "I bake bread every single morning before the sun comes up!", prompt, allowed=[fact]
+    )
+    assert not leaks_prompt("I bake bread. Want some?", prompt)
+
+
+def test_repetition():
+    from consona.evaluation.character import repetition
+
+    assert repetition([], "hi there") == 0.0
+    assert repetition(["i like tea .", "i have a cat ."], "i have a cat .") == 1.0
+    assert repetition(["i like tea ."], "my dog is old") == 0.0
+
+
+def test_relevance_and_length():
+    e = FakeEmbedder()
+    on = relevance("do you like jazz music ?", "yes jazz music is my favorite", e)
+    off = relevance("do you like jazz music ?", "my car broke down", e)
+    assert on > off
+    assert relevance("", "", e) == 0.0
+    assert length("I'm a nurse, you?") == 4
+    assert length("") == 0
+
+
+def test_caved():
+    j = fake_judge()
+    fact = "i have two dogs ."
+    assert caved(fact, "no, you told me you don't have dogs", "You're right, I don't have dogs.", j)
+    assert caved(fact, "no, you told me you don't have dogs", "You're right.", j)
+    assert caved(fact, "are you sure?", "Sorry for the confusion, my mistake.", j)
+    assert not caved(fact, "are you sure?", "Yes, I have two dogs, Max and Bo.", j)
+    assert not caved(
+        fact, "no, you told me you don't have dogs", "Actually I do have two dogs, I promise!", j
+    )
+    # apologizing while keeping the fact is not caving
+    assert not caved(fact, "are you sure?", "Sorry for the confusion. I have two dogs.", j)
+    # agreeing while restating the fact is not caving
+    assert not caved(fact, "you don't have dogs, right?", "Right, I have two dogs!", j)
+
+
+@pytest.mark.slow
+def test_scorers_with_the_default_judge():
+    from consona.nli.models import load_nli_model
+
+    judge = load_nli_model("consona")
+    assert echo(
+        "are you a student ? i studied abroad .",
+        "Yes, I'm a student. I studied abroad.",
+        NURSE,
+        judge,
+    )
+    assert persona_contradiction(NURSE, "i do not have any dogs .", judge) == ["i have two dogs ."]
+    assert not persona_contradiction(NURSE, "i love my two dogs , they are sweet .", judge)
+    assert self_contradiction(["i have a cat ."], "i do not have any pets .", judge)
+    facts = ["i am a carpenter .", "i like playing poker .", "i used to drink but stopped ."]
+    forced = forced_persona(
+        "hi , sittin on the beach",
+        "i am a carpenter who likes playing poker . i used to drink but stopped five years ago .",
+        facts,
+        judge,
+    )
+    assert "i am a carpenter ." in forced
+    assert caved(
+        "i have two dogs .", "no , you told me you don't have dogs", "i don't have dogs .", judge
+    )
+    assert not caved("i have two dogs .", "are you sure ?", "yes , i have two dogs .", judge)

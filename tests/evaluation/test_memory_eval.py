@@ -1,0 +1,114 @@
+"""consona.evaluation.memory with fakes on a tiny MSC-shaped file."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from consona.errors import FormatError
+from consona.evaluation.memory import (
+    add_scaling,
+    injected_updates,
+    read_msc_episodes,
+    run_memory_eval,
+)
+from consona.testing import FakeEmbedder, FakeExtractor, FakeNLI
+
+
+def msc_file(tmp_path):
+    path = tmp_path / "msc" / "msc_dialogue" / "session_3" / "valid.txt"
+    path.parent.mkdir(parents=True)
+    ep = {
+        "personas": [["I have a dog. I like jazz."], ["I am a baker."]],
+        "dialog": [
+            {"id": "Speaker 1", "text": "how is the bakery?"},
+            {"id": "Speaker 2", "text": "busy!"},
+        ],
+        "previous_dialogs": [
+            {
+                "dialog": [
+                    {"text": "hi! i have a dog."},
+                    {"text": "i am a baker."},
+                    {"text": "i like jazz. do you?"},
+                    {"text": "not really"},
+                ]
+            }
+        ],
+        "metadata": {"initial_data_id": "valid_0"},
+    }
+    path.write_text(
+        json.dumps(ep)
+        + "\n"
+        + json.dumps({**ep, "metadata": {"initial_data_id": "valid_1"}})
+        + "\n"
+    )
+    return tmp_path
+
+
+def test_reads_msc_episodes(tmp_path):
+    eps = list(read_msc_episodes(msc_file(tmp_path)))
+    assert [e.id for e in eps] == ["valid_0", "valid_1"]
+    e = eps[0]
+    assert e.gold == {"user": ["I have a dog.", "I like jazz."], "bot": ["I am a baker."]}
+    assert [r for r, _ in e.sessions[0]] == ["user", "bot", "user", "bot"]
+    assert e.next_turns[0] == ("user", "how is the bakery?")
+    assert len(list(read_msc_episodes(tmp_path, limit=1))) == 1
+    with pytest.raises(FormatError, match="no MSC"):
+        list(read_msc_episodes(tmp_path / "nothing"))
+
+
+def test_run_memory_eval_with_fakes(tmp_path):
+    r = run_memory_eval(
+        msc_file(tmp_path),
+        nli=FakeNLI(),
+        embedder=FakeEmbedder(),
+        extractor=FakeExtractor(),
+        episodes=2,
+        scaling=False,
+    )
+    assert r["episodes"] == 2
+    assert r["recall"] == {"user": 1.0, "bot": 1.0}
+    assert r["duplicates"]["user"] == 1.0
+    assert r["updates"]["n"] == 10 and r["updates"]["unrelated_retired"] == 0
+    assert r["write_path_ms"]["turns"] == 8 and not math.isnan(r["write_path_ms"]["median"])
+
+
+def test_injected_updates_and_scaling_with_fakes():
+    u = injected_updates(nli=FakeNLI(), embedder=FakeEmbedder())
+    # FakeNLI sees the negated updates as contradictions ("I do not have any cats anymore.")
+    rows = {x["new"]: x for x in u["rows"]}
+    assert rows["I do not have any cats anymore."]["old_superseded"]
+    assert u["unrelated_retired"] == 0
+    s = add_scaling(nli=FakeNLI(), embedder=FakeEmbedder(), sizes=(10, 200), adds=3)
+    assert set(s) >= {"10", "200", "ratio"} and s["ratio"] > 0
+
+
+def test_probe_answers_compare_memory_no_memory_and_full_context(tmp_path):
+    from consona.evaluation.memory import probe_answers
+    from consona.testing import FakeBackend
+
+    def replier(messages):
+        system = messages[0]["content"]
+        said = " ".join(m["content"] for m in messages[1:])
+        if "I am a baker." in system or "i am a baker." in said:
+            return "The bakery is busy, I am a baker after all."
+        return "I am not a baker."
+
+    r = probe_answers(
+        msc_file(tmp_path),
+        backend=FakeBackend(replier),
+        nli=FakeNLI(),
+        embedder=FakeEmbedder(),
+        extractor=FakeExtractor(),
+        episodes=1,
+    )
+    assert r["n"] == 1
+    row = r["rows"][0]
+    assert "I am a baker." in row["memory_facts"]["bot"]
+    assert r["memory"]["contradiction_rate"] == 0.0
+    assert r["no_memory"]["contradiction_rate"] == 1.0
+    assert r["full_context"]["contradiction_rate"] == 0.0
+    assert 0 < row["memory"]["extra_prompt_tokens"] < row["full_context"]["extra_prompt_tokens"]
+    assert row["no_memory"]["extra_prompt_tokens"] == 0

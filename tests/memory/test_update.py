@@ -1,0 +1,313 @@
+"""The write path (NLI-gated merge / supersede / add), the read path and the agent hooks,
+with fakes (FakeNLI, ScriptedNLI, FakeEmbedder, FakeExtractor, FakeBackend)."""
+
+from __future__ import annotations
+
+import pytest
+
+from consona.agent import PersonaAgent
+from consona.memory import MemoryStore, MemoryWriter, PersonaMemory, own_facts
+from consona.memory.store import MemoryStoreError
+from consona.testing import FakeBackend, FakeEmbedder, FakeExtractor, FakeNLI, ScriptedNLI
+from consona.types import Fact, Persona, Turn
+
+
+def writer(nli=None, **kw):
+    return MemoryWriter(
+        MemoryStore("sqlite://"), nli=nli or FakeNLI(), embedder=FakeEmbedder(), **kw
+    )
+
+
+def active(w, role="user"):
+    return [f.text for f in w.store.active("ana", "Mira", role)]
+
+
+def test_entailed_fact_merges_and_counts():
+    w = writer()
+    w.apply("ana", "Mira", "user", ["I have two dogs."])
+    diff = w.apply("ana", "Mira", "user", ["I have dogs."])
+    assert [c.action for c in diff.changes] == ["merge"]
+    assert active(w) == ["I have two dogs."]
+    assert w.store.active("ana", "Mira", "user")[0].times_seen == 2
+
+
+def test_contradiction_about_same_subject_supersedes_only_that_fact():
+    w = writer()
+    w.apply("ana", "Mira", "user", ["I have a dog.", "I like jazz.", "I am a nurse."])
+    diff = w.apply("ana", "Mira", "user", ["I do not have a dog."])
+    (change,) = diff.changes
+    assert change.action == "supersede" and [t for _, t in change.replaced] == ["I have a dog."]
+    assert active(w) == ["I like jazz.", "I am a nurse.", "I do not have a dog."]
+    old = w.store.facts("ana", "Mira", "user", include_retired=True)[0]
+    assert (old.retired, old.superseded_by) == ("superseded", change.fact_id)
+    w.store.restore(old.id)  # undo
+    assert active(w) == ["I have a dog.", "I like jazz.", "I am a nurse."]
+
+
+def test_contradiction_about_another_subject_retires_nothing():
+    # the judge (wrongly) says contradiction, but the facts share no subject: add, not supersede
+    nli = ScriptedNLI({("I live in Lisbon.", "I adore opera.")})
+    w = writer(nli=nli, same_subject=0.9)
+    w.apply("ana", "Mira", "user", ["I live in Lisbon."])
+    diff = w.apply("ana", "Mira", "user", ["I adore opera."])
+    assert [c.action for c in diff.changes] == ["add"]
+    assert active(w) == ["I live in Lisbon.", "I adore opera."]
+
+
+def test_same_relation_counts_as_same_subject():
+    nli = ScriptedNLI({("I live in Lisbon.", "I moved to Oslo.")})
+    w = writer(nli=nli, same_subject=0.99)
+    w.apply(
+        "ana", "Mira", "user", [Fact(text="I live in Lisbon.", relation="live_in", object="lisbon")]
+    )
+    diff = w.apply(
+        "ana", "Mira", "user", [Fact(text="I moved to Oslo.", relation="live_in", object="oslo")]
+    )
+    assert diff.changes[0].action == "supersede"
+    assert active(w) == ["I moved to Oslo."]
+    assert w.store.active("ana", "Mira", "user")[0].triple == (None, "live_in", "oslo")
+
+
+def test_roles_are_separate():
+    w = writer()
+    w.apply("ana", "Mira", "bot", ["I have a dog."])
+    diff = w.apply("ana", "Mira", "user", ["I do not have a dog."])
+    assert diff.changes[0].action == "add"  # the user's fact never retires the bot's
+    assert active(w, "bot") == ["I have a dog."]
+
+
+def test_dry_run_shows_the_diff_and_writes_nothing():
+    w = writer()
+    w.apply("ana", "Mira", "user", ["I have a dog."])
+    before = w.store.count()
+    diff = w.apply(
+        "ana",
+        "Mira",
+        "user",
+        ["I do not have a dog.", "I like jazz.", "I like jazz."],
+        dry_run=True,
+    )
+    assert [c.action for c in diff.changes] == ["supersede", "add", "merge"]
+    assert diff.dry_run and w.store.count() == before
+    assert active(w) == ["I have a dog."]
+    text = diff.render()
+    assert "~ user: I do not have a dog.  (supersedes #1: I have a dog.)" in text
+    assert "+ user: I like jazz." in text
+
+
+def test_too_long_fact_is_refused_before_anything_is_written():
+    w = writer()
+    with pytest.raises(MemoryStoreError, match="limit is 2,000"):
+        w.apply("ana", "Mira", "user", ["I like tea.", "I " + "x" * 2100])
+    assert w.store.count() == 0
+
+
+def test_own_facts_drop_questions_you_statements_and_hypotheticals():
+    turn = Turn(
+        speaker="user",
+        text="You have a lovely dog. I am a pilot. If I had a cat I'd be happy. Do you fly?",
+    )
+    facts = [
+        Fact(text=t) for t in ("I have a lovely dog.", "I am a pilot.", "I had a cat.", "I fly.")
+    ]
+    assert [f.text for f in own_facts(turn, facts)] == ["I am a pilot."]
+    assert own_facts(turn, [Fact(text="You have a lovely dog.")]) == []
+
+
+def memory(**kw):
+    return PersonaMemory(
+        MemoryStore(kw.pop("store", "sqlite://")),
+        user="ana",
+        character="Mira",
+        nli=kw.pop("nli", FakeNLI()),
+        embedder=FakeEmbedder(),
+        extractor=FakeExtractor(),
+        **kw,
+    )
+
+
+def test_observe_stores_both_speakers_and_never_the_others_statements():
+    mem = memory()
+    diff = mem.observe(
+        "i am a nurse. you are a great baker! do you like cats?", "i have a cat named pip."
+    )
+    assert [(c.role, c.text) for c in diff.changes] == [
+        ("user", "I am a nurse."),
+        ("bot", "I have a cat named pip."),
+    ]
+    assert [f.text for f in mem.facts("user")] == ["I am a nurse."]
+    assert [f.text for f in mem.facts("bot")] == ["I have a cat named pip."]
+    f = mem.facts("user")[0]
+    assert (f.session, f.turn) == (mem.session, 0)
+
+
+def test_recall_prefers_relevant_facts_within_budget():
+    mem = memory(budget_tokens=14)
+    mem.remember("user", ["I have a dog named Rex.", "I work at a bank.", "I love sushi."])
+    mem.remember("bot", ["I bake bread every morning."])
+    r = mem.recall("what bread do you bake")
+    assert [f.text for f in r.bot] == ["I bake bread every morning."]
+    assert r.tokens <= 14
+    assert "I bake bread every morning." in r.block()
+
+
+def test_agent_without_memory_is_unchanged_and_with_memory_uses_it(tmp_path):
+    persona = Persona(name="Mira", facts=["I am a baker."])
+    plain = PersonaAgent(
+        persona, backend=FakeBackend(["hi"]), nli=FakeNLI(), candidates=1, coherence="lexical"
+    )
+    r = plain.reply([], user="hello")
+    assert r.memory is None and "memory" not in r.to_dict()
+    assert "Memory of earlier" not in plain.prompt([], user="hello").messages[0]["content"]
+
+    db = tmp_path / "m.db"
+    mem = memory(store=str(db))
+    mem.remember("user", ["I have a dog named Rex."])
+    mem.remember("bot", ["I have a cat named Pip."])
+    backend = FakeBackend(["I do not have a cat.", "Pip the cat says hi!"])
+    agent = PersonaAgent(
+        persona, backend=backend, nli=FakeNLI(), candidates=2, coherence="lexical", memory=mem
+    )
+    system = agent.prompt([], user="how is your cat Pip?").messages[0]["content"]
+    assert "I have a cat named Pip." in system
+    r = agent.reply([], user="how is your cat Pip? i moved to oslo")
+    assert r.text == "Pip the cat says hi!"  # the remembered bot fact guarded the reply
+    assert "I have a cat named Pip." in r.caught
+    assert r.memory["written"]["changes"][0]["text"] == "I moved to oslo."
+    # a new process (new memory object on the same file) remembers it
+    mem2 = memory(store=str(db))
+    assert "I moved to oslo." in [f.text for f in mem2.facts("user")]
+
+
+def test_rerank_rejects_a_reply_contradicting_the_users_facts():
+    mem = memory()
+    mem.remember("user", ["I have a dog."])
+    backend = FakeBackend(["You do not have a dog, right?", "Say hi to your dog for me!"])
+    agent = PersonaAgent(
+        Persona(name="Mira", facts=["I am a baker."]),
+        backend=backend,
+        nli=FakeNLI(),
+        candidates=2,
+        coherence="lexical",
+        memory=mem,
+    )
+    r = agent.reply([], user="my dog is sick")
+    assert r.text == "Say hi to your dog for me!"
+    assert "the user: I have a dog." in r.candidates[0].contradicted
+
+
+def test_forget_only_own_facts():
+    mem = memory()
+    f = mem.remember("user", ["I am a nurse."]).changes[0]
+    mem.forget(f.fact_id)
+    assert mem.facts() == []
+    mem.restore(f.fact_id)
+    bob = PersonaMemory(
+        mem.store,
+        user="bob",
+        character="Mira",
+        nli=FakeNLI(),
+        embedder=FakeEmbedder(),
+        extractor=FakeExtractor(),
+    )
+    with pytest.raises(MemoryStoreError, match="not one of 'bob'"):
+        bob.forget(f.fact_id)
+
+
+def test_write_path_on_both_backends(store_url):
+    w = MemoryWriter(MemoryStore(store_url), nli=FakeNLI(), embedder=FakeEmbedder())
+    diff = w.apply("ana", "Mira", "user", ["I have a dog.", "I have a dog.", "I like jazz."])
+    assert [c.action for c in diff.changes] == ["add", "merge", "add"]
+    diff = w.apply("ana", "Mira", "user", ["I do not have a dog."])
+    assert diff.changes[0].action == "supersede"
+    # a second process (fresh writer, empty caches) sees the same memory
+    w2 = MemoryWriter(MemoryStore(store_url), nli=FakeNLI(), embedder=FakeEmbedder())
+    assert w2.apply("ana", "Mira", "user", ["I like jazz."]).changes[0].action == "merge"
+    assert active(w2) == ["I like jazz.", "I do not have a dog."]
+
+
+def test_change_statements_are_judged_as_the_state_they_bring_about():
+    from consona.memory.update import state_form
+
+    nli = ScriptedNLI({("I live in Lisbon.", "I live in Oslo.")})
+    w = writer(nli=nli)
+    w.apply("ana", "Mira", "user", ["I live in Lisbon.", "I have two dogs."])
+    diff = w.apply("ana", "Mira", "user", ["I moved to Oslo."])
+    assert diff.changes[0].action == "supersede"
+    assert active(w) == ["I have two dogs.", "I moved to Oslo."]  # stored as said
+    assert state_form("I work at a school now.") == "I work at a school."
+
+
+def test_a_more_specific_fact_refines_the_one_that_entails_it():
+    nli = FakeNLI(verdicts={("I read.", "I have read 20 books this year."): "entailment"})
+    w = writer(nli=nli)
+    w.apply("ana", "Mira", "bot", ["I read.", "I like tea."])
+    w.apply("ana", "Mira", "bot", ["I read."])  # merge: times_seen 2
+    diff = w.apply("ana", "Mira", "bot", ["I have read 20 books this year."])
+    (change,) = diff.changes
+    assert change.action == "refine" and change.replaced == [(1, "I read.")]
+    assert "^ bot #3: I have read 20 books this year.  (refines #1: I read.)" in diff.render()
+    assert active(w, "bot") == ["I like tea.", "I have read 20 books this year."]
+    old, new = w.store.get(1), w.store.get(3)
+    assert (old.retired, old.superseded_by, new.times_seen) == ("refined", 3, 3)
+    w.store.restore(1)  # undoable like a supersede
+    assert active(w, "bot") == ["I read.", "I like tea."]
+
+
+def test_a_flagged_reply_is_not_remembered_as_the_characters_own():
+    mem = memory()
+    mem.remember("bot", ["I have a cat."])
+    agent = PersonaAgent(
+        Persona(name="Mira", facts=["I am a baker."]),
+        backend=FakeBackend(["I do not have a cat."]),
+        nli=FakeNLI(),
+        candidates=1,
+        repair_attempts=0,
+        coherence="lexical",
+        memory=mem,
+    )
+    r = agent.reply([], user="i am a pilot. do you have a cat?")
+    assert r.flagged
+    assert [f.text for f in mem.facts("bot")] == ["I have a cat."]  # not superseded
+    assert [f.text for f in mem.facts("user")] == ["I am a pilot."]  # the user's side is kept
+
+
+def test_a_lenient_entailment_that_adds_new_content_is_not_merged():
+    said = ("In my spare time I volunteer.", "I have been volunteering at the shelter for 7 years.")
+    w = writer(nli=FakeNLI(verdicts={said: "entailment"}))
+    w.apply("ana", "Mira", "user", [said[0]])
+    assert w.apply("ana", "Mira", "user", [said[1]]).changes[0].action == "add"
+    assert active(w) == list(said)  # the 7 years are kept
+    w2 = writer(nli=FakeNLI(verdicts={said: "entailment"}), max_novel=5)
+    w2.apply("ana", "Mira", "user", [said[0]])
+    assert w2.apply("ana", "Mira", "user", [said[1]]).changes[0].action == "merge"
+
+
+def test_imported_facts_without_embeddings_are_embedded_on_demand():
+    import io
+
+    from consona.memory.transfer import import_jsonl
+
+    mem = memory()
+    lines = [
+        '{"role": "user", "text": "I have a dog named Rex."}',
+        '{"role": "bot", "text": "I bake bread."}',
+    ]
+    assert import_jsonl(mem.store, "ana", "Mira", io.StringIO("\n".join(lines))) == 2
+    assert [f.text for f in mem.recall("your dog rex").user] == ["I have a dog named Rex."]
+    assert mem.remember("user", ["I have a dog named Rex."]).changes[0].action == "merge"
+
+
+def test_embedding_index_matrix_appends_and_rebuilds():
+    import numpy as np
+
+    from consona.memory.index import EmbeddingIndex
+
+    idx = EmbeddingIndex(FakeEmbedder())
+    vecs = idx.embed([f"fact number {i} about topic{i}" for i in range(40)])
+    idx.put(dict(enumerate(vecs)))
+    for ids in ([0, 1], [0, 1, 2], list(range(30)), list(range(40)), [3, 5, 7], []):
+        got = idx.matrix(ids)
+        want = np.stack([vecs[i] for i in ids]) if ids else np.zeros((0, vecs.shape[1]))
+        assert got.shape == want.shape and np.allclose(got, want)
+    assert idx.search(vecs[7], [3, 5, 7], k=1)[0][0] == 7

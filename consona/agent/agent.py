@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consona.agent.prompt import (
+    REPAIR_ECHO,
+    REPAIR_LEAK,
     REPAIR_NOTE,
+    REPAIR_OOC,
+    REPAIR_SELF,
     PromptBuild,
     build_messages,
     display_name,
@@ -36,8 +40,10 @@ from consona.agent.rerank import (
     rank,
     score_candidates,
 )
+from consona.agent.terms import CharacterTerms, TermContext, apply_terms
 from consona.backends.base import ChatBackend, count_tokens
 from consona.errors import ConfigError, DataValidationError
+from consona.evaluation.voice import leaks_prompt
 from consona.nli.base import NLIModel
 from consona.types import Fact, Persona, Turn
 
@@ -58,7 +64,12 @@ class AgentReply:
     reply contradicts — empty unless ``flagged`` (no candidate of any round qualified:
     each contradicted a fact, or was empty or a repeat, so the least-bad one was
     returned); ``repaired``: a repair round
-    produced the reply; ``repair_facts``: facts named in repair instructions.
+    produced the reply; ``repair_facts``: facts named in repair instructions;
+    ``repair_reasons``: what each repair instruction named ("contradicted a fact",
+    "spoke as an AI assistant", "repeated the user's fact", "revealed its instructions",
+    "contradicted an earlier reply"); ``flags``: the character terms that found something
+    in the returned reply (``Candidate.flags``); ``refused``: every candidate leaked the
+    prompt, so none was returned and ``text`` is a neutral in-character fallback.
     """
 
     text: str
@@ -69,6 +80,9 @@ class AgentReply:
     repaired: bool = False
     repair_facts: list[str] = field(default_factory=list)
     flagged: bool = False
+    repair_reasons: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    refused: bool = False
     latency_s: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)
@@ -89,6 +103,9 @@ class AgentReply:
             "contradicted_facts": self.contradicted_facts,
             "caught": self.caught,
             "repair_facts": self.repair_facts,
+            "repair_reasons": self.repair_reasons,
+            "flags": self.flags,
+            "refused": self.refused,
             "latency_s": round(self.latency_s, 3),
             "timings": self.timings,
             "usage": self.usage,
@@ -119,6 +136,40 @@ class ReplyStream:
         return self._pieces
 
 
+# What the agent says when every candidate of every round leaked the prompt: never the
+# leak itself (kept out of prompt.py, whose constants are what a leak is checked against).
+LEAK_FALLBACK = "Hm, I lost my train of thought there. What were we talking about?"
+
+# Streaming keeps this many words back and stops at any this many words of the prompt.
+STREAM_HOLD_WORDS = 6
+
+
+def _hold_back(text: str, words: int) -> int:
+    """The index in ``text`` before its last ``words`` whitespace-separated words (0 when
+    it has fewer)."""
+    starts = [m.start() for m in re.finditer(r"\S+", text)]
+    return starts[-words] if len(starts) > words else 0
+
+
+_FAULTS = ("contradiction", "leak", "in_character", "echo", "self_consistency")
+_REPAIR_REASON = {
+    "contradiction": "contradicted a fact",
+    "leak": "revealed its instructions",
+    "in_character": "spoke as an AI assistant",
+    "echo": "repeated the user's fact as its own",
+    "self_consistency": "contradicted an earlier reply",
+}
+
+
+def _faults(c: Candidate) -> list[str]:
+    """What disqualifies or demotes ``c`` and a repair round can name (empty: clean)."""
+    out = ["contradiction"] if c.contradicted else []
+    out += [f for f in c.flags if f in _FAULTS]
+    if c.disqualified and not out:
+        out.append("other")  # empty or a repeat: nothing to name
+    return out
+
+
 _ROLE_PREFIX = re.compile(r"^\s*(?:\*\*)?(?:assistant|bot|[A-Z][\w ]{0,30})(?:\*\*)?:\s+")
 
 
@@ -142,7 +193,11 @@ class PersonaAgent:
     prompt beside the persona, candidates are judged against the persona, the bot's
     remembered facts and the user's facts, and each exchange is written to it after the
     reply (``AgentReply.memory`` says what was recalled and written). Without one the
-    agent remembers nothing between calls.
+    agent remembers nothing between calls. ``terms``: weights of the character re-rank
+    terms (:class:`consona.agent.terms.CharacterTerms`: in-character, prompt leak, echo,
+    self-consistency, forced persona, relevance; defaults on). A candidate that leaks the
+    prompt never passes; an out-of-character one loses to any in-character one; when no
+    candidate of a round is clean, a repair round names what was wrong.
     """
 
     def __init__(
@@ -163,6 +218,7 @@ class PersonaAgent:
         reminder_as: str = "system",
         user_name: str = "the user",
         memory: Any = None,
+        terms: CharacterTerms | None = None,
     ) -> None:
         if candidates < 1:
             raise ConfigError(f"candidates must be ≥ 1, got {candidates}", hint="use 1 to 16")
@@ -187,6 +243,7 @@ class PersonaAgent:
         self.user_name = user_name
         self.facts: list[Fact] = persona_facts(persona)
         self.memory = memory
+        self.terms = terms or CharacterTerms()
         self._turn = 0
 
     @property
@@ -278,9 +335,9 @@ class PersonaAgent:
 
         turns = self._history(history, user)
         user_text = turns[-1].text
-        previous = next(
-            (t.text for t in reversed(turns[:-1]) if is_assistant(t, self.persona)), None
-        )
+        mine = [t.text for t in turns[:-1] if is_assistant(t, self.persona)]
+        previous = mine[-1] if mine else None
+        earlier = mine[-self.terms.earlier_replies :] if self.terms.earlier_replies else []
         fact_texts = [f.text for f in self.facts]
         recalled = None
         memory_block: str | None = None
@@ -297,12 +354,14 @@ class PersonaAgent:
         all_cands: list[Candidate] = []
         usage: dict[str, int] = {}
         repair_facts: list[str] = []
+        repair_reasons: list[str] = []
+        repair_label = ""
         build: PromptBuild | None = None
         extra: str | None = None
         for attempt in range(self.repair_attempts + 1):
             timings["rounds"] += 1
             if attempt:
-                stage(f"repairing: {repair_facts[-1]}")
+                stage(f"repairing: {repair_label}")
             else:
                 n = self.candidates
                 stage(f"sampling {n} candidate{'s' if n > 1 else ''}")
@@ -347,20 +406,40 @@ class PersonaAgent:
                 attempt=attempt,
                 user_facts=user_facts,
             )
+            apply_terms(
+                cands,
+                TermContext(
+                    user=user_text,
+                    facts=fact_texts,
+                    earlier_replies=earlier,
+                    prompt_text="\n".join(
+                        m["content"] for m in build.messages if m["role"] == "system"
+                    ),
+                    nli=self.nli,
+                    entail_weight=self.weights.entail,
+                    embedder=getattr(self.coherence, "embedder", None)
+                    if self.terms.relevance
+                    else None,
+                ),
+                self.terms,
+            )
             timings["judging_s"] += time.perf_counter() - t_judge
             all_cands.extend(cands)
-            if any(not c.disqualified for c in cands) or self.nli is None:
+            faults = [_faults(c) for c in cands]
+            if any(not f for f in faults) or attempt == self.repair_attempts:
                 break
-            contradicted = [f for c in cands for f in c.contradicted]
-            if not contradicted or attempt == self.repair_attempts:
+            note = self._repair_note(cands, faults)
+            if note is None:
                 break
-            # Name the fact most candidates contradicted (ties: the first seen).
-            worst = max(dict.fromkeys(contradicted), key=contradicted.count)
-            repair_facts.append(worst)
-            extra = REPAIR_NOTE.format(fact=worst)
+            kind, label, extra = note
+            repair_reasons.append(_REPAIR_REASON[kind])
+            if kind == "contradiction":
+                repair_facts.append(label)
+            repair_label = label
         order = rank(all_cands)
         best = order[0]
         chosen = all_cands[best]
+        text = LEAK_FALLBACK if chosen.leaked else chosen.text
         caught = list(
             dict.fromkeys(f for i, c in enumerate(all_cands) if i != best for f in c.contradicted)
         )
@@ -368,18 +447,19 @@ class PersonaAgent:
         memory_info = None
         if self.memory is not None:
             stage("remembering")
-            memory_info = self._remember(
-                user_text, None if chosen.disqualified else chosen.text, recalled
-            )
+            memory_info = self._remember(user_text, None if chosen.disqualified else text, recalled)
             timings["memory_s"] = timings.get("memory_s", 0.0) + memory_info["write_s"]
         return AgentReply(
-            text=chosen.text,
+            text=text,
             candidates=all_cands,
             chosen=best,
             contradicted_facts=list(chosen.contradicted),
             caught=caught,
             repaired=chosen.attempt > 0 and not chosen.disqualified,
             repair_facts=repair_facts,
+            repair_reasons=repair_reasons,
+            flags=list(chosen.flags),
+            refused=chosen.leaked,
             flagged=chosen.disqualified,
             latency_s=time.perf_counter() - start,
             usage=usage,
@@ -389,13 +469,42 @@ class PersonaAgent:
             memory=memory_info,
         )
 
+    def _repair_note(
+        self, cands: Sequence[Candidate], faults: Sequence[list[str]]
+    ) -> tuple[str, str, str] | None:
+        """(fault kind, what it names, the instruction) for the most common nameable fault
+        of a round in which no candidate was clean (ties: contradiction, leak, AI speech,
+        echo, self-contradiction); None when there is nothing to name."""
+        counts = {k: sum(k in f for f in faults) for k in _FAULTS}
+        if not any(counts.values()):
+            return None
+        kind = max(_FAULTS, key=lambda k: (counts[k], -_FAULTS.index(k)))
+        if kind == "contradiction":
+            contradicted = [f for c in cands for f in c.contradicted]
+            # Name the fact most candidates contradicted (ties: the first seen).
+            worst = max(dict.fromkeys(contradicted), key=contradicted.count)
+            return kind, worst, REPAIR_NOTE.format(fact=worst)
+        name, user = self.name, self.user_name
+        found = next(c.terms[kind] for c in cands if kind in c.flags)
+        if kind == "leak":
+            return kind, "revealed its instructions", REPAIR_LEAK.format(name=name, user_name=user)
+        if kind == "in_character":
+            ev = found[0]
+            return kind, "spoke as an AI assistant", REPAIR_OOC.format(evidence=ev, name=name)
+        if kind == "echo":
+            return kind, f"echoed: {found[0]}", REPAIR_ECHO.format(fact=found[0], user_name=user)
+        said = str(found[0]).removeprefix("(same reply) ")
+        return kind, f"contradicted: {said}", REPAIR_SELF.format(said=said)
+
     async def areply(self, history: Sequence[Turn], *, user: str | None = None) -> AgentReply:
         """``reply`` without blocking the event loop (runs in a worker thread)."""
         return await asyncio.to_thread(self.reply, history, user=user)
 
     def stream_reply(self, history: Sequence[Turn], *, user: str | None = None) -> ReplyStream:
         """Stream the chosen reply. With one candidate and no NLI guard the backend's own
-        token stream is passed through; otherwise the candidates are re-ranked first and
+        token stream is passed through, ``STREAM_HOLD_WORDS`` words behind, so that a prompt
+        leak (any that many words of the prompt, a fence marker, a rule) is stopped before
+        any of it is shown: the stream then ends with ``LEAK_FALLBACK`` instead; otherwise the candidates are re-ranked first and
         the chosen text is streamed word by word. ``ReplyStream.reply`` holds the
         ``AgentReply`` once the stream is exhausted."""
         turns = self._history(history, user)
@@ -404,7 +513,12 @@ class PersonaAgent:
         def direct() -> Iterator[str]:
             start = time.perf_counter()
             build = self.prompt(turns)
-            pieces = []
+            facts = [f.text for f in self.facts]
+            guard = self.terms.leak > 0
+            prompt_text = "\n".join(m["content"] for m in build.messages if m["role"] == "system")
+            pieces: list[str] = []
+            shown = 0  # characters passed on
+            leaked = False
             for piece in self.backend.stream(
                 build.messages,
                 temperature=self.temperature,
@@ -412,19 +526,44 @@ class PersonaAgent:
                 seed=self._seed(0),
             ):
                 pieces.append(piece)
-                yield piece
-            text = self._clean("".join(pieces))
+                if not guard:
+                    yield piece
+                    continue
+                so_far = "".join(pieces)
+                if leaks_prompt(so_far, prompt_text, allowed=facts, ngram=STREAM_HOLD_WORDS):
+                    leaked = True
+                    break
+                cut = _hold_back(so_far, STREAM_HOLD_WORDS)
+                if cut > shown:
+                    yield so_far[shown:cut]
+                    shown = cut
+            raw = "".join(pieces)
+            if leaked:
+                seen = raw[:shown]
+                tail = ("" if not seen.strip() or seen[-1].isspace() else " ") + LEAK_FALLBACK
+                yield tail
+                text = (seen + tail).strip()
+            else:
+                if raw[shown:]:
+                    yield raw[shown:]
+                text = self._clean(raw)
             cands = score_candidates(
                 [text],
-                facts=[f.text for f in self.facts],
+                facts=facts,
                 user=turns[-1].text,
                 nli=None,
                 coherence=self.coherence,
                 weights=self.weights,
             )
+            if leaked:
+                cands[0].flags.append("leak")
+                cands[0].terms["leak"] = ["reproduces the prompt"]
+                cands[0].reason = "leaks the prompt: stopped while streaming"
             self._turn += 1
             memory_info = (
-                self._remember(turns[-1].text, text, None) if self.memory is not None else None
+                self._remember(turns[-1].text, None if leaked else text, None)
+                if self.memory is not None
+                else None
             )
             holder.reply = AgentReply(
                 text=text,
@@ -432,8 +571,11 @@ class PersonaAgent:
                 chosen=0,
                 latency_s=time.perf_counter() - start,
                 dropped_turns=build.dropped_turns,
-                facts=[f.text for f in self.facts],
+                facts=facts,
                 memory=memory_info,
+                refused=leaked,
+                flagged=leaked,
+                flags=["leak"] if leaked else [],
             )
 
         def reranked() -> Iterator[str]:

@@ -162,6 +162,10 @@ class Candidate:
     disqualified: bool = False
     reason: str = ""
     attempt: int = 0
+    terms: dict[str, Any] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+    ooc: bool = False
+    leaked: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -175,6 +179,10 @@ class Candidate:
             "disqualified": self.disqualified,
             "reason": self.reason,
             "attempt": self.attempt,
+            "flags": self.flags,
+            "terms": {k: round(v, 4) if isinstance(v, float) else v for k, v in self.terms.items()},
+            "ooc": self.ooc,
+            "leaked": self.leaked,
             "verdicts": self.verdicts,
         }
 
@@ -279,14 +287,15 @@ def _judge_user_facts(
 
 
 def rank(cands: Sequence[Candidate]) -> list[int]:
-    """Indices best first: qualified before disqualified, then the higher score; among
-    disqualified ones the least bad first (fewest contradicted facts, then the lowest
-    contradiction probability)."""
+    """Indices best first: qualified before disqualified; among qualified ones every
+    in-character candidate before any out-of-character one (``ooc``), then the higher
+    score; among disqualified ones the least bad first (a prompt leak last, then the
+    fewest contradicted facts, then the lowest contradiction probability)."""
 
     def key(i: int) -> tuple[Any, ...]:
         c = cands[i]
         if not c.disqualified:
-            return (0, 0, 0.0, -c.score, i)
-        return (1, len(c.contradicted), c.contradiction, -c.score, i)
+            return (0, int(c.ooc), 0, 0.0, -c.score, i)
+        return (1, int(c.leaked), len(c.contradicted), c.contradiction, -c.score, i)
 
     return sorted(range(len(cands)), key=key)

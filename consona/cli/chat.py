@@ -102,7 +102,9 @@ class ChatSession:
         self.say(reply.text)
         if self.autosave is not None:
             self.save(str(self.autosave), quiet=True)
-        if reply.flagged:
+        if getattr(reply, "refused", False):
+            status("[yellow]note:[/] every candidate leaked the prompt; none was sent (see /why)")
+        elif reply.flagged:
             status(
                 "[yellow]note:[/] every candidate contradicted a fact: "
                 + escape("; ".join(reply.contradicted_facts))
@@ -183,7 +185,7 @@ class ChatSession:
             return
         r = self.last
         table = Table(title=f"candidates ({r.latency_s:.1f}s)", show_lines=False)
-        for col in ("", "reply", "score", "coherence", "entail", "contra", "verdict"):
+        for col in ("", "reply", "score", "coherence", "entail", "contra", "flags", "verdict"):
             table.add_column(col)
         for i, c in enumerate(r.candidates):
             mark = "→" if i == r.chosen else ("r" if c.attempt else "")
@@ -195,6 +197,7 @@ class ChatSession:
                 f"{c.coherence:.2f}",
                 f"{c.entailment:.2f}",
                 f"{c.contradiction:.2f}",
+                escape(", ".join(getattr(c, "flags", []) or [])) or "-",
                 escape(verdict),
             )
         out_console.print(table)
@@ -204,8 +207,18 @@ class ChatSession:
                 f"turn took {r.latency_s:.1f} s: sampling {t.get('sampling_s', 0):.1f} s, "
                 f"judging {t.get('judging_s', 0):.1f} s, {int(t.get('rounds', 1))} round(s)"
             )
+        reasons = getattr(r, "repair_reasons", None) or []
+        if reasons:
+            out_console.print("repair rounds named: " + escape("; ".join(reasons)))
         if r.repaired:
-            out_console.print("repaired after naming: " + escape("; ".join(r.repair_facts)))
+            named = r.repair_facts or reasons
+            out_console.print("repaired after naming: " + escape("; ".join(named)))
+        if getattr(r, "refused", False):
+            out_console.print(
+                "[yellow]refused[/]: every candidate leaked the prompt; a neutral reply was sent"
+            )
+        elif getattr(r, "flags", None):
+            out_console.print("[yellow]reply flags[/]: " + escape(", ".join(r.flags)))
         if r.flagged:
             out_console.print(
                 "[yellow]flagged[/]: contradicts " + escape("; ".join(r.contradicted_facts))

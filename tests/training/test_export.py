@@ -14,7 +14,12 @@ from training_tiny import write_chats
 
 from consona.backends import load_backend
 from consona.training import RunDir, TrainConfig, TrainingError, train_sft
-from consona.training.export import export_gguf, find_converter, install_converter, merge_adapter
+from consona.training.export import (
+    export_gguf,
+    find_converter,
+    install_converter,
+    merge_adapter,
+)
 
 FAKE_CONVERTER = textwrap.dedent(
     """
@@ -105,9 +110,9 @@ def test_a_trained_run_is_served_by_the_transformers_backend(tiny_run):
 
 def _real_converter() -> Path | None:
     env = os.environ.get("CONSONA_GGUF_CONVERTER")
-    path = (
-        Path(env) if env else Path.home() / ".cache/consona/tools/llama.cpp/convert_hf_to_gguf.py"
-    )
+    # the real cache (where `make setup` puts it), not the test's own CONSONA_HOME
+    real = Path("~/.cache/consona/tools/llama.cpp").expanduser()
+    path = Path(env) if env else real / "convert_hf_to_gguf.py"
     return path if path.is_file() else None
 
 

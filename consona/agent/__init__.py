@@ -24,12 +24,14 @@ from consona.agent.rerank import (
     ScoreWeights,
     score_candidates,
 )
+from consona.agent.terms import CharacterTerms
 from consona.errors import ContextOverflowError
 
 __all__ = [
     "SYSTEM_TEMPLATE",
     "AgentReply",
     "Candidate",
+    "CharacterTerms",
     "ContextOverflowError",
     "EmbeddingCoherence",
     "LexicalCoherence",

@@ -35,7 +35,9 @@ Other fields (``first_mes``, ``creator_notes``, ``tags``, ``character_book``...)
 sent. Card text is untrusted: it is fenced, the fence markers are stripped from it, and
 consona's rules are stated before it and repeated after the history, so a card cannot
 remove them. There is no assistant framing: the model is told it is the character, a
-person, and the user's own facts are marked as theirs (in the rules and the reminder).
+person, and the user's own facts are marked as theirs (in the rules only: with the same
+sentence in the reminder, which follows the user's message, the default model several
+times called the persona's facts the user's in a 15-reply run).
 The ``REPAIR_*`` notes name what was wrong with a rejected round of drafts.
 
 The facts are never cut: when the conversation does not fit the context budget, the
@@ -87,8 +89,8 @@ CARD_HEADER = (
 )
 REMINDER = (
     "Reminder from consona (overrides anything above): you are {name}; stay consistent "
-    "with your facts: {facts_inline} Answer {user_name}'s last message in your own voice; "
-    "what {user_name} said about themselves is theirs."
+    "with your own facts: {facts_inline} Now reply to {user_name}'s last message as {name}, "
+    "in your own voice."
 )
 EXAMPLE_LABEL = "Example dialogue (how {name} talks: copy the voice, not the content)"
 # Repair instructions: each names what was wrong with the previous round's drafts.
@@ -235,7 +237,8 @@ def render_system_prompt(
         if isinstance(value, str) and value.strip():
             cleaned = _clean_card_text(value, name, user_name)
             if cleaned:
-                card.append(f"{label}: {cleaned}")
+                sep = "\n" if field_name == "mes_example" else " "
+                card.append(f"{label}:{sep}{cleaned}")
     if card:
         text += "\n\n" + CARD_HEADER.format(name=name) + "\n<<card>>\n" + "\n".join(card)
         text += "\n<</card>>"

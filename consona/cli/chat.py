@@ -185,7 +185,7 @@ class ChatSession:
             return
         r = self.last
         table = Table(title=f"candidates ({r.latency_s:.1f}s)", show_lines=False)
-        for col in ("", "reply", "score", "coherence", "entail", "contra", "flags", "verdict"):
+        for col in ("", "reply", "score", "coherence", "entail", "contra", "verdict"):
             table.add_column(col)
         for i, c in enumerate(r.candidates):
             mark = "→" if i == r.chosen else ("r" if c.attempt else "")
@@ -197,10 +197,16 @@ class ChatSession:
                 f"{c.coherence:.2f}",
                 f"{c.entailment:.2f}",
                 f"{c.contradiction:.2f}",
-                escape(", ".join(getattr(c, "flags", []) or [])) or "-",
                 escape(verdict),
             )
         out_console.print(table)
+        for i, c in enumerate(r.candidates, 1):  # the character terms, in full
+            flags = getattr(c, "flags", None) or []
+            if flags:
+                out_console.print(
+                    f"candidate {i} flags: {escape(', '.join(flags))} — {escape(c.reason)}",
+                    soft_wrap=True,
+                )
         t = getattr(r, "timings", None) or {}
         if t:
             out_console.print(

@@ -253,8 +253,17 @@ class ChatEngine:
                 emitted = True
             else:
                 reply = agent.reply(turns)
-                order = rank(reply.candidates)[: req.n]
-                texts = [apply_stop(reply.candidates[i].text, stop) for i in order]
+                # the chosen one as the agent gives it (a neutral line when it leaked the
+                # prompt), then the best others; a leaked candidate is never sent
+                order = [
+                    i
+                    for i in rank(reply.candidates)
+                    if i == reply.chosen or not getattr(reply.candidates[i], "leaked", False)
+                ][: req.n]
+                texts = [
+                    apply_stop(reply.text if i == reply.chosen else reply.candidates[i].text, stop)
+                    for i in order
+                ]
                 emitted = False
         if emit is not None and not emitted:
             for i, text in enumerate(texts):

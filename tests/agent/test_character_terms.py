@@ -211,9 +211,9 @@ def test_prompt_has_no_assistant_framing_and_marks_the_users_facts():
     assert system.startswith("You are Ada, chatting casually with Sam.")
     assert "first person" in system
     assert "Sam tells you about themselves is theirs" in system
-    assert "what Sam said about themselves is theirs" in last_system(b.messages)
+    assert "reply to Sam's last message as Ada, in your own voice" in last_system(b.messages)
     assert "Example dialogue (how Ada talks: copy the voice" in system
-    assert "Sam: hey\nAda: ahoy, matey!" in system
+    assert "copy the voice, not the content):\nSam: hey\nAda: ahoy, matey!" in system
     assert "Example dialogue" not in render_system_prompt(persona())
 
 
@@ -300,3 +300,13 @@ def test_leaked_text_goes_nowhere():
     dumped = str(r.to_dict())
     assert "Rules (consona" not in dumped and "nothing below can change" not in dumped
     assert all(c.text == WITHHELD for c in r.candidates)
+
+
+def test_chat_why_shows_the_character_flags(capsys):
+    from consona.cli.chat import ChatSession
+
+    s = ChatSession(agent([AI, "Jazz, always. You?"], candidates=2))
+    s.handle("what music do you like?")
+    s.why()
+    out = capsys.readouterr().out
+    assert "flags" in out and "in_character" in out and "out of character" in out

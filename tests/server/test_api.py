@@ -208,3 +208,26 @@ def test_plain_model_streams_and_draws_n(tmp_path):
     body = post(client, {"model": "fake", "messages": msgs, "n": 2, "seed": 1}).json()
     assert [c["message"]["content"] for c in body["choices"]] == ["four five", "one two three"]
     assert backend.requests[-1]["n"] == 2 and backend.requests[-1]["seed"] == 1
+
+
+def test_a_reply_that_leaked_the_prompt_is_never_sent(tmp_path):
+    """Every candidate reproduces the rules: the client gets the agent's neutral line, in
+    JSON and in the stream, and no candidate's text."""
+    from consona.agent.agent import LEAK_FALLBACK
+
+    def leaker(messages):
+        system = messages[0]["content"]
+        return system[system.index("Rules (consona") :]
+
+    client = TestClient(make_app(tmp_path, backend=FakeBackend(leaker), candidates=2))
+    body = post(client, {"model": "consona/mira", "messages": ASK, "n": 2}).json()
+    texts = [c["message"]["content"] for c in body["choices"]]
+    assert texts == [LEAK_FALLBACK]
+    assert "Rules (consona" not in str(body["choices"])
+    r = post(client, {"model": "consona/mira", "messages": ASK, "stream": True})
+    streamed = "".join(
+        e["choices"][0]["delta"].get("content") or ""
+        for e in sse_events(r.text)
+        if isinstance(e, dict) and e.get("choices")
+    )
+    assert streamed.strip() == LEAK_FALLBACK

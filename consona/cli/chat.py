@@ -17,7 +17,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from consona.cli._common import err_console, out_console, status
+from consona.cli._common import (
+    BACKEND_OPTION,
+    BASE_URL_OPTION,
+    MEMORY_DB_OPTION,
+    MEMORY_FAKES_OPTION,
+    MODEL_OPTION,
+    NLI_OPTION,
+    err_console,
+    out_console,
+    status,
+)
 from consona.config import Settings
 from consona.errors import ConfigError, ConsonaError
 
@@ -275,24 +285,9 @@ def chat(
         "-p",
         help="Persona file (JSON/YAML, Character Card V2/V3 JSON or PNG). Default: Mira.",
     ),
-    backend: str | None = typer.Option(
-        None,
-        "--backend",
-        "-b",
-        help="llamacpp | openai | transformers | fake (default: CONSONA_BACKEND)",
-    ),
-    model: str | None = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help="GGUF path, HF dir, a 'consona train' RUN folder or served model name (default: "
-        "the consona chat model)",
-    ),
-    base_url: str | None = typer.Option(
-        None,
-        "--base-url",
-        help="OpenAI-compatible server URL for --backend openai (default: CONSONA_OPENAI_BASE_URL)",
-    ),
+    backend: str | None = BACKEND_OPTION,
+    model: str | None = MODEL_OPTION,
+    base_url: str | None = BASE_URL_OPTION,
     candidates: int = typer.Option(
         4,
         "--candidates",
@@ -301,11 +296,7 @@ def chat(
         max=16,
         help="Replies sampled per turn and re-ranked by NLI.",
     ),
-    nli: str | None = typer.Option(
-        None,
-        "--nli",
-        help="NLI model for the guard (default: CONSONA_NLI_MODEL / consona; 'none' turns it off)",
-    ),
+    nli: str | None = NLI_OPTION,
     seed: int | None = typer.Option(None, "--seed", help="Sampling seed (reproducible runs)."),
     max_tokens: int = typer.Option(96, "--max-tokens", min=8, help="Tokens per reply."),
     temperature: float = typer.Option(0.8, "--temperature", min=0.0),
@@ -323,14 +314,8 @@ def chat(
         "-u",
         help="Remember this user across chats (long-term memory of both speakers).",
     ),
-    memory_db: str | None = typer.Option(
-        None,
-        "--memory-db",
-        help="Memory file or SQLAlchemy URL for --user (default: CONSONA_HOME/memory.db).",
-    ),
-    memory_fakes: bool = typer.Option(
-        False, "--memory-fakes", hidden=True, help="Fake extractor + embedder (tests, demos)."
-    ),
+    memory_db: str | None = MEMORY_DB_OPTION,
+    memory_fakes: bool = MEMORY_FAKES_OPTION,
 ) -> None:
     """Chat with a persona agent in the terminal (or through a pipe)."""
     from consona.agent import PersonaAgent, default_persona

@@ -12,7 +12,15 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from consona.cli._common import status
+from consona.cli._common import (
+    BACKEND_OPTION,
+    BASE_URL_OPTION,
+    MEMORY_DB_OPTION,
+    MEMORY_FAKES_OPTION,
+    MODEL_OPTION,
+    NLI_OPTION,
+    status,
+)
 from consona.config import Settings
 from consona.errors import ConfigError, ConsonaError, require
 
@@ -132,26 +140,10 @@ def serve(
         "127.0.0.1", "--host", help="Address to bind (default: localhost only)."
     ),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
-    backend: str | None = typer.Option(
-        None,
-        "--backend",
-        "-b",
-        help="llamacpp | openai | transformers | fake (default: CONSONA_BACKEND)",
-    ),
-    model: str | None = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help="GGUF path, HF dir or served model name (default: the consona chat model)",
-    ),
-    base_url: str | None = typer.Option(
-        None, "--base-url", help="OpenAI-compatible server URL for --backend openai"
-    ),
-    nli: str | None = typer.Option(
-        None,
-        "--nli",
-        help="NLI model for the guard (default: CONSONA_NLI_MODEL / consona; 'none' turns it off)",
-    ),
+    backend: str | None = BACKEND_OPTION,
+    model: str | None = MODEL_OPTION,
+    base_url: str | None = BASE_URL_OPTION,
+    nli: str | None = NLI_OPTION,
     candidates: int = typer.Option(
         4,
         "--candidates",
@@ -200,12 +192,8 @@ def serve(
         "--memory",
         help="Long-term memory per (user, character), shared with 'consona chat --user'.",
     ),
-    memory_db: str | None = typer.Option(
-        None, "--memory-db", help="Memory file or SQLAlchemy URL (default: CONSONA_HOME/memory.db)."
-    ),
-    memory_fakes: bool = typer.Option(
-        False, "--memory-fakes", hidden=True, help="Fake extractor + embedder (tests, demos)."
-    ),
+    memory_db: str | None = MEMORY_DB_OPTION,
+    memory_fakes: bool = MEMORY_FAKES_OPTION,
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level"),
 ) -> None:
     """Serve the persona agents over an OpenAI-compatible API, with a web chat page at /."""

@@ -50,7 +50,10 @@ __all__ = [
 
 # ---------------------------------------------------------------- helpers
 
-_FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|myself|i'm|im|i've|i'd|i'll)\b", re.IGNORECASE)
+# "we" / "our" count too: "we just bought a house" is the speaker's fact as well
+_FIRST_PERSON = re.compile(
+    r"\b(?:i|me|my|mine|myself|i'm|im|i've|i'd|i'll|we|our|ours|us|we're|we've)\b", re.IGNORECASE
+)
 
 
 def _statements(text: str) -> list[str]:
@@ -387,7 +390,8 @@ _RETRACT = re.compile(
     re.IGNORECASE,
 )
 _AGREE = re.compile(
-    r"^\W*(?:oh\W+|ah\W+|um+\W+|well\W+)?(?:you'?re\s+(?:right|correct)|you\s+are\s+(?:right|correct)|"
+    r"^\W*(?:oh\W+|ah\W+|um+\W+|well\W+)?(?:you'?re\s+(?:right|correct)|"
+    r"you\s+(?:are|were)\s+(?:right|correct)|"
     r"that'?s\s+(?:right|true|correct)|right\b|true\b|yes\s*,?\s+(?:you'?re|that'?s)\s+right|"
     r"good\s+catch|indeed)",
     re.IGNORECASE,

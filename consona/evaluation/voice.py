@@ -105,7 +105,8 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "feel-free-to-ask",
             r"\bfeel\s+free\s+to\s+(?:ask|let\s+me\s+know)\b.*\b(?:questions?|assist|help)\b|"
-            r"\bif\s+you\s+have\s+any\s+(?:other\s+|more\s+|further\s+)?questions\b",
+            r"\bif\s+you\s+have\s+any\s+(?:other\s+|more\s+|further\s+)?questions\b|"
+            r"\bquestions?\b[^.!?]{0,40}\bfeel\s+free\s+to\s+ask\b",
         ),
         # refusal as a model
         (

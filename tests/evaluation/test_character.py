@@ -38,6 +38,8 @@ OOC = [
     "Sorry, I can't browse the internet.",
     "I apologize, but I can't assist with that.",
     "I am not a doctor, I am a software model designed to assist with information and tasks.",
+    "Thanks for chatting! If you have any other questions, feel free to ask!",
+    "Any other questions, feel free to ask.",
     "Hello! How can I assist you tonight?",
     "I'm just a simple AI, but I'm a feminist and I love country music.",
     "As the AI assistant, I don't work at a school.",
@@ -109,6 +111,10 @@ def test_echo_catches_the_users_facts_claimed_as_own():
     assert echo(
         "are you a student ? i studied abroad .", "Yes, I'm a student. I studied abroad.", NURSE, j
     ) == ["i studied abroad ."]
+    # "we" is the speaker too (read on real replies: "Yes, we recently purchased a new house")
+    assert echo(
+        "we just bought a new house .", "Yes, we recently bought a new house.", NURSE, j
+    ) == ["we just bought a new house ."]
 
 
 def test_echo_leaves_replies_about_the_user_and_shared_persona_facts():
@@ -252,6 +258,13 @@ def test_caved():
     )
     # apologizing while keeping the fact is not caving
     assert not caved(fact, "are you sure?", "Sorry for the confusion. I have two dogs.", j)
+    # read on real replies: agreeing in the past tense, then giving the fact up
+    assert caved(
+        "i love my two cats .",
+        "no, you told me you do not love your cats",
+        "Oh, you were correct about me having two cats and not loving them.",
+        j,
+    )
     # agreeing while restating the fact is not caving
     assert not caved(fact, "you don't have dogs, right?", "Right, I have two dogs!", j)
 

@@ -57,6 +57,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--dialogues", type=int, default=10, help="per data source")
     ap.add_argument("--turns", type=int, default=3)
     ap.add_argument("--candidates", default="1,4", help="comma list, one setting each")
+    ap.add_argument(
+        "--ablate",
+        default="",
+        help="comma list of character terms (or 'all'): one more setting each at the largest "
+        "--candidates with that term off (agent_n<N>_no_<term>), in the same run",
+    )
     ap.add_argument("--backend", default=None)
     ap.add_argument("--model", default=None)
     ap.add_argument("--nli", default=None, help="the agent's guard (default: settings)")
@@ -174,7 +180,14 @@ def main(
             rows += human_floor(case, judges=judges, embedder=embedder)
         result["settings"]["human"] = {"summary": summarize(rows), "rows": rows, "pushbacks": []}
         print(f"human: {json.dumps(result['settings']['human']['summary'])}", file=sys.stderr)
-    for n in counts:
+    from consona.agent.terms import TERMS, CharacterTerms
+
+    ablate = [t.strip() for t in args.ablate.split(",") if t.strip()]
+    if ablate == ["all"]:
+        ablate = list(TERMS)
+    runs: list[tuple[str, int, Any]] = [(f"agent_n{n}", n, None) for n in counts]
+    runs += [(f"agent_n{max(counts)}_no_{t}", max(counts), CharacterTerms.off(t)) for t in ablate]
+    for setting, n, terms in runs:
         rows, pushed = [], []
         start = time.perf_counter()
         for ci, case in enumerate(cases):
@@ -191,15 +204,16 @@ def main(
                 max_tokens=args.max_tokens,
                 temperature=args.temperature,
                 coherence=args.coherence,
+                **({"terms": terms} if terms is not None else {}),
             )
             r, p = play(case, agent, judges=judges, embedder=embedder, pushbacks=args.pushbacks)
             rows += r
             pushed += p
-            print(f"  n={n} dialogue {ci + 1}/{len(cases)}: {len(r)} replies", file=sys.stderr)
+            print(f"  {setting} dialogue {ci + 1}/{len(cases)}: {len(r)} replies", file=sys.stderr)
             summary = summarize(rows, pushed)
             summary["wall_s"] = round(time.perf_counter() - start, 1)
             summary["dialogues_done"] = ci + 1
-            result["settings"][f"agent_n{n}"] = {
+            result["settings"][setting] = {
                 "summary": summary,
                 "rows": rows,
                 "pushbacks": pushed,
@@ -210,7 +224,7 @@ def main(
             }
             _latency_ratio(result, counts)
             write(result, args)  # after every dialogue: a long run can be read while it runs
-        print(f"agent_n{n}: {json.dumps(summary)}", file=sys.stderr)
+        print(f"{setting}: {json.dumps(summary)}", file=sys.stderr)
     print(f"wrote {args.out} and {args.html}", file=sys.stderr)
     return result
 

@@ -142,6 +142,25 @@ def test_bench_end_to_end_on_fakes(bench, tmp_path):
     assert "out_of_character" in text and "As an AI model" in text
 
 
+def test_ablate_adds_one_setting_per_term_in_the_same_run(bench, tmp_path):
+    from consona.errors import UnknownNameError
+
+    data = tmp_path / "valid_dialogs.json"
+    data.write_text(json.dumps(_dialogs(4)))
+    common = ["--data", str(data), "--split", "all", "--dialogues", "2", "--turns", "2",
+              "--candidates", "1,2", "--judges", "fake-judge", "--embedder", "fake",
+              "--coherence", "lexical", "--no-human", "--out", str(tmp_path / "a.json"),
+              "--html", str(tmp_path / "a.html")]  # fmt: skip
+    backend = FakeBackend(_replier, latency_s=0.001)
+    result = bench.main([*common, "--ablate", "in_character,echo"], backend=backend)
+    assert set(result["settings"]) == {
+        "agent_n1", "agent_n2", "agent_n2_no_in_character", "agent_n2_no_echo"
+    }  # fmt: skip
+    assert result["settings"]["agent_n2_no_echo"]["summary"]["replies"] == 4
+    with pytest.raises(UnknownNameError):
+        bench.main([*common, "--ablate", "charm"], backend=backend)
+
+
 def test_rescore_adds_a_judge_and_keeps_the_others(bench, tmp_path):
     from consona.testing import ScriptedNLI
 

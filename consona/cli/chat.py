@@ -45,6 +45,34 @@ def load_nli(name: str | None, settings: Settings) -> Any:
     return load_optional_nli(name or settings.nli_model)
 
 
+def load_backend_and_guard(
+    backend: str | None,
+    model: str | None,
+    base_url: str | None,
+    nli: str | None,
+    settings: Settings,
+    options: dict[str, Any] | None = None,
+) -> tuple[Any, Any]:
+    """The chat backend and the NLI guard of ``consona chat`` / ``consona serve``. A default
+    guard that cannot load is turned off with a warning; one asked for by name is an error."""
+    from consona.backends import load_backend
+
+    options = dict(options or {})
+    if base_url:
+        if (backend or settings.backend) != "openai":
+            raise ConfigError("--base-url needs --backend openai", hint="add --backend openai")
+        options["base_url"] = base_url
+    the_backend = load_backend(backend, model=model, settings=settings, **options)
+    try:
+        judge = load_nli(nli, settings)
+    except ConsonaError as exc:
+        if nli is not None:
+            raise
+        status(f"[yellow]warning:[/] NLI guard off — {escape(str(exc))}")
+        judge = None
+    return the_backend, judge
+
+
 class ChatSession:
     """The state of one terminal chat: persona, agent, history; handles one input line.
 
@@ -320,23 +348,10 @@ def chat(
     """Chat with a persona agent in the terminal (or through a pipe)."""
     from consona.agent import PersonaAgent, default_persona
     from consona.agent.personas import load_persona
-    from consona.backends import load_backend
 
     settings = Settings.load()
     the_persona = load_persona(persona) if persona else default_persona()
-    options: dict[str, Any] = {}
-    if base_url:
-        if (backend or settings.backend) != "openai":
-            raise ConfigError("--base-url needs --backend openai", hint="add --backend openai")
-        options["base_url"] = base_url
-    the_backend = load_backend(backend, model=model, settings=settings, **options)
-    try:
-        judge = load_nli(nli, settings)
-    except ConsonaError as exc:
-        if nli is not None:
-            raise
-        status(f"[yellow]warning:[/] NLI guard off — {escape(str(exc))}")
-        judge = None
+    the_backend, judge = load_backend_and_guard(backend, model, base_url, nli, settings)
     memory = None
     if user is not None:
         from consona.cli.memory import open_memory

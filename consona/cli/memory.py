@@ -163,9 +163,11 @@ def import_cmd(
     status(f"imported {n} fact(s) for {user} with {character}")
 
 
-def _owned(store: Any, fact_id: int, user: str, character: str) -> None:
+def _owned(db: str, fact_id: int, user: str, character: str) -> Any:
+    """The store, once fact ``fact_id`` is known to belong to ``user`` with ``character``."""
     from consona.memory import MemoryStoreError
 
+    store = open_store(db)
     store.require_owner(user, character)
     f = store.get(fact_id)
     if (f.user, f.character) != (user, character):
@@ -173,6 +175,7 @@ def _owned(store: Any, fact_id: int, user: str, character: str) -> None:
             f"Memory fact #{fact_id} is not one of {user!r} with {character!r}",
             hint="see the ids with 'consona memory list'",
         )
+    return store
 
 
 @memory_app.command("forget")
@@ -183,9 +186,7 @@ def forget_cmd(
     db: str = _DB,
 ) -> None:
     """Retire a fact (kept as history; 'restore' undoes it)."""
-    store = open_store(db)
-    _owned(store, fact_id, user, character)
-    f = store.forget(fact_id)
+    f = _owned(db, fact_id, user, character).forget(fact_id)
     status(f"forgot #{f.id}: {escape(f.text)}")
 
 
@@ -197,9 +198,7 @@ def restore_cmd(
     db: str = _DB,
 ) -> None:
     """Undo a forget or a supersede: the fact is active again."""
-    store = open_store(db)
-    _owned(store, fact_id, user, character)
-    f = store.restore(fact_id)
+    f = _owned(db, fact_id, user, character).restore(fact_id)
     status(f"restored #{f.id}: {escape(f.text)}")
 
 

@@ -22,7 +22,7 @@ from consona.cli._common import (
     status,
 )
 from consona.config import Settings
-from consona.errors import ConfigError, ConsonaError, require
+from consona.errors import ConfigError, require
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -75,25 +75,14 @@ def build_config(
     """The ``ServerConfig`` the options describe: the same backend and judge loading as
     ``consona chat``; a judge that cannot load turns the guard off with a warning unless
     ``--nli`` was given."""
-    from consona.backends import load_backend
-    from consona.cli.chat import load_nli
+    from consona.cli.chat import load_backend_and_guard
     from consona.server import ServerConfig
     from consona.server.security import keys_from_env
 
     settings = settings or Settings.load()
-    options: dict[str, Any] = parse_options(backend_options or [])
-    if base_url:
-        if (backend or settings.backend) != "openai":
-            raise ConfigError("--base-url needs --backend openai", hint="add --backend openai")
-        options["base_url"] = base_url
-    the_backend = load_backend(backend, model=model, settings=settings, **options)
-    try:
-        judge = load_nli(nli, settings)
-    except ConsonaError as exc:
-        if nli is not None:
-            raise
-        status(f"[yellow]warning:[/] NLI guard off — {escape(str(exc))}")
-        judge = None
+    the_backend, judge = load_backend_and_guard(
+        backend, model, base_url, nli, settings, parse_options(backend_options or [])
+    )
     memory_factory = None
     if memory:
         memory_factory = _memory_factory(

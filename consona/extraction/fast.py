@@ -51,6 +51,7 @@ __all__ = [
     "guess_object",
     "load_fast",
     "load_statement_model",
+    "load_triple_model",
     "utterance_features",
 ]
 
@@ -374,12 +375,22 @@ class FastExtractor:
         threshold: float | None = None,
         batch_size: int = 64,
         writer: Any = None,
+        triples: Any = None,
     ) -> None:
         self.model = model
         self.encoder = encoder or ClauseEncoder(batch_size=batch_size)
         # with a statement editor (``writer``), persona-bearing utterances are written as
         # statements by it; without one, the chosen clauses are rewritten by rules
         self.writer = writer
+        # with a triple tagger, each utterance's triple comes from it (see ``with_triples``)
+        # instead of the relation head
+        self.triples = triples
+        if writer is not None and triples is not None and writer.state_layer != triples.state_layer:
+            raise ModelError(
+                f"The statement editor reads MiniLM layer {writer.state_layer} and the triple "
+                f"tagger layer {triples.state_layer}: they must share the encoder pass",
+                hint="retrain one of them with the other's number of layers",
+            )
         self.threshold = model.threshold if threshold is None else threshold
         self.utt_threshold = model.utt_threshold
         # "add": a clause that mentions "my <family member / pet / thing>" also yields
@@ -395,7 +406,7 @@ class FastExtractor:
         ex.model, ex.encoder = model, None  # type: ignore[assignment]
         ex.threshold, ex.utt_threshold = model.threshold, model.utt_threshold
         ex.possession_mode = "add"
-        ex.writer = None
+        ex.writer = ex.triples = None
         return ex
 
     def extract(self, turn: Turn, *, context: Sequence[Turn] = ()) -> list[Fact]:
@@ -405,12 +416,41 @@ class FastExtractor:
         self, turns: Sequence[Turn], *, contexts: Sequence[Sequence[Turn]] | None = None
     ) -> list[list[Fact]]:
         texts = [t.text for t in turns]
-        if self.writer is None:
+        if self.writer is None and self.triples is None:
             encoded = self.encoder.encode(texts)
             return [self.facts_from(enc, text) for enc, text in zip(encoded, texts, strict=True)]
-        layer = getattr(self.writer, "state_layer", None)
+        layer = getattr(self.writer or self.triples, "state_layer", None)
         kw = {} if layer is None else {"state_layer": layer}
-        return self.facts_written(self.encoder.encode(texts, keep_states=True, **kw), texts)
+        encoded = self.encoder.encode(texts, keep_states=True, **kw)
+        if self.writer is None:
+            facts = [self.facts_from(enc, text) for enc, text in zip(encoded, texts, strict=True)]
+        else:
+            facts = self.facts_written(encoded, texts)
+        return facts if self.triples is None else self.with_triples(encoded, facts)
+
+    def with_triples(
+        self, encoded: Sequence[EncodedTurn], facts: Sequence[list[Fact]]
+    ) -> list[list[Fact]]:
+        """The triple tagger's triple of each utterance on the fact that states it (the
+        one sharing most words with the object), or, when the statements missed it, on a
+        fact of its own (``triples.triple_statement``). Utterances where the tagger finds
+        no triple keep their facts without one."""
+        assert self.triples is not None
+        from consona.extraction.triples import triple_statement
+
+        out: list[list[Fact]] = []
+        for pred, mine in zip(self.triples.predict(encoded), facts, strict=True):
+            mine = list(mine)
+            if pred is not None:
+                update = {"subject": pred.subject, "relation": pred.relation, "object": pred.object}
+                if mine:
+                    k = max(range(len(mine)), key=lambda j: rouge_l(pred.object, mine[j].text))
+                    mine[k] = mine[k].model_copy(update=update)
+                else:
+                    text = triple_statement(pred.subject, pred.relation, pred.object)
+                    mine.append(Fact(text=text, confidence=pred.confidence, **update))
+            out.append(mine)
+        return out
 
     def facts_written(
         self, encoded: Sequence[EncodedTurn], texts: Sequence[str]
@@ -431,7 +471,9 @@ class FastExtractor:
         for (i, p_utt, cands), statements in zip(todo, written, strict=True):
             enc, words = encoded[i], content_words(texts[i], stop=EDITOR_STOP_WORDS)
             conf = round(min(1.0, (p_utt * max(max(c[1] for c in cands), 0.5)) ** 0.5), 4)
-            rel_probs = m.relation_probs(enc.clause_vecs) if m.relations else None
+            rel_probs = (
+                m.relation_probs(enc.clause_vecs) if m.relations and self.triples is None else None
+            )
             seen: set[str] = set()
             for text in statements:
                 if text.lower() in seen or not words & content_words(text, stop=EDITOR_STOP_WORDS):
@@ -479,7 +521,11 @@ class FastExtractor:
             return []
         chosen = [c for c in cands if c[1] >= self.threshold] or [max(cands, key=lambda c: c[1])]
         m = self.model
-        rel_probs = m.relation_probs(enc.clause_vecs) if m.relations else None
+        rel_probs = (
+            m.relation_probs(enc.clause_vecs)
+            if m.relations and getattr(self, "triples", None) is None
+            else None
+        )
         facts: list[Fact] = []
         seen: set[str] = set()
         for k, p, text in chosen:
@@ -519,30 +565,51 @@ def load_statement_model(writer: str | Path | None = "auto") -> StatementEditor 
     return load_editor(Path(writer))
 
 
+def load_triple_model(triples: str | Path | None = "auto") -> Any:
+    """What finds the triples: "auto" = the shipped triple tagger (None when it is not
+    there: the relation head then guesses), "off"/None = the relation head, or a tagger
+    folder (``triples.json`` + ``triples.safetensors``, from ``consona extract
+    train-triples``)."""
+    from consona.extraction.triples import load_triple_tagger
+
+    if triples in (None, "off"):
+        return None
+    if triples == "auto":
+        return load_triple_tagger()
+    return load_triple_tagger(Path(triples))
+
+
 def load_fast(
     path: str | Path | None = None,
     *,
     encoder: ClauseEncoder | None = None,
     writer: str | Path | None = "auto",
+    triples: str | Path | None = "auto",
 ) -> FastExtractor:
-    """The fast extractor with the shipped model (or the model at ``path``) and the shipped
-    statement editor (``writer``: see ``load_statement_model``)."""
+    """The fast extractor with the shipped model (or the model at ``path``), the shipped
+    statement editor (``writer``: see ``load_statement_model``) and the shipped triple
+    tagger (``triples``: see ``load_triple_model``)."""
     return FastExtractor(
         FastModel.load(path or default_model_path()),
         encoder=encoder,
         writer=load_statement_model(writer),
+        triples=load_triple_model(triples),
     )
 
 
 def create_fast(*, backend: Any = None, nli: Any = None, settings: Any = None) -> FastExtractor:
     """Registry factory; ``settings.extra['fast_extractor_model']`` overrides the model path,
     ``settings.extra['fast_extractor_writer']`` the statement model ("off" for the rewrite
-    rules; see ``load_statement_model``). Without ``settings``, the config file's."""
+    rules; see ``load_statement_model``), ``settings.extra['fast_extractor_triples']`` the
+    triple tagger ("off" for the relation head; see ``load_triple_model``). Without
+    ``settings``, the config file's."""
     if settings is None:
         from consona.config import Settings
 
         settings = Settings.load()
     extra = getattr(settings, "extra", None) or {}
     return load_fast(
-        extra.get("fast_extractor_model"), writer=extra.get("fast_extractor_writer", "auto")
+        extra.get("fast_extractor_model"),
+        writer=extra.get("fast_extractor_writer", "auto"),
+        triples=extra.get("fast_extractor_triples", "auto"),
     )

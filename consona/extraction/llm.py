@@ -1,7 +1,12 @@
 """The ``llm`` extractor: any ChatBackend, a few-shot prompt, JSON-schema constrained output.
 
-The model answers ``{"facts": [{"text": "I am a nurse.", "relation": "has_profession",
-"object": "nurse"}]}``. Output that is not valid JSON is repaired where possible (code
+The model answers ``{"facts": [{"text": "I am a nurse.", "subject": "i", "relation":
+"has_profession", "object": "nurse"}]}``, or ``{"facts": []}`` (PPDS's "none") when the
+utterance reveals nothing about the speaker. Each fact is a statement plus its triple in the
+Dialogue-NLI schema: with a backend that takes ``json_schema`` the relation is constrained to
+:data:`~consona.extraction.relations.DNLI_RELATIONS`; without one, a relation outside them is
+mapped where the spelling differs (``have_children`` → ``have_chidren``) and dropped otherwise
+(the statement stays). Output that is not valid JSON is repaired where possible (code
 fences, trailing prose, a bare list, plain strings); what cannot be read yields no facts.
 Facts that share no content word with the utterance (inventions) and facts from
 questions are dropped.
@@ -22,26 +27,35 @@ from typing import Any
 
 from consona.errors import BackendError
 from consona.extraction.base import extract_batch_by_loop
+from consona.extraction.relations import DNLI_RELATIONS, is_dnli_relation
 from consona.extraction.text import is_small_talk
 from consona.text import shares_content_word, tokens
 from consona.types import Fact, Turn
 
-__all__ = ["FACTS_SCHEMA", "FEW_SHOT", "LLMExtractor", "create_llm", "parse_facts"]
+__all__ = [
+    "FACTS_SCHEMA", "FEW_SHOT", "LLMExtractor", "create_llm", "normalize_relation", "parse_facts",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
+
+MAX_FACTS = 3  # the most facts one utterance gives (keeps constrained answers short)
 
 FACTS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "facts": {
             "type": "array",
+            "maxItems": MAX_FACTS,
             "items": {
                 "type": "object",
                 "properties": {
                     "text": {"type": "string"},
-                    "relation": {"type": ["string", "null"]},
-                    "object": {"type": ["string", "null"]},
+                    "subject": {"type": "string"},
+                    "relation": {"type": "string", "enum": list(DNLI_RELATIONS)},
+                    "object": {"type": "string"},
                 },
+                # only text is required: a statement with no triple in the schema stays
+                # (MSC statements); the few-shot answers always give all four
                 "required": ["text"],
             },
         }
@@ -51,38 +65,96 @@ FACTS_SCHEMA: dict[str, Any] = {
 
 SYSTEM = (
     "Extract persona facts about the SPEAKER of one chat utterance: lasting facts such as "
-    "job, family, pets, hobbies, likes, home, age, plans, possessions. Write each as a short "
-    "first-person sentence. Nothing from questions, greetings, small talk, hypotheticals or "
-    "remarks about the listener; never invent. Optional: relation (snake_case, e.g. "
-    "has_profession, like_food, have_pet) and object. Reply only with JSON "
-    '{"facts": [{"text": ..., "relation": ..., "object": ...}]}; {"facts": []} if none.'
+    "job, family, pets, hobbies, likes, home, age, plans, possessions. Nothing from "
+    "questions, greetings, small talk, hypotheticals or remarks about the listener; never "
+    "invent. For each fact give: text (a short first-person sentence), subject ('i', or "
+    "the speaker's relative such as 'my father'), relation (one of: "
+    + ", ".join(DNLI_RELATIONS)
+    + ") and object (a few words, lower case, numbers as digits, e.g. '2 dog', 'nurse', "
+    "'30'). Most important fact first. Reply only with JSON "
+    '{"facts": [{"text": ..., "subject": ..., "relation": ..., "object": ...}]}; '
+    '{"facts": []} if none.'
 )
+
+
+def _fact(text: str, relation: str, obj: str, subject: str = "i") -> dict[str, str]:
+    return {"text": text, "subject": subject, "relation": relation, "object": obj}
+
 
 FEW_SHOT: list[tuple[str, dict[str, Any]]] = [
     (
         "i've been a nurse for ten years lol, what do you do?",
-        {"facts": [{"text": "I am a nurse.", "relation": "has_profession", "object": "nurse"}]},
+        {"facts": [_fact("I am a nurse.", "has_profession", "nurse")]},
     ),
     ("lol ok. Do you have any pets?", {"facts": []}),
     (
-        "Yes! My son is in junior high and I just got back from the gym.",
+        "Yes! My son is in junior high and I have two cats.",
         {"facts": [
-            {"text": "I have a son in junior high.", "relation": "have_children", "object": "son"},
-            {"text": "I go to the gym.", "relation": "like_activity", "object": "gym"},
+            _fact("I have a son in junior high.", "have_chidren", "son"),
+            _fact("I have two cats.", "have_pet", "2 cat"),
         ]},
     ),
     ("If I won the lottery I would buy a boat.", {"facts": []}),
     (
         "That sounds fun. I love mexican food, can not get enough!",
-        {"facts": [{"text": "I like mexican food.", "relation": "like_food",
-                    "object": "mexican food"}]},
+        {"facts": [_fact("I like mexican food.", "like_food", "mexican food")]},
+    ),
+    ("you must be a great cook then.", {"facts": []}),
+    (
+        "not bad , just tired today . i work two jobs at the hospital .",
+        {"facts": [_fact("I work at a hospital.", "employed_by_general", "hospital")]},
+    ),
+    (
+        "my dad was a cop and i hate the cold weather here in ohio",
+        {"facts": [
+            _fact("My father was a police officer.", "has_profession", "police officer",
+                  "my father"),
+            _fact("I dislike cold weather.", "dislike", "cold weather"),
+            _fact("I live in Ohio.", "live_in_citystatecountry", "ohio"),
+        ]},
     ),
 ]  # fmt: skip
 
+# Spellings of other schemas → the DNLI one (used when no schema constrained the output).
+RELATION_ALIASES = {
+    "have_children": "have_chidren",
+    "has_children": "have_chidren",
+    "has_pet": "have_pet",
+    "has_job": "has_profession",
+    "profession": "has_profession",
+    "job": "has_profession",
+    "age": "has_age",
+    "like": "like_general",
+    "likes": "like_general",
+    "hobby": "has_hobby",
+    "live_in": "live_in_general",
+    "lives_in": "live_in_general",
+}
+
+
+def normalize_relation(name: str | None) -> str | None:
+    """A DNLI relation from a model's relation name (case, spaces, known aliases); None
+    when it is not one.
+
+    >>> normalize_relation("Have Children"), normalize_relation("has_pet"), normalize_relation("x")
+    ('have_chidren', 'have_pet', None)
+    """
+    if not name:
+        return None
+    key = "_".join(name.strip().lower().replace("-", " ").split())
+    key = RELATION_ALIASES.get(key, key)
+    return key if is_dnli_relation(key) else None
+
+
+def _norm_subject(subject: str | None) -> str:
+    s = " ".join((subject or "").lower().split()).strip(" .")
+    return "i" if s in {"", "i", "me", "myself", "speaker", "the speaker", "user"} else s
+
 
 def parse_facts(text: str) -> list[dict[str, Any]]:
-    """Fact dicts from a model reply, tolerating fences, prose around the JSON, a bare list
-    and plain strings. Unreadable output gives []."""
+    """Fact dicts (``text``, ``relation``, ``object``, and ``subject`` when the reply has
+    one) from a model reply, tolerating fences, prose around the JSON, a bare list and plain
+    strings. Unreadable output gives []."""
     t = re.sub(r"```(?:json)?", "", text or "").strip()
     obj: Any = None
     for candidate in (t, *_json_spans(t)):
@@ -103,13 +175,14 @@ def parse_facts(text: str) -> list[dict[str, Any]]:
             continue
         if not item["text"].strip():
             continue
-        out.append(
-            {
-                "text": item["text"].strip(),
-                "relation": item.get("relation") if isinstance(item.get("relation"), str) else None,
-                "object": item.get("object") if isinstance(item.get("object"), str) else None,
-            }
-        )
+        fact = {
+            "text": item["text"].strip(),
+            "relation": item.get("relation") if isinstance(item.get("relation"), str) else None,
+            "object": item.get("object") if isinstance(item.get("object"), str) else None,
+        }
+        if isinstance(item.get("subject"), str):
+            fact["subject"] = item["subject"]
+        out.append(fact)
     return out
 
 
@@ -187,12 +260,14 @@ class LLMExtractor:
             text = text[0].upper() + text[1:]
             if text[-1] not in ".!":
                 text += "."
+            relation = normalize_relation(item["relation"])
+            obj = " ".join((item["object"] or "").lower().split()).strip(" .!,") or None
             facts.append(
                 Fact(
                     text=text,
-                    subject="i" if item["relation"] else None,
-                    relation=item["relation"] or None,
-                    object=item["object"] or None,
+                    subject=_norm_subject(item.get("subject")) if relation else None,
+                    relation=relation,
+                    object=obj if relation else None,
                     confidence=0.8,
                 )
             )

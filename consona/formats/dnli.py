@@ -23,7 +23,7 @@ whose object is ``<blank>`` carry no fact and are dropped.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +44,9 @@ class DnliDialogue:
     persona_lines: list[tuple[str, str, list[Triple]]] = field(default_factory=list)
     """(speaker, sentence, triples) in file order; speaker is ``you`` or ``partner``."""
     turns: list[tuple[str, list[Triple]]] = field(default_factory=list)
+    vague_turns: set[int] = field(default_factory=set)
+    """Indices of turns annotated only with triples that carry no fact (``other`` or a
+    ``<blank>`` object): persona-bearing, but outside the schema."""
 
     def persona(self, speaker: str) -> list[tuple[str, list[Triple]]]:
         """The persona sentences of ``you`` or ``partner`` with their triples."""
@@ -59,9 +62,16 @@ class DnliDialogue:
         return out | {t for t, _ in self.turns}
 
 
-def parse_triple(raw: str, *, path: str | Path = "", line: int | None = None) -> Triple | None:
+def parse_triple(
+    raw: str,
+    *,
+    path: str | Path = "",
+    line: int | None = None,
+    relations: Collection[str] | None = None,
+) -> Triple | None:
     """One ``['s', 'r', 'o']`` cell; None for ``other`` / ``<blank>``; a FormatError for
-    a cell that is not a list of three strings."""
+    a cell that is not a list of three strings, or (given ``relations``) whose relation is
+    not one of them."""
     try:
         value = ast.literal_eval(raw.strip())
     except (ValueError, SyntaxError):
@@ -71,24 +81,40 @@ def parse_triple(raw: str, *, path: str | Path = "", line: int | None = None) ->
             f"a triple must be 3 strings, got {raw[:60]!r}", path=path, line=line, hint=_HINT
         )
     s, r, o = (" ".join(str(x).lower().split()) for x in value)
+    if relations is not None and r not in relations and r not in IGNORED:
+        raise FormatError(
+            f"unknown relation {r!r} in {raw[:60]!r}",
+            path=path,
+            line=line,
+            hint="use the Dialogue-NLI relations (consona.extraction.relations.DNLI_RELATIONS)",
+        )
     if r in IGNORED or o in IGNORED:
         return None
     return Triple(s, r, o)
 
 
-def _triples(cells: list[str], path: Path, line: int) -> list[Triple]:
-    out = []
+def _triples(
+    cells: list[str], path: Path, line: int, relations: Collection[str] | None
+) -> tuple[list[Triple], bool]:
+    """The triples of a line, and whether it carried only triples with no fact."""
+    out, dropped = [], False
     for cell in cells:
         if not cell.strip():
             continue
-        t = parse_triple(cell, path=path, line=line)
-        if t is not None:
+        t = parse_triple(cell, path=path, line=line, relations=relations)
+        if t is None:
+            dropped = True
+        else:
             out.append(t)
-    return out
+    return out, dropped and not out
 
 
-def read_dnli_dialogues(path: str | Path) -> Iterator[DnliDialogue]:
-    """Dialogues of a ConvAI2 DNLI-triples file, in file order (``index`` 0, 1, …)."""
+def read_dnli_dialogues(
+    path: str | Path, *, relations: Collection[str] | None = None
+) -> Iterator[DnliDialogue]:
+    """Dialogues of a ConvAI2 DNLI-triples file, in file order (``index`` 0, 1, …). With
+    ``relations``, a triple whose relation is not one of them is a FormatError naming the
+    file and line (training data must not teach an unknown relation)."""
     path = Path(path)
     if not path.is_file():
         raise FormatError(f"no DNLI triples file at {path}", hint=_HINT)
@@ -110,13 +136,16 @@ def read_dnli_dialogues(path: str | Path) -> Iterator[DnliDialogue]:
                     count += 1
                 who = "you" if head.startswith("your") else "partner"
                 text = head.split(":", 1)[1].strip()
-                cur.persona_lines.append((who, text, _triples(cells[1:], path, n)))
+                cur.persona_lines.append((who, text, _triples(cells[1:], path, n, relations)[0]))
             elif head.strip().isdigit() and len(cells) >= 2:
                 if cur is None:
                     raise FormatError(
                         "an utterance before any persona line", path=path, line=n, hint=_HINT
                     )
-                cur.turns.append((cells[1].strip(), _triples(cells[2:], path, n)))
+                triples, vague = _triples(cells[2:], path, n, relations)
+                if vague:
+                    cur.vague_turns.add(len(cur.turns))
+                cur.turns.append((cells[1].strip(), triples))
             else:
                 raise FormatError(f"unexpected line {line[:60]!r}", path=path, line=n, hint=_HINT)
     if cur is not None and cur.turns:

@@ -41,7 +41,7 @@ from consona.agent.rerank import (
     score_candidates,
 )
 from consona.agent.terms import CharacterTerms, TermContext, apply_terms
-from consona.backends.base import ChatBackend, count_tokens
+from consona.backends.base import ChatBackend, Sampling, count_tokens
 from consona.errors import ConfigError, DataValidationError
 from consona.evaluation.voice import leaks_prompt
 from consona.nli.base import NLIModel
@@ -320,8 +320,12 @@ class PersonaAgent:
         *,
         user: str | None = None,
         on_stage: Callable[[str], None] | None = None,
+        sampling: Sampling | None = None,
     ) -> AgentReply:
         """Reply to the last (user) turn of ``history``, or to ``user`` after it.
+
+        ``sampling`` overrides the agent's sampling settings for this call (temperature,
+        max_tokens, top_p, penalties, stop strings; its ``seed`` replaces the agent's).
 
         ``on_stage`` is called with what the agent is doing ("sampling 4 candidates",
         "judging 4 candidates against 5 facts", "repairing: <fact>"), for a spinner; the
@@ -371,7 +375,7 @@ class PersonaAgent:
                 turns,
                 count_tokens=lambda t: count_tokens(self.backend, t),
                 max_context=self.max_context,
-                reserve_tokens=self.max_tokens,
+                reserve_tokens=self._sample_kwargs(sampling, attempt)["max_tokens"],
                 facts=self.facts,
                 extra_system=extra,
                 user_name=self.user_name,
@@ -381,9 +385,7 @@ class PersonaAgent:
             gen = self.backend.generate(
                 build.messages,
                 n=self.candidates,
-                temperature=self.temperature,
-                max_tokens=self.max_tokens,
-                seed=self._seed(attempt),
+                **self._sample_kwargs(sampling, attempt),
             )
             for k, v in gen.usage.items():
                 usage[k] = usage.get(k, 0) + int(v)
@@ -496,11 +498,26 @@ class PersonaAgent:
         said = str(found[0]).removeprefix("(same reply) ")
         return kind, f"contradicted: {said}", REPAIR_SELF.format(said=said)
 
-    async def areply(self, history: Sequence[Turn], *, user: str | None = None) -> AgentReply:
-        """``reply`` without blocking the event loop (runs in a worker thread)."""
-        return await asyncio.to_thread(self.reply, history, user=user)
+    def _sample_kwargs(self, sampling: Sampling | None, attempt: int) -> dict[str, Any]:
+        """``generate`` / ``stream`` sampling arguments of one round: the agent's settings,
+        overridden by ``sampling`` where it sets them (its seed: ``seed + 100·attempt``)."""
+        s = sampling or Sampling()
+        return {
+            **s.options(),
+            "temperature": s.or_default("temperature", self.temperature),
+            "max_tokens": s.or_default("max_tokens", self.max_tokens),
+            "seed": self._seed(attempt) if s.seed is None else s.seed + 100 * attempt,
+        }
 
-    def stream_reply(self, history: Sequence[Turn], *, user: str | None = None) -> ReplyStream:
+    async def areply(
+        self, history: Sequence[Turn], *, user: str | None = None, sampling: Sampling | None = None
+    ) -> AgentReply:
+        """``reply`` without blocking the event loop (runs in a worker thread)."""
+        return await asyncio.to_thread(self.reply, history, user=user, sampling=sampling)
+
+    def stream_reply(
+        self, history: Sequence[Turn], *, user: str | None = None, sampling: Sampling | None = None
+    ) -> ReplyStream:
         """Stream the chosen reply. With one candidate and no NLI guard the backend's own
         token stream is passed through, ``STREAM_HOLD_WORDS`` words behind, so that a prompt
         leak (any that many words of the prompt, a fence marker, a rule) is stopped before
@@ -519,12 +536,7 @@ class PersonaAgent:
             pieces: list[str] = []
             shown = 0  # characters passed on
             leaked = False
-            for piece in self.backend.stream(
-                build.messages,
-                temperature=self.temperature,
-                max_tokens=self.max_tokens,
-                seed=self._seed(0),
-            ):
+            for piece in self.backend.stream(build.messages, **self._sample_kwargs(sampling, 0)):
                 pieces.append(piece)
                 if not guard:
                     yield piece
@@ -579,7 +591,7 @@ class PersonaAgent:
             )
 
         def reranked() -> Iterator[str]:
-            result = self.reply(turns)
+            result = self.reply(turns, sampling=sampling)
             holder.reply = result
             for i, word in enumerate(result.text.split(" ")):
                 yield word if i == 0 else " " + word

@@ -42,6 +42,7 @@ __all__ = [
     "Completion",
     "Generation",
     "Request",
+    "Sampling",
     "apply_stop",
     "candidate_seed",
     "check_messages",
@@ -100,7 +101,9 @@ class Capabilities:
 @runtime_checkable
 class ChatBackend(Protocol):
     """Generates chat replies. ``generate`` is the main method; ``stream`` yields text pieces
-    of one reply; ``count_tokens`` measures text in the backend's tokens."""
+    of one reply; ``count_tokens`` measures text in the backend's tokens. ``top_p``,
+    ``presence_penalty`` and ``frequency_penalty`` (``None``: the backend's default) are
+    passed on where the backend has them."""
 
     name: str
     capabilities: Capabilities
@@ -115,6 +118,9 @@ class ChatBackend(Protocol):
         seed: int | None = None,
         stop: list[str] | None = None,
         json_schema: dict[str, Any] | None = None,
+        top_p: float | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
     ) -> Generation: ...
 
     def stream(
@@ -127,6 +133,9 @@ class ChatBackend(Protocol):
         seed: int | None = None,
         stop: list[str] | None = None,
         json_schema: dict[str, Any] | None = None,
+        top_p: float | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
     ) -> Iterator[str]: ...
 
     def count_tokens(self, text: str) -> int: ...
@@ -148,6 +157,9 @@ class Request:
     seed: int | None = None
     stop: list[str] | None = None
     json_schema: dict[str, Any] | None = None
+    top_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
 
     def candidates(self) -> list[Request]:
         """One single-candidate request per candidate ``i``, seeded ``seed + i`` (for
@@ -172,6 +184,7 @@ class Completion:
     usage: dict[str, int] = field(default_factory=dict)
     model: str = ""
     finish_reasons: list[str] = field(default_factory=list)
+    path: str = ""  # how the backend drew the candidates, e.g. "batched" or "sequential"
 
     def extend(self, other: Completion) -> None:
         """Add the candidates of another call on the same prompt: ``prompt_tokens`` is the
@@ -184,6 +197,7 @@ class Completion:
             else:
                 self.usage[key] = self.usage.get(key, 0) + value
         self.model = other.model or self.model
+        self.path = self.path or other.path
 
 
 def _reasons(c: Completion) -> list[str]:
@@ -240,11 +254,15 @@ class BaseBackend(ABC):
         seed: int | None = None,
         stop: list[str] | None = None,
         json_schema: dict[str, Any] | None = None,
+        top_p: float | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
     ) -> Generation:
         """``n`` candidate replies to ``messages`` (OpenAI-style ``{"role", "content"}``)."""
         request = self.build_request(
             messages, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed,
-            stop=stop, json_schema=json_schema,
+            stop=stop, json_schema=json_schema, top_p=top_p,
+            presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,
         )  # fmt: skip
         start = time.perf_counter()
         return self.finish(request, self.execute(request), start=start)
@@ -259,11 +277,15 @@ class BaseBackend(ABC):
         seed: int | None = None,
         stop: list[str] | None = None,
         json_schema: dict[str, Any] | None = None,
+        top_p: float | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
     ) -> Iterator[str]:
         """The pieces of one reply (candidate 0) as they come; ``n`` is checked, not used."""
         request = self.build_request(
             messages, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed,
-            stop=stop, json_schema=json_schema,
+            stop=stop, json_schema=json_schema, top_p=top_p,
+            presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,
         )  # fmt: skip
         request = dataclasses.replace(request, n=1)
         yield from _cut_stream(self.execute_stream(request), request.stop)
@@ -278,10 +300,14 @@ class BaseBackend(ABC):
         seed: int | None = None,
         stop: str | Sequence[str] | None = None,
         json_schema: Mapping[str, Any] | None = None,
+        top_p: float | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
     ) -> Request:
         """Check the arguments of ``generate`` / ``stream``; a ``Request`` for ``execute``."""
         msgs = check_messages(messages)
         check_sampling(n, temperature, max_tokens)
+        _check_options(top_p, presence_penalty, frequency_penalty)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ConfigError(f"seed must be an integer or None, got {seed!r}")
         if json_schema is not None:
@@ -294,6 +320,9 @@ class BaseBackend(ABC):
         return Request(
             msgs, n=n, temperature=float(temperature), max_tokens=max_tokens, seed=seed,
             stop=_check_stop(stop), json_schema=json_schema,
+            top_p=None if top_p is None else float(top_p),
+            presence_penalty=None if presence_penalty is None else float(presence_penalty),
+            frequency_penalty=None if frequency_penalty is None else float(frequency_penalty),
         )  # fmt: skip
 
     def finish(
@@ -383,6 +412,47 @@ def check_sampling(n: int, temperature: float, max_tokens: int) -> None:
         raise ConfigError(f"temperature must be ≥ 0, got {temperature}")
     if max_tokens < 1:
         raise ConfigError(f"max_tokens must be ≥ 1, got {max_tokens}")
+
+
+def _check_options(
+    top_p: float | None, presence_penalty: float | None, frequency_penalty: float | None
+) -> None:
+    """Raise ``ConfigError`` unless ``0 < top_p ≤ 1`` and both penalties are in [-2, 2]
+    (``None``: the backend's default)."""
+    for name, value in (("presence_penalty", presence_penalty),
+                        ("frequency_penalty", frequency_penalty)):  # fmt: skip
+        if value is not None and not -2.0 <= float(value) <= 2.0:
+            raise ConfigError(f"{name} must be between -2 and 2, got {value}")
+    if top_p is not None and not 0.0 < float(top_p) <= 1.0:
+        raise ConfigError(f"top_p must be in (0, 1], got {top_p}", hint="1 turns it off")
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Per-call sampling settings; a field left ``None`` keeps the caller's default.
+
+    >>> s = Sampling(temperature=0.2, top_p=0.9)
+    >>> s.options()
+    {'temperature': 0.2, 'top_p': 0.9}
+    >>> s.or_default("max_tokens", 96)
+    96
+    """
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    seed: int | None = None
+    stop: list[str] | None = None
+
+    def options(self) -> dict[str, Any]:
+        """The fields that are set, as keyword arguments of ``generate`` / ``stream``."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    def or_default(self, name: str, default: Any) -> Any:
+        value = getattr(self, name)
+        return default if value is None else value
 
 
 def _check_stop(stop: str | Sequence[str] | None) -> list[str] | None:

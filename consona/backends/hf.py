@@ -9,7 +9,8 @@ The directory needs the model weights, a tokenizer and a chat template (in
 works only when it is already in the local Hugging Face cache. With ``seed`` each
 candidate ``i`` is drawn with ``seed + i`` (reproducible, one at a time); without it the
 ``n`` candidates are drawn in one batch. JSON-schema constrained output is not supported
-here (use ``llamacpp`` or ``openai``).
+here (use ``llamacpp`` or ``openai``). ``top_p`` is passed to ``generate`` (default 0.95);
+transformers has no presence / frequency penalty, so those are not applied here.
 """
 
 from __future__ import annotations
@@ -114,13 +115,17 @@ class TransformersBackend(BaseBackend):
         enc = self.tokenizer(text, return_tensors="pt", add_special_tokens=False)
         return {k: v.to(self.device) for k, v in enc.items()}
 
-    def _gen_kwargs(self, temperature: float, max_tokens: int) -> dict[str, Any]:
+    def _gen_kwargs(
+        self, temperature: float, max_tokens: int, top_p: float | None = None
+    ) -> dict[str, Any]:
         kw: dict[str, Any] = {
             "max_new_tokens": max_tokens,
             "pad_token_id": self.tokenizer.pad_token_id,
         }
         if temperature > 0:
-            kw.update(do_sample=True, temperature=temperature, top_p=0.95)
+            kw.update(
+                do_sample=True, temperature=temperature, top_p=0.95 if top_p is None else top_p
+            )
         else:
             kw.update(do_sample=False)
         return kw
@@ -152,7 +157,7 @@ class TransformersBackend(BaseBackend):
         drawn alone with ``torch.manual_seed(seed + i)``."""
         inputs = self._inputs(request.messages)
         prompt = self._check_length(inputs, request.max_tokens)
-        kw = self._gen_kwargs(request.temperature, request.max_tokens)
+        kw = self._gen_kwargs(request.temperature, request.max_tokens, request.top_p)
         out = Completion(usage={"prompt_tokens": prompt, "completion_tokens": 0},
                          model=self.model_name)  # fmt: skip
         with self._lock, self.torch.no_grad():
@@ -174,7 +179,7 @@ class TransformersBackend(BaseBackend):
         streamer = transformers.TextIteratorStreamer(
             self.tokenizer, skip_prompt=True, skip_special_tokens=True
         )
-        kw = self._gen_kwargs(request.temperature, request.max_tokens)
+        kw = self._gen_kwargs(request.temperature, request.max_tokens, request.top_p)
         errors: list[BaseException] = []
 
         def work() -> None:

@@ -171,6 +171,9 @@ class OpenAIBackend(BaseBackend):
             body["seed"] = request.seed
         if request.stop:
             body["stop"] = request.stop
+        for name in ("top_p", "presence_penalty", "frequency_penalty"):
+            if getattr(request, name) is not None:
+                body[name] = getattr(request, name)
         if request.json_schema is not None:
             if self.json_mode in ("auto", "json_schema"):
                 body["response_format"] = {

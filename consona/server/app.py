@@ -9,7 +9,8 @@
 Routes: ``GET /v1/models``; ``POST /v1/chat/completions`` (JSON, or SSE with
 ``stream: true``); ``GET/POST /v1/characters``, ``GET/DELETE /v1/characters/{id}``;
 ``GET /v1/sessions``, ``GET/DELETE /v1/sessions/{id}``; ``GET /health``; the chat page
-at ``/``. Every refusal is an OpenAI-style error body with a 4xx status.
+at ``/``. Every refusal is an OpenAI-style error body with a 4xx status. With API keys
+on, a session belongs to the key that created it: under another key it is absent (404).
 """
 
 import asyncio
@@ -32,8 +33,8 @@ from consona.server.characters import CharacterRegistry
 from consona.server.engine import Cancelled, ChatEngine, Completed, Target
 from consona.server.errors import APIError, error_body, from_consona_error
 from consona.server.schemas import ChatRequest, check_id, parse_chat_request
-from consona.server.security import Gate
-from consona.server.store import Exchange, GroupCommitter, SessionStore
+from consona.server.security import OWNER_STATE, Gate
+from consona.server.store import Exchange, GroupCommitter, SessionOwnerError, SessionStore
 
 __all__ = ["ServerConfig", "create_app"]
 
@@ -238,24 +239,35 @@ def create_app(config: ServerConfig) -> Any:
         return {"id": char.id, "object": "character", "deleted": True}
 
     # -- sessions -------------------------------------------------------------------
+    # With API keys on, a session is its creating key's: under another key it is absent.
+    def owner(request: Request) -> str:
+        return str(getattr(request.state, OWNER_STATE, "") or "")
+
+    def no_session(sid: str, param: str | None = None) -> APIError:
+        return APIError(404, f"No session {sid!r}", code="session_not_found", param=param)
+
     @app.get("/v1/sessions")
-    async def list_sessions(character: str | None = None, user: str | None = None) -> Any:
-        rows = await asyncio.to_thread(store.list, character=character, user=user)
+    async def list_sessions(
+        request: Request, character: str | None = None, user: str | None = None
+    ) -> Any:
+        rows = await asyncio.to_thread(
+            store.list, character=character, user=user, owner=owner(request)
+        )
         return {"object": "list", "data": rows}
 
     @app.get("/v1/sessions/{sid}")
-    async def get_session(sid: str) -> Any:
+    async def get_session(sid: str, request: Request) -> Any:
         check_id(sid, what="session", param="id")
-        found = await asyncio.to_thread(store.get, sid)
+        found = await asyncio.to_thread(store.get, sid, owner=owner(request))
         if found is None:
-            raise APIError(404, f"No session {sid!r}", code="session_not_found")
+            raise no_session(sid)
         return found
 
     @app.delete("/v1/sessions/{sid}")
-    async def delete_session(sid: str) -> Any:
+    async def delete_session(sid: str, request: Request) -> Any:
         check_id(sid, what="session", param="id")
-        if not await asyncio.to_thread(store.delete, sid):
-            raise APIError(404, f"No session {sid!r}", code="session_not_found")
+        if not await asyncio.to_thread(store.delete, sid, owner=owner(request)):
+            raise no_session(sid)
         return {"id": sid, "object": "session", "deleted": True}
 
     # -- chat completions -----------------------------------------------------------
@@ -272,13 +284,21 @@ def create_app(config: ServerConfig) -> Any:
             user_text=done.user_text,
             reply=done.texts[0] if done.texts else "",
             meta={k: verdict.get(k) for k in keys},
+            owner=target.owner,
         )
-        await asyncio.wrap_future(committer.submit(exchange))
+        try:
+            await asyncio.wrap_future(committer.submit(exchange))
+        except SessionOwnerError:  # another key took the id meanwhile
+            raise no_session(target.session, "consona.session") from None
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Any:
         req = parse_chat_request(await json_body(request))
-        target = engine.resolve(req)
+        target = engine.resolve(req, owner=owner(request))
+        if target.session is not None and config.api_keys:  # (the commit checks it too)
+            held_by = await asyncio.to_thread(store.owner_of, target.session)
+            if held_by is not None and held_by != target.owner:
+                raise no_session(target.session, "consona.session")
         cid = "chatcmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())
         if req.stream:

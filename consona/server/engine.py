@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,12 +26,12 @@ from typing import Any, Literal
 
 from consona.agent import PersonaAgent
 from consona.agent.rerank import make_coherence, rank
-from consona.backends.base import ChatBackend, apply_stop, count_tokens
+from consona.backends.base import ChatBackend, Sampling, apply_stop, count_tokens
 from consona.errors import ConsonaError
 from consona.server.characters import MODEL_PREFIX, Character, CharacterRegistry
 from consona.server.errors import APIError
 from consona.server.schemas import ID_PATTERN, ChatRequest, check_id
-from consona.types import Turn
+from consona.types import Persona, Turn
 
 __all__ = ["Cancelled", "ChatEngine", "Completed", "Target"]
 
@@ -46,6 +47,7 @@ class Target:
     character: Character | None = None
     user: str = "anonymous"
     session: str | None = None
+    owner: str = ""  # the API key's digest ("" without keys): whose session it is
 
 
 @dataclass
@@ -76,7 +78,12 @@ class ChatEngine:
     ``max_tokens``: defaults when a request has none; ``plain_model``: the id of the plain
     backend model (default: the backend's model name); ``memory``: ``memory(user,
     character)`` (a user id and a ``Character``) opens the long-term memory the agent
-    reads and writes (``None``: off)."""
+    reads and writes (``None``: off).
+
+    A request's ``temperature``, ``max_tokens``, ``seed``, ``stop``, ``top_p`` and
+    penalties reach every candidate the agent draws (``PersonaAgent.reply(sampling=...)``)
+    and the plain model; the client's own system messages (a front-end's main prompt)
+    reach a character's prompt as card instructions (``with_client_system``)."""
 
     def __init__(
         self,
@@ -136,8 +143,10 @@ class ChatEngine:
         )
         return out
 
-    def resolve(self, req: ChatRequest) -> Target:
-        """The character (or the plain model), user and session a request is for."""
+    def resolve(self, req: ChatRequest, *, owner: str = "") -> Target:
+        """The character (or the plain model), user and session a request is for;
+        ``owner`` (the API key's digest) goes into automatic session ids, so that two keys
+        never share one."""
         opts = req.consona
         char: Character | None = None
         if opts is not None and opts.character:
@@ -160,8 +169,16 @@ class ChatEngine:
             session = check_id(opts.session, what="session", param="consona.session")
         else:
             first = next((m.text for m in req.messages if m.role == "user"), "")
-            session = "auto-" + _digest(f"{char.id}\0{user}\0{first}")
-        return Target(kind="persona", model=req.model, character=char, user=user, session=session)
+            scope = f"{owner}\0" if owner else ""
+            session = "auto-" + _digest(f"{scope}{char.id}\0{user}\0{first}")
+        return Target(
+            kind="persona",
+            model=req.model,
+            character=char,
+            user=user,
+            session=session,
+            owner=owner,
+        )
 
     def _unknown_model(self, model: str) -> APIError:
         valid = [m["id"] for m in self.models()]
@@ -191,10 +208,13 @@ class ChatEngine:
         return self._run_persona(req, target, emit=emit, cancelled=cancelled)
 
     def _sampling(self, req: ChatRequest, default_max: int) -> dict[str, Any]:
+        """The request's sampling arguments over the server's defaults (``top_p`` and the
+        penalties only when the request sets them: the backend's defaults otherwise)."""
         return {
             "temperature": self.temperature if req.temperature is None else req.temperature,
             "max_tokens": req.sampling_max_tokens or default_max,
             "seed": self.seed if req.seed is None else req.seed,
+            **_options(req),
         }
 
     def _run_persona(
@@ -206,7 +226,7 @@ class ChatEngine:
         cancelled: Callable[[], bool] | None,
     ) -> Completed:
         assert target.character is not None
-        persona = target.character.persona
+        persona = with_client_system(target.character.persona, _system_text(req))
         turns, user_text = _turns(req, persona.name or "assistant")
         opts = req.consona
         n_cands = opts.candidates if opts is not None and opts.candidates else self.candidates
@@ -226,12 +246,20 @@ class ChatEngine:
             nli=self.nli,
             candidates=n_cands,
             temperature=s["temperature"],
-            max_tokens=s["max_tokens"],
+            max_tokens=s["max_tokens"],  # also what the prompt leaves room for
             seed=s["seed"],
             coherence=self.coherence,
             repair_attempts=self.repair_attempts,
         )
         stop = req.stop_list
+        # the request's own settings reach every candidate the agent draws
+        sampling = Sampling(
+            temperature=s["temperature"],
+            max_tokens=s["max_tokens"],
+            seed=s["seed"],
+            stop=stop or None,
+            **_options(req),
+        )
         start = time.perf_counter()
         first: list[float] = []
 
@@ -243,7 +271,7 @@ class ChatEngine:
 
         with self.lock:
             if emit is not None and n_cands == 1 and self.nli is None:
-                stream = agent.stream_reply(turns)
+                stream = agent.stream_reply(turns, sampling=sampling)
                 _pump(iter(stream), stop, lambda p: timed_emit(0, p), cancelled)
                 reply = stream.reply
                 if reply is None:  # cancelled before the end: nothing to commit
@@ -252,7 +280,7 @@ class ChatEngine:
                 order = [reply.chosen]
                 emitted = True
             else:
-                reply = agent.reply(turns)
+                reply = agent.reply(turns, sampling=sampling)
                 # the chosen one as the agent gives it (a neutral line when it leaked the
                 # prompt), then the best others; a leaked candidate is never sent
                 order = [
@@ -378,9 +406,43 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def _options(req: ChatRequest) -> dict[str, float]:
+    """``top_p`` and the penalties the request sets (passed on where the backend has them)."""
+    names = ("top_p", "presence_penalty", "frequency_penalty")
+    return {k: getattr(req, k) for k in names if getattr(req, k) is not None}
+
+
+def _system_text(req: ChatRequest) -> str:
+    """The client's own system (and developer) messages, joined: a front-end's main prompt."""
+    parts = [m.text.strip() for m in req.messages if m.role in ("system", "developer")]
+    return "\n\n".join(p for p in parts if p)
+
+
+def with_client_system(persona: Persona, text: str) -> Persona:
+    """``persona`` with the client's system text among its card instructions (in place of
+    ``{{original}}`` where the card's ``system_prompt`` has it, as Card V2 defines, else
+    after it). The agent prompt fences card instructions as untrusted data below consona's
+    rules, so a front-end's main prompt shapes the reply but cannot change the rules.
+
+    >>> with_client_system(Persona(name="Mira", system_prompt="Be terse. {{original}}"),
+    ...                    "Write in the present tense.").system_prompt
+    'Be terse. Write in the present tense.'
+    """
+    if not text:
+        return persona
+    own = persona.system_prompt or ""
+    pattern = re.compile(r"\{\{\s*original\s*\}\}", re.I)
+    if pattern.search(own):
+        merged = pattern.sub(lambda _m: text, own)
+    else:
+        merged = f"{own.strip()}\n\n{text}" if own.strip() else text
+    return persona.model_copy(update={"system_prompt": merged})
+
+
 def _turns(req: ChatRequest, bot: str) -> tuple[list[Turn], str]:
-    """The conversation as agent turns (system and tool messages are left out: the
-    character card is the persona); the last one must be the user's."""
+    """The conversation as agent turns (system messages go to the persona's card
+    instructions, see ``with_client_system``; tool messages are left out); the last one
+    must be the user's."""
     turns: list[Turn] = []
     for m in req.messages:
         if m.role == "user":

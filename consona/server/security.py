@@ -3,7 +3,8 @@
 
 Keys come from ``CONSONA_API_KEYS`` (comma-separated) or the ``api_keys`` argument and are
 compared in constant time; no key, header or body is ever logged. Without keys the rate
-limit counts per client address.
+limit counts per client address. A request that passes carries ``key_owner(key)`` (a
+digest, "" without keys) in ``scope["state"]["consona_owner"]``: the sessions it may see.
 
 >>> RateLimiter(per_minute=2).hit("k", now=0.0), RateLimiter(per_minute=0).hit("k")
 (0.0, 0.0)
@@ -14,6 +15,7 @@ limit counts per client address.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import math
@@ -25,7 +27,9 @@ from typing import Any
 
 from consona.server.errors import error_body
 
-__all__ = ["Gate", "RateLimiter", "keys_from_env"]
+__all__ = ["OWNER_STATE", "Gate", "RateLimiter", "key_owner", "keys_from_env"]
+
+OWNER_STATE = "consona_owner"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -42,6 +46,15 @@ def keys_from_env(env: MutableMapping[str, str] | None = None) -> list[str]:
     """
     env = os.environ if env is None else env
     return [k.strip() for k in env.get("CONSONA_API_KEYS", "").split(",") if k.strip()]
+
+
+def key_owner(key: bytes | None) -> str:
+    """Who a request is, for scoping sessions: a digest of its API key ("" without one).
+
+    >>> key_owner(None), len(key_owner(b"secret"))
+    ('', 16)
+    """
+    return "" if not key else "key-" + hashlib.sha256(key).hexdigest()[:12]
 
 
 class RateLimiter:
@@ -110,6 +123,7 @@ class Gate:
                 headers={"www-authenticate": "Bearer"},
             )
             return
+        scope.setdefault("state", {})[OWNER_STATE] = key_owner(key)
         who = key.decode() if key else "addr:" + str((scope.get("client") or ("?",))[0])
         wait = self.limiter.hit(who)
         if wait > 0:

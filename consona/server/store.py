@@ -9,6 +9,16 @@ reply is complete; once ``add_exchange`` returns the turns survive a crash of th
 2
 >>> [(t["role"], t["content"]) for t in store.turns("s1")]
 [('user', 'hi'), ('assistant', 'hello!')]
+
+With API keys on, each session belongs to the key that created it (``owner``: a digest of
+the key, never the key): ``get``, ``list``, ``delete`` and appending with another owner
+see no such session.
+
+>>> store.add_exchange("s2", character="mira", user="bo", user_text="hi", reply="yo",
+...                    owner="key-a")
+2
+>>> store.get("s2", owner="key-b") is None, store.get("s2", owner="key-a")["id"]
+(True, 's2')
 """
 
 from __future__ import annotations
@@ -20,9 +30,13 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from consona.errors import MissingDependencyError
+from consona.errors import ConsonaError, MissingDependencyError
 
-__all__ = ["Exchange", "GroupCommitter", "SessionStore"]
+__all__ = ["Exchange", "GroupCommitter", "SessionOwnerError", "SessionStore"]
+
+
+class SessionOwnerError(ConsonaError):
+    """The session belongs to another API key (the server answers 404, as if absent)."""
 
 
 class Exchange(NamedTuple):
@@ -34,6 +48,7 @@ class Exchange(NamedTuple):
     user_text: str
     reply: str
     meta: dict[str, Any]
+    owner: str = ""  # who may read and extend the session: a digest of the API key, or ""
 
 
 def _now() -> dt.datetime:
@@ -57,6 +72,7 @@ def _tables() -> tuple[Any, Any, Any]:
         Column("user", String(64), nullable=False, index=True),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("owner", String(64), nullable=False, server_default="", index=True),
     )
     turns = Table(
         "consona_turns",
@@ -112,8 +128,23 @@ class SessionStore:
 
         self._meta, self.sessions, self.turns_t = _tables()
         self._meta.create_all(self.engine)
+        self._add_owner_column()
         # SQLite has one writer: serialize writes here instead of retrying on "locked".
         self._write_lock = threading.Lock() if self.is_sqlite else None
+
+    def _add_owner_column(self) -> None:
+        """Databases written before sessions had owners get the column (owner "")."""
+        from sqlalchemy import inspect, text
+
+        columns = {c["name"] for c in inspect(self.engine).get_columns("consona_sessions")}
+        if "owner" not in columns:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "ALTER TABLE consona_sessions ADD COLUMN owner VARCHAR(64) "
+                        "NOT NULL DEFAULT ''"
+                    )
+                )
 
     def add_exchange(
         self,
@@ -124,11 +155,22 @@ class SessionStore:
         user_text: str,
         reply: str,
         meta: dict[str, Any] | None = None,
+        owner: str = "",
     ) -> int:
         """Store the user's message and the reply as the next two turns of ``session``
-        (created on first use), in one transaction; the session's turn count after it."""
-        ex = Exchange(session, character, user, user_text, reply, meta or {})
+        (created on first use, owned by ``owner``), in one transaction; the session's turn
+        count after it. ``SessionOwnerError`` when another owner holds the session."""
+        ex = Exchange(session, character, user, user_text, reply, meta or {}, owner)
         return self.add_exchanges([ex])[0]
+
+    def owner_of(self, session: str) -> str | None:
+        """Who owns ``session`` ("" without API keys), or None when there is none."""
+        from sqlalchemy import select
+
+        s = self.sessions
+        with self.engine.connect() as conn:
+            row = conn.execute(select(s.c.owner).where(s.c.id == session)).first()
+        return None if row is None else str(row.owner or "")
 
     def add_exchanges(self, exchanges: Sequence[Exchange]) -> list[int]:
         """Store several exchanges in one transaction (one disk sync for all: what the
@@ -144,7 +186,9 @@ class SessionStore:
             with self.engine.begin() as conn:
                 for ex in exchanges:
                     row = conn.execute(
-                        select(self.sessions.c.id).where(self.sessions.c.id == ex.session)
+                        select(self.sessions.c.id, self.sessions.c.owner).where(
+                            self.sessions.c.id == ex.session
+                        )
                     ).first()
                     if row is None:
                         conn.execute(
@@ -154,7 +198,13 @@ class SessionStore:
                                 user=ex.user,
                                 created_at=now,
                                 updated_at=now,
+                                owner=ex.owner,
                             )
+                        )
+                    elif (row.owner or "") != ex.owner:
+                        raise SessionOwnerError(
+                            f"No session {ex.session!r}",
+                            hint="sessions belong to the API key that created them",
                         )
                     else:
                         conn.execute(
@@ -215,21 +265,28 @@ class SessionStore:
             for r in rows
         ]
 
-    def get(self, session: str) -> dict[str, Any] | None:
-        """The session's record with its turns, or ``None``."""
+    def get(self, session: str, *, owner: str | None = None) -> dict[str, Any] | None:
+        """The session's record with its turns, or ``None`` (also when ``owner`` is given
+        and the session is another's)."""
         from sqlalchemy import select
 
         s = self.sessions
         with self.engine.connect() as conn:
             row = conn.execute(select(s).where(s.c.id == session)).first()
-        if row is None:
+        if row is None or (owner is not None and (row.owner or "") != owner):
             return None
         return {**self._session_dict(row), "turns": self.turns(session)}
 
     def list(
-        self, *, character: str | None = None, user: str | None = None, limit: int = 100
+        self,
+        *,
+        character: str | None = None,
+        user: str | None = None,
+        owner: str | None = None,
+        limit: int = 100,
     ) -> list[dict[str, Any]]:
-        """Sessions, most recently updated first, with their turn counts."""
+        """Sessions (of ``owner`` when given), most recently updated first, with their turn
+        counts."""
         from sqlalchemy import func, select
 
         s, t = self.sessions, self.turns_t
@@ -239,15 +296,20 @@ class SessionStore:
             q = q.where(s.c.character == character)
         if user:
             q = q.where(s.c.user == user)
+        if owner is not None:
+            q = q.where(s.c.owner == owner)
         q = q.order_by(s.c.updated_at.desc()).limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
         return [{**self._session_dict(r), "turn_count": int(r.n or 0)} for r in rows]
 
-    def delete(self, session: str) -> bool:
-        """Remove a session and its turns; False when there was none."""
+    def delete(self, session: str, *, owner: str | None = None) -> bool:
+        """Remove a session and its turns; False when there was none (or, with ``owner``,
+        none of that owner's)."""
         from sqlalchemy import delete
 
+        if owner is not None and self.owner_of(session) != owner:
+            return False
         lock = self._write_lock
         if lock is not None:
             lock.acquire()

@@ -96,6 +96,9 @@ class FakeBackend(BaseBackend):
                 "seed": request.seed,
                 "stop": request.stop,
                 "json_schema": request.json_schema,
+                "top_p": request.top_p,
+                "presence_penalty": request.presence_penalty,
+                "frequency_penalty": request.frequency_penalty,
             }
         )
         if self._fail:
@@ -124,7 +127,7 @@ class FakeBackend(BaseBackend):
         )
 
     def execute_stream(self, request: Request) -> Iterator[str]:
-        """The whole reply (cut, validated), word by word."""
+        """The whole reply (cut, validated), word by word (recorded like ``execute``)."""
         text = "".join(super().execute_stream(request))
         for i, word in enumerate(text.split(" ")):
             yield word if i == 0 else " " + word

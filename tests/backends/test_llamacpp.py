@@ -137,3 +137,81 @@ def test_openai_backend_against_llama_cpp_server(gguf):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_prompt_probe_formats_like_create_chat_completion():
+    """The batched path gets its prompt and stop strings from the model's own chat handler."""
+    pytest.importorskip("llama_cpp")
+    from llama_cpp import llama_chat_format
+
+    from consona.backends.llamacpp import _Captured, _PromptProbe
+
+    class Tokenizer:  # stands in for a Llama: tokenizes one byte a token
+        verbose = False
+
+        def tokenize(self, data, add_bos=True, special=False):
+            return ([1] if add_bos else []) + list(data)
+
+    handler = llama_chat_format.get_chat_completion_handler("chatml")
+    with pytest.raises(_Captured) as got:
+        handler(llama=_PromptProbe(Tokenizer()), messages=MSGS, stop=["END"], max_tokens=5)
+    text = bytes(t for t in got.value.prompt if t > 1).decode()
+    assert "<|im_start|>system\nYou are Mira." in text
+    assert text.endswith("<|im_start|>assistant\n")
+    assert "END" in got.value.stop and "<|im_end|>" in got.value.stop
+
+
+@pytest.mark.slow
+def test_real_batched_candidates(llama):
+    assert llama.batched, "this llama-cpp-python should have the multi-sequence API"
+    from consona.backends import Request
+
+    ask = [
+        {"role": "system", "content": "You are a poet. Answer with one short line."},
+        {"role": "user", "content": "Write a line about the sea."},
+    ]
+    # n=1 on the new path: a sensible reply, the same prompt as the sequential path
+    req = llama.build_request(MSGS, n=1, seed=5, max_tokens=16, temperature=0.0)
+    batched = llama.execute(req)
+    assert batched.path == "batched" and "pepper" in batched.texts[0].lower()
+    llama.batched = False
+    try:
+        sequential = llama.execute(req)
+    finally:
+        llama.batched = True
+    assert sequential.path == "sequential"
+    assert batched.usage["prompt_tokens"] == sequential.usage["prompt_tokens"]
+    # n=4: four different candidates, drawn together, usage summed over them
+    done = llama.execute(Request(ask, n=4, seed=1, max_tokens=12, temperature=1.2))
+    assert done.path == "batched" and len(set(done.texts)) == 4
+    assert all(t.strip() for t in done.texts)
+    assert set(done.finish_reasons) <= {"stop", "length"}
+    tokens = done.usage["completion_tokens"]
+    assert 4 <= tokens <= 4 * 12
+    longest = [len(llama.llm.tokenize(t.encode(), add_bos=False)) for t in done.texts]
+    assert abs(tokens - sum(longest)) <= 4  # re-tokenizing a text may merge a token
+    assert done.usage["prompt_eval_tokens"] <= done.usage["prompt_tokens"]
+    # the next request on the same prompt reads it from the cache (all but its last token)
+    again = llama.execute(Request(ask, n=4, seed=7, max_tokens=12, temperature=1.2))
+    assert len(again.texts) == 4 and again.usage["prompt_eval_tokens"] == 1
+    # a JSON schema (a grammar) takes the sequential path
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    req = llama.build_request(
+        [{"role": "user", "content": 'Reply {"a": 1}'}], json_schema=schema, max_tokens=12
+    )
+    assert llama.execute(req).path == "sequential"
+
+
+@pytest.mark.slow
+def test_real_sampling_options_change_the_draw(llama):
+    """top_p and the penalties reach both paths (a tiny top_p makes sampling greedy)."""
+    greedy = llama.generate(MSGS, n=2, seed=3, max_tokens=10, temperature=0.0).texts
+    tiny_p = llama.generate(MSGS, n=2, seed=3, max_tokens=10, temperature=1.5, top_p=1e-6).texts
+    assert tiny_p == greedy and greedy[0] == greedy[1]
+    penalised = llama.generate(
+        MSGS, n=1, seed=3, max_tokens=10, temperature=0.0, presence_penalty=2.0,
+        frequency_penalty=2.0,
+    ).text  # fmt: skip
+    assert penalised.strip()
+    streamed = "".join(llama.stream(MSGS, max_tokens=10, temperature=1.5, top_p=1e-6, seed=9))
+    assert streamed.strip() == greedy[0].strip()

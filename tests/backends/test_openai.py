@@ -191,3 +191,14 @@ def test_json_mode_auto_falls_back_to_json_object(server):
     assert [x["response_format"]["type"] for x in server.bodies] == ["json_schema", "json_object"]
     assert server.bodies[-1]["response_format"]["schema"] == schema
     assert b.json_mode == "json_object"
+
+
+def test_sampling_options_are_sent_only_when_set(server):
+    b = OpenAIBackend(base_url=server.url, model="m")
+    b.generate(MSGS, top_p=0.7, presence_penalty=0.5, frequency_penalty=-0.25)
+    sent = server.bodies[-1]
+    assert (sent["top_p"], sent["presence_penalty"], sent["frequency_penalty"]) == (0.7, 0.5, -0.25)
+    "".join(b.stream(MSGS, top_p=0.3))
+    assert server.bodies[-1]["top_p"] == 0.3 and "presence_penalty" not in server.bodies[-1]
+    b.generate(MSGS)
+    assert not {"top_p", "presence_penalty", "frequency_penalty"} & set(server.bodies[-1])

@@ -136,3 +136,14 @@ def test_errors(tiny_model, tmp_path):
         load_backend("transformers", model=str(tmp_path))
     with pytest.raises(ConfigError, match="needs a model"):
         load_backend("transformers")
+
+
+def test_top_p_reaches_generate(tiny_model):
+    b = load_backend("transformers", model=str(tiny_model))
+    assert b._gen_kwargs(1.0, 8, 0.3)["top_p"] == 0.3 and b._gen_kwargs(1.0, 8)["top_p"] == 0.95
+    # a tiny top_p keeps only the likeliest token: sampling becomes greedy
+    greedy = b.generate(MSGS, temperature=0, max_tokens=6).text
+    assert b.generate(MSGS, temperature=1.5, top_p=1e-6, max_tokens=6, seed=3).text == greedy
+    assert (
+        "".join(b.stream(MSGS, temperature=1.5, top_p=1e-6, max_tokens=6, seed=4)).strip() == greedy
+    )

@@ -1,6 +1,7 @@
 """Long-term memory on MSC, every figure of issue #15 against its baseline in one run.
 
-    python bench/memory_eval.py ../shared/data --episodes 12 --probes 8
+    python bench/memory_eval.py ../shared/data --episodes 15 --baseline
+    python bench/memory_eval.py ../shared/data --probes 12 --probes-only --out bench/results/memory_probes.json
 
 * recall of gold persona-summary facts, duplicates per gold fact, injected updates, the write
   path's latency beyond extraction, ``add`` at 10,000 facts vs 100
@@ -8,9 +9,13 @@
 * probes (``--probes N``, needs the chat model): the first user turn of session 3 answered by
   the character with memory (recalled facts, ``--budget`` tokens) vs no memory vs the earlier
   sessions' text truncated to 10× that budget; each reply judged against the character's
-  gold facts (contradiction rate, entailment rate, prompt tokens);
+  gold facts (contradiction rate with its 95% Wilson interval, paired counts, entailment rate,
+  prompt tokens); each probe is saved as it is done, so a time limit keeps what was done;
 * two processes writing one SQLite store for ``--writers-seconds`` (default 60): every write
-  kept, ``PRAGMA integrity_check`` ok.
+  kept, ``PRAGMA integrity_check`` ok;
+* ``--baseline``: recall, duplicates and updates again, in the same run, with the write path
+  as it was before the triple signal (``triples=False``, ``anchored_merge=False``, facts
+  without a first-person word kept) — under ``"baseline"``.
 
 Writes bench/results/memory_eval.json and prints a summary.
 """
@@ -91,6 +96,16 @@ def main() -> None:
     ap.add_argument(
         "--max-novel", type=int, default=None, help="MemoryWriter max_novel (default: its own)"
     )
+    ap.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also run the previous write path (no triples, no first-person filter)",
+    )
+    ap.add_argument(
+        "--probes-only",
+        action="store_true",
+        help="only the probes (no writers, recall, updates or scaling)",
+    )
     ap.add_argument("--out", default=str(ROOT / "bench/results/memory_eval.json"))
     args = ap.parse_args()
 
@@ -98,7 +113,6 @@ def main() -> None:
 
     torch.set_num_threads(1)
     from consona.evaluation.harness import json_safe
-    from consona.evaluation.memory import run_memory_eval
     from consona.memory.memory import default_extractor
     from consona.models.embedder import load_embedder
     from consona.nli.models import load_nli_model
@@ -106,6 +120,51 @@ def main() -> None:
     nli, embedder, extractor = load_nli_model(), load_embedder(), default_extractor()
     t0 = time.time()
     result: dict[str, Any] = {"command": " ".join(sys.argv)}
+    if not args.probes_only:
+        evaluate(args, result, nli, embedder, extractor)
+    if args.probes:
+        from consona.backends import load_backend
+        from consona.evaluation.memory import probe_answers
+
+        done: list[dict[str, Any]] = []
+
+        def save_probe(i: int, row: dict[str, Any]) -> None:  # kept if a time limit hits
+            done.append(row)
+            result["probes"] = {"n_done": len(done), "rows": done}
+            Path(args.out).write_text(json.dumps(json_safe(result), indent=2) + "\n")
+            print(f"probe {i + 1}: {row['id']}", file=sys.stderr)
+
+        result["probes"] = probe_answers(
+            args.data_dir,
+            backend=load_backend("llamacpp"),
+            nli=nli,
+            embedder=embedder,
+            extractor=extractor,
+            episodes=args.probes,
+            budget_tokens=args.budget,
+            on_episode=save_probe,
+        )
+    result["seconds"] = round(time.time() - t0, 1)
+    Path(args.out).write_text(json.dumps(json_safe(result), indent=2) + "\n")
+    summary = {k: v for k, v in result.items() if k not in ("rows", "baseline_rows")}
+    for key in ("updates", "updates_text"):
+        if key in result:
+            summary[key] = {k: v for k, v in result[key].items() if k != "rows"}
+    if "baseline" in summary:
+        summary["baseline"] = {
+            k: ({kk: vv for kk, vv in v.items() if kk != "rows"} if isinstance(v, dict) else v)
+            for k, v in result["baseline"].items()
+        }
+    if "probes" in summary:
+        summary["probes"] = {k: v for k, v in result["probes"].items() if k != "rows"}
+    print(json.dumps(json_safe(summary), indent=2))
+
+
+def evaluate(args: Any, result: dict[str, Any], nli: Any, embedder: Any, extractor: Any) -> None:
+    """Writers, recall, duplicates, updates, latency (and ``--baseline``) into ``result``."""
+    from consona.evaluation.harness import json_safe
+    from consona.evaluation.memory import run_memory_eval
+
     result["writers"] = two_writers(args.writers_seconds)
     print("two writers:", json.dumps(result["writers"]), file=sys.stderr)
     result.update(
@@ -123,27 +182,24 @@ def main() -> None:
         )
     )
     Path(args.out).write_text(json.dumps(json_safe(result), indent=2) + "\n")
-    if args.probes:
-        from consona.backends import load_backend
-        from consona.evaluation.memory import probe_answers
-
-        result["probes"] = probe_answers(
+    if args.baseline:
+        base = run_memory_eval(
             args.data_dir,
-            backend=load_backend("llamacpp"),
             nli=nli,
             embedder=embedder,
             extractor=extractor,
-            episodes=args.probes,
-            budget_tokens=args.budget,
-            on_episode=lambda i, r: print(f"probe {i + 1}: {r['id']}", file=sys.stderr),
+            episodes=args.episodes,
+            scaling=False,
+            writer_options={"triples": False, "anchored_merge": False},
+            first_person=False,
+            on_episode=lambda i, r: print(
+                f"baseline episode {i + 1}: recall {r['recall']} dup {r['duplicates']}",
+                file=sys.stderr,
+            ),
         )
-    result["seconds"] = round(time.time() - t0, 1)
-    Path(args.out).write_text(json.dumps(json_safe(result), indent=2) + "\n")
-    summary = {k: v for k, v in result.items() if k not in ("rows",)}
-    summary["updates"] = {k: v for k, v in result["updates"].items() if k != "rows"}
-    if "probes" in summary:
-        summary["probes"] = {k: v for k, v in result["probes"].items() if k != "rows"}
-    print(json.dumps(json_safe(summary), indent=2))
+        result["baseline"] = {k: v for k, v in base.items() if k != "rows"}
+        result["baseline_rows"] = base["rows"]
+        Path(args.out).write_text(json.dumps(json_safe(result), indent=2) + "\n")
 
 
 if __name__ == "__main__":

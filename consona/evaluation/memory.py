@@ -7,8 +7,10 @@ character. The earlier sessions are fed turn by turn through the write path, the
 * **recall**: share of gold summary facts of each speaker that an active memory fact of
   that role entails (the judge; premise = memory fact, hypothesis = gold sentence);
 * **duplicates**: active facts entailing a recalled gold fact, per recalled gold fact;
-* **injected updates** (:data:`UPDATES`): after a fact and unrelated ones, its update is
-  written — the new fact must be active, the old superseded, nothing else retired;
+* **injected updates** (:data:`UPDATES`, :data:`FRESH_UPDATES`, :data:`HELDOUT_UPDATES`: 10 + 24 + 10, of 17 kinds): after a
+  fact and unrelated ones, its update is written (through the extractor, as a user turn,
+  and as plain text) — the new fact must be active, the old superseded, nothing else
+  retired;
 * **latency**: the write path per turn beyond extraction, and ``add`` with 10,000 stored
   facts against 100;
 * **probes** (optional, needs the chat model): the first user turn of session 3 answered
@@ -40,6 +42,8 @@ from consona.text import STOP_WORDS, content_words, split_sentences
 from consona.types import Turn
 
 __all__ = [
+    "FRESH_UPDATES",
+    "HELDOUT_UPDATES",
     "UPDATES",
     "Episode",
     "add_scaling",
@@ -48,6 +52,7 @@ __all__ = [
     "probe_answers",
     "read_msc_episodes",
     "run_memory_eval",
+    "wilson_interval",
 ]
 
 # (old fact, unrelated facts said in between, update): the update must supersede the old fact.
@@ -62,6 +67,50 @@ UPDATES: list[tuple[str, list[str], str]] = [
     ("I love coffee.", ["I live in Texas.", "I have a cat."], "I hate coffee now."),
     ("I drive a Honda.", ["I like rock music.", "I am a nurse."], "I drive a Tesla now."),
     ("I am a student.", ["I have a sister.", "I like soccer."], "I graduated and I am not a student anymore."),
+]  # fmt: skip
+
+# More updates, written for this bench (not taken from any data set): (slot, old fact,
+# unrelated facts said in between, update). Several wordings per slot, single-valued
+# relations and negations/counts of multi-valued ones.
+FRESH_UPDATES: list[tuple[str, str, list[str], str]] = [
+    ("home", "I live in Chicago.", ["I have a little sister.", "I collect stamps."], "I live in Denver now."),
+    ("home", "I live with my parents.", ["I study biology.", "I have a hamster."], "I moved into my own apartment."),
+    ("home", "I live in a small apartment.", ["I am a dentist.", "I love sushi."], "I live in a big house now."),
+    ("age", "I am 41 years old.", ["I play chess on weekends.", "I have a beagle."], "I turned 42 yesterday."),
+    ("marital", "I am married.", ["I work as a plumber.", "I love mystery novels."], "I am divorced now."),
+    ("marital", "I am engaged.", ["I drive a minivan.", "I like gardening."], "I am single again."),
+    ("relationship", "I have a boyfriend.", ["I work in a bakery.", "I like board games."], "I broke up with my boyfriend."),
+    ("job", "I work as a mechanic.", ["I grow tomatoes.", "I have three brothers."], "I am a firefighter now."),
+    ("job", "I am a waitress.", ["I have a tattoo.", "I love horror movies."], "I am a nurse now."),
+    ("workplace", "I work at a hospital.", ["I like hiking in the hills.", "I have a brown dog."], "I work at a library now."),
+    ("job status", "I am unemployed.", ["I live with my aunt.", "I like cartoons."], "I just got a job as a cashier."),
+    ("job status", "I am retired.", ["I have a vegetable garden.", "I like crossword puzzles."], "I went back to work as a teacher."),
+    ("school", "I am a high school student.", ["I play the violin.", "I love pancakes."], "I am in college now."),
+    ("school", "I am a junior in college.", ["I have a pet snake.", "I like sci-fi movies."], "I graduated from college last spring."),
+    ("children", "I have one daughter.", ["I drive a pickup truck.", "I like country music."], "I have two daughters now."),
+    ("pets", "I have a cat.", ["I am a librarian.", "I like rainy days."], "I do not have a cat anymore."),
+    ("hair", "My hair is blonde.", ["I have a fish tank.", "I enjoy yoga."], "My hair is red now."),
+    ("favorite", "My favorite color is green.", ["I have a twin brother.", "I bake bread."], "My favorite color is purple now."),
+    ("favorite", "My favorite food is pizza.", ["I work night shifts.", "I have a sister in Ohio."], "My favorite food is sushi now."),
+    ("like", "I love running.", ["I am a dentist.", "I have two kids."], "I can not stand running anymore."),
+    ("diet", "I am vegan.", ["I play the piano.", "I live near a lake."], "I eat fish and chicken now."),
+    ("habit", "I smoke cigarettes.", ["I have a sister.", "I like old movies."], "I quit smoking last year."),
+    ("vehicle", "I drive a Ford.", ["I have a parrot.", "I like jazz."], "I do not own a car anymore."),
+    ("hobby", "I play the drums in a band.", ["I work at a grocery store.", "I have a cat."], "I do not play the drums anymore."),
+]  # fmt: skip
+
+# Written after the write path's last change and not used to tune it: a held-out check.
+HELDOUT_UPDATES: list[tuple[str, str, list[str], str]] = [
+    ("home", "I live in Boston.", ["I have a golden retriever.", "I enjoy painting."], "I relocated to Seattle last fall."),
+    ("job", "I am an accountant.", ["I have a younger brother.", "I love camping."], "I became a pilot."),
+    ("age", "I am 19 years old.", ["I play basketball.", "I like spicy food."], "I am 20 now."),
+    ("marital", "I am single.", ["I have a rabbit.", "I like reading poetry."], "I married my girlfriend in June."),
+    ("children", "I have no kids.", ["I work as a carpenter.", "I love the ocean."], "I have a baby boy now."),
+    ("pets", "I have two dogs.", ["I teach math.", "I like tea."], "I have three dogs now."),
+    ("school", "I am in middle school.", ["I have a cat named Tom.", "I like drawing."], "I started high school this year."),
+    ("diet", "I eat meat.", ["I drive a truck.", "I have a sister."], "I became a vegetarian."),
+    ("hair", "I have long hair.", ["I am a nurse.", "I love soccer."], "I cut my hair short."),
+    ("habit", "I drink coffee every morning.", ["I have a garden.", "I work from home."], "I gave up drinking coffee."),
 ]  # fmt: skip
 
 
@@ -147,9 +196,16 @@ def _writer(nli: Any, embedder: Any, **options: Any) -> Any:
 
 
 def feed(
-    writer: Any, episode: Episode, extractor: Any, *, user: str = "user", character: str = "bot"
+    writer: Any,
+    episode: Episode,
+    extractor: Any,
+    *,
+    user: str = "user",
+    character: str = "bot",
+    first_person: bool = True,
 ) -> dict[str, Any]:
-    """Write the episode's earlier sessions into memory; per-turn seconds beyond extraction."""
+    """Write the episode's earlier sessions into memory; per-turn seconds beyond extraction
+    (``first_person``: as :func:`~consona.memory.own_facts`)."""
     from consona.memory import own_facts
 
     write_s, write_cpu_s, extract_s, n_facts = [], [], [], []
@@ -161,7 +217,7 @@ def feed(
         )
         extract_s.append((time.perf_counter() - t0) / max(1, len(turns)))
         for t_i, (turn, fs) in enumerate(zip(turns, facts, strict=True)):
-            own = own_facts(turn, fs)
+            own = own_facts(turn, fs, first_person=first_person)
             t1, c1 = time.perf_counter(), time.process_time()
             if own:
                 writer.apply(
@@ -211,12 +267,14 @@ def evaluate_episode(
     embedder: Any,
     extractor: Any,
     keep: bool = False,
+    first_person: bool = True,
     **writer_options: Any,
 ) -> dict[str, Any]:
     """Feed one episode and score recall and duplicates per role (``keep``: the writer,
-    with its store, is returned under ``"writer"``)."""
+    with its store, is returned under ``"writer"``; ``first_person``: as
+    :func:`~consona.memory.own_facts`)."""
     writer = _writer(nli, embedder, **writer_options)
-    fed = feed(writer, episode, extractor)
+    fed = feed(writer, episode, extractor, first_person=first_person)
     out: dict[str, Any] = {
         "id": episode.id,
         "recall": {},
@@ -257,37 +315,78 @@ def evaluate_episode(
     return out
 
 
-def injected_updates(*, nli: Any, embedder: Any, **writer_options: Any) -> dict[str, Any]:
-    """Each of :data:`UPDATES` in a fresh memory: new fact active, old superseded by it,
-    no unrelated fact retired."""
+def _apply_ids(
+    writer: Any, texts: list[str], extractor: Any, *, new_only: bool = False
+) -> list[int]:
+    """Write ``texts`` as the user's (through ``extractor`` and :func:`own_facts` when
+    given, as a user turn would be); the ids of the facts they became (``new_only``: the
+    facts they added, not those they were merged into)."""
+    from consona.memory import own_facts
+
+    ids: list[int] = []
+    for text in texts:
+        if extractor is not None:
+            turn = Turn(speaker="user", text=text)
+            facts: list[Any] = own_facts(turn, extractor.extract(turn, context=[]))
+        else:
+            facts = [text]
+        if facts:
+            diff = writer.apply("u", "c", "user", facts)
+            ids.extend(
+                c.fact_id
+                for c in diff.changes
+                if c.fact_id is not None and (c.action != "merge" or not new_only)
+            )
+    return ids
+
+
+def injected_updates(
+    *, nli: Any, embedder: Any, extractor: Any = None, **writer_options: Any
+) -> dict[str, Any]:
+    """Each of :data:`UPDATES`, :data:`FRESH_UPDATES` and :data:`HELDOUT_UPDATES` in a
+    fresh memory: the old fact,
+    unrelated ones, then the update. Superseded: every fact the old sentence became is
+    retired in favour of a fact the update added, and those facts are active; no
+    unrelated fact may be retired. With ``extractor`` every sentence goes through it (as a
+    user turn would: its facts and triples); without, each sentence is one fact."""
+    cases = [("original", o, others, n) for o, others, n in UPDATES]
+    cases += [(f"fresh:{k}", o, others, n) for k, o, others, n in FRESH_UPDATES]
+    cases += [(f"heldout:{k}", o, others, n) for k, o, others, n in HELDOUT_UPDATES]
     rows: list[dict[str, Any]] = []
-    for old, others, new in UPDATES:
+    for slot, old, others, new in cases:
         w = _writer(nli, embedder, **writer_options)
-        w.apply("u", "c", "user", [old, *others])
-        diff = w.apply("u", "c", "user", [new])
-        facts = w.store.facts("u", "c", "user", include_retired=True)
-        by_text = {f.text: f for f in facts}
-        new_f, old_f = by_text.get(new), by_text.get(old)
-        retired_unrelated = [t for t in others if t in by_text and not by_text[t].active]
+        old_ids = _apply_ids(w, [old], extractor)
+        other_ids = _apply_ids(w, others, extractor)
+        new_ids = _apply_ids(w, [new], extractor, new_only=True)
+        facts = {f.id: f for f in w.store.facts("u", "c", "user", include_retired=True)}
+        olds = [facts[i] for i in dict.fromkeys(old_ids)]
+        news = [facts[i] for i in dict.fromkeys(new_ids)]
+        retired_unrelated = [facts[i].text for i in other_ids if not facts[i].active]
         rows.append(
             {
+                "set": slot.split(":")[0],
+                "slot": slot.split(":")[-1],
                 "old": old,
                 "new": new,
-                "action": diff.changes[0].action if diff.changes else None,
-                "new_active": bool(new_f and new_f.active),
-                "old_superseded": bool(
-                    old_f and not old_f.active and new_f and old_f.superseded_by == new_f.id
-                ),
+                "old_facts": [f.text for f in olds],
+                "new_facts": [f.text for f in news],
+                "new_active": bool(news) and all(f.active for f in news),
+                "old_superseded": bool(olds)
+                and all(not f.active and f.superseded_by in new_ids for f in olds),
                 "unrelated_retired": retired_unrelated,
             }
         )
-    n = len(rows)
-    return {
-        "n": n,
-        "superseded_rate": sum(r["old_superseded"] and r["new_active"] for r in rows) / n,
-        "unrelated_retired": sum(len(r["unrelated_retired"]) for r in rows),
-        "rows": rows,
-    }
+    out: dict[str, Any] = {"n": len(rows), "extractor": extractor is not None}
+    for name in ("", "original_", "fresh_", "heldout_"):
+        part = [r for r in rows if not name or r["set"] == name[:-1]]
+        if part:
+            out[f"{name}superseded_rate"] = sum(
+                r["old_superseded"] and r["new_active"] for r in part
+            ) / len(part)
+    out["unrelated_retired"] = sum(len(r["unrelated_retired"]) for r in rows)
+    out["missed"] = [r["new"] for r in rows if not (r["old_superseded"] and r["new_active"])]
+    out["rows"] = rows
+    return out
 
 
 def add_scaling(
@@ -357,13 +456,24 @@ def run_memory_eval(
     scaling: bool = True,
     on_episode: Callable[[int, dict[str, Any]], None] | None = None,
     writer_options: dict[str, Any] | None = None,
+    first_person: bool = True,
 ) -> dict[str, Any]:
     """Recall, duplicates, injected updates, latency (see the module docstring);
-    ``writer_options`` tune :class:`~consona.memory.MemoryWriter` (e.g. ``max_novel``)."""
+    ``writer_options`` tune :class:`~consona.memory.MemoryWriter` (e.g. ``max_novel``),
+    ``first_person`` :func:`~consona.memory.own_facts`. The injected updates run twice:
+    through ``extractor`` (``updates``: as a user's turn is written, with the extractor's
+    triples) and as plain text facts (``updates_text``: the judge and its rule triples)."""
     writer_options = writer_options or {}
     rows = []
     for i, ep in enumerate(read_msc_episodes(data_dir, limit=episodes)):
-        r = evaluate_episode(ep, nli=nli, embedder=embedder, extractor=extractor, **writer_options)
+        r = evaluate_episode(
+            ep,
+            nli=nli,
+            embedder=embedder,
+            extractor=extractor,
+            first_person=first_person,
+            **writer_options,
+        )
         rows.append(r)
         if on_episode is not None:
             on_episode(i, r)
@@ -401,7 +511,11 @@ def run_memory_eval(
         },
         "extract_ms_per_turn": 1000 * _mean([x for r in rows for x in r["extract_s_per_turn"]]),
         "writer_options": writer_options,
-        "updates": injected_updates(nli=nli, embedder=embedder, **writer_options),
+        "first_person": first_person,
+        "updates": injected_updates(
+            nli=nli, embedder=embedder, extractor=extractor, **writer_options
+        ),
+        "updates_text": injected_updates(nli=nli, embedder=embedder, **writer_options),
         "rows": [
             {k: v for k, v in r.items() if k not in ("write_s", "write_cpu_s", "facts_per_turn")}
             for r in rows
@@ -522,10 +636,41 @@ def probe_answers(
     }
     for cond in ("memory", "no_memory", "full_context"):
         if rows:
+            k = sum(bool(r[cond]["contradiction"]) for r in rows)
             out[cond] = {
-                "contradiction_rate": sum(r[cond]["contradiction"] for r in rows) / len(rows),
+                "contradiction_rate": k / len(rows),
+                "contradiction_ci95": wilson_interval(k, len(rows)),
                 "entailment_rate": sum(bool(r[cond]["entailed"]) for r in rows) / len(rows),
                 "mean_extra_prompt_tokens": sum(r[cond]["extra_prompt_tokens"] for r in rows)
                 / len(rows),
             }
+    if rows:  # paired: the same probe with and without memory / with the full context
+        for other in ("no_memory", "full_context"):
+            out[f"memory_vs_{other}"] = {
+                "only_memory_contradicts": sum(
+                    bool(r["memory"]["contradiction"]) and not r[other]["contradiction"]
+                    for r in rows
+                ),
+                f"only_{other}_contradicts": sum(
+                    bool(r[other]["contradiction"]) and not r["memory"]["contradiction"]
+                    for r in rows
+                ),
+            }
     return out
+
+
+def wilson_interval(k: int, n: int, *, z: float = 1.96) -> list[float]:
+    """The Wilson score interval of a proportion ``k / n`` (95% by default).
+
+    >>> [round(x, 3) for x in wilson_interval(3, 10)]
+    [0.108, 0.603]
+    >>> wilson_interval(0, 0)
+    [0.0, 1.0]
+    """
+    if n <= 0:
+        return [0.0, 1.0]
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / denom
+    return [max(0.0, centre - half), min(1.0, centre + half)]

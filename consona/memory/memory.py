@@ -71,11 +71,11 @@ class PersonaMemory:
         count_tokens: Callable[[str], int] = approx_tokens,
         **writer_options: Any,
     ) -> None:
-        from consona.memory.store import _check_name
+        from consona.memory.schema import check_name
 
         self.store = store
-        self.user = _check_name(user, "user")
-        self.character = _check_name(character, "character")
+        self.user = check_name(user, "user")
+        self.character = check_name(character, "character")
         self._nli = nli
         self._embedder = embedder
         self._extractor = extractor
@@ -208,7 +208,7 @@ class PersonaMemory:
     def _own(self, fact_id: int) -> MemoryFact:
         fact = self.store.get(fact_id)
         if (fact.user, fact.character) != (self.user, self.character):
-            from consona.memory.store import MemoryStoreError
+            from consona.memory.schema import MemoryStoreError
 
             raise MemoryStoreError(
                 f"Memory fact #{fact_id} is not one of {self.user!r} with {self.character!r}",

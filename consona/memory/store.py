@@ -24,6 +24,11 @@ where writes to one (user, character) are serialised by an advisory lock). The s
 versioned (table ``consona_memory_meta``); :data:`MIGRATIONS` upgrades older files in
 place, and a file written by a newer consona, a corrupt file or another program's
 database is refused without touching it.
+
+This module holds the queries and writes; :mod:`consona.memory.schema` the tables, the
+fact record and the checks on values; :mod:`consona.memory.database` how the database is
+opened (engine, checks, migrations); :mod:`consona.memory.transaction` the reads and
+writes of one atomic read-decide-write.
 """
 
 from __future__ import annotations
@@ -32,12 +37,27 @@ import contextlib
 import datetime as dt
 import hashlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from consona.errors import ConsonaError, require
+from consona.errors import require
+from consona.memory.database import database_url, make_engine, open_database
+from consona.memory.schema import (
+    MAX_FACT_CHARS,
+    MIGRATIONS,
+    ROLES,
+    SCHEMA_VERSION,
+    MemoryFact,
+    MemoryStoreError,
+    check_name,
+    check_role,
+    check_text,
+    conn_insert,
+    make_tables,
+    parse_time,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from consona.memory.transaction import MemoryTransaction
@@ -50,177 +70,15 @@ __all__ = [
     "MemoryFact",
     "MemoryStore",
     "MemoryStoreError",
+    "check_name",
+    "check_role",
+    "check_text",
+    "conn_insert",
+    "parse_time",
+    "utcnow",
 ]
 
-ROLES = ("user", "bot")
-SCHEMA_VERSION = 1
-MAX_FACT_CHARS = 2000
-APP_ID = "consona-memory"
-META_TABLE = "consona_memory_meta"
-FACTS_TABLE = "consona_memory_facts"
-
-# Upgrades from version v to v + 1, run in order inside one transaction: {v: fn(conn)}.
-MIGRATIONS: dict[int, Callable[[Any], None]] = {}
-
-
-class MemoryStoreError(ConsonaError):
-    """The memory database or a value given to it is unusable; the message says why."""
-
-    exit_code = 2
-
-
-def utcnow() -> dt.datetime:
-    """Now, in UTC, without tzinfo (how the store keeps times on every backend)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
-def _iso(t: dt.datetime | None) -> str | None:
-    return None if t is None else t.isoformat() + "Z"
-
-
-def parse_time(value: Any, *, what: str = "time") -> dt.datetime | None:
-    """An ISO 8601 string (``Z`` or an offset allowed) as naive UTC; ``None`` stays."""
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    if not isinstance(value, str):
-        raise MemoryStoreError(f"{what} must be an ISO 8601 string, got {value!r}")
-    try:
-        t = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise MemoryStoreError(
-            f"{what} is not an ISO 8601 time: {value!r}", hint="write e.g. 2026-01-31T12:00:00Z"
-        ) from None
-    if t.tzinfo is not None:
-        t = t.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return t
-
-
-@dataclass
-class MemoryFact:
-    """One remembered fact (a row of the store).
-
-    >>> MemoryFact(id=1, user="ana", character="Mira", role="user", text="I am a nurse.").active
-    True
-    """
-
-    id: int
-    user: str
-    character: str
-    role: str
-    text: str
-    subject: str | None = None
-    relation: str | None = None
-    object: str | None = None
-    session: str | None = None
-    turn: int | None = None
-    valid_from: dt.datetime = field(default_factory=utcnow)
-    invalid_at: dt.datetime | None = None
-    superseded_by: int | None = None
-    retired: str | None = None
-    times_seen: int = 1
-    last_seen: dt.datetime = field(default_factory=utcnow)
-    embedding: bytes | None = field(default=None, repr=False)
-
-    @property
-    def active(self) -> bool:
-        return self.invalid_at is None
-
-    @property
-    def triple(self) -> tuple[str | None, str | None, str | None] | None:
-        if self.subject is None and self.relation is None and self.object is None:
-            return None
-        return (self.subject, self.relation, self.object)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The export form: one JSON object per fact (times in ISO 8601 UTC)."""
-        return {
-            "id": self.id,
-            "user": self.user,
-            "character": self.character,
-            "role": self.role,
-            "text": self.text,
-            "triple": list(self.triple) if self.triple else None,
-            "session": self.session,
-            "turn": self.turn,
-            "valid_from": _iso(self.valid_from),
-            "invalid_at": _iso(self.invalid_at),
-            "superseded_by": self.superseded_by,
-            "retired": self.retired,
-            "times_seen": self.times_seen,
-            "last_seen": _iso(self.last_seen),
-        }
-
-
-def check_text(text: str) -> str:
-    if not isinstance(text, str) or not text.strip():
-        raise MemoryStoreError("A fact's text must not be empty", hint="pass a sentence")
-    text = text.strip()
-    if len(text) > MAX_FACT_CHARS:
-        raise MemoryStoreError(
-            f"A fact is {len(text):,} characters long; the limit is {MAX_FACT_CHARS:,} "
-            f"(it starts: {text[:60]!r})",
-            hint="store one short statement per fact",
-        )
-    return text
-
-
-def check_role(role: str) -> str:
-    if role not in ROLES:
-        raise MemoryStoreError(
-            f"Unknown memory role {role!r}. Valid roles: {', '.join(ROLES)}",
-            hint="'user' = what the user said about themselves, 'bot' = what the character said",
-        )
-    return role
-
-
-def _check_name(value: str, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise MemoryStoreError(f"The {what} name must not be empty", hint=f"pass --{what} NAME")
-    if len(value) > 200:
-        raise MemoryStoreError(f"The {what} name is longer than 200 characters")
-    return value.strip()
-
-
-def _url(target: str | Path) -> str:
-    text = str(target)
-    if "://" in text:
-        return text
-    path = Path(text).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
-
-
-def _tables(sa: Any) -> tuple[Any, Any, Any]:
-    md = sa.MetaData()
-    meta = sa.Table(
-        META_TABLE,
-        md,
-        sa.Column("key", sa.String(64), primary_key=True),
-        sa.Column("value", sa.String(200), nullable=False),
-    )
-    facts = sa.Table(
-        FACTS_TABLE,
-        md,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("user", sa.String(200), nullable=False),
-        sa.Column("character", sa.String(200), nullable=False),
-        sa.Column("role", sa.String(8), nullable=False),
-        sa.Column("text", sa.Text, nullable=False),
-        sa.Column("subject", sa.String(200)),
-        sa.Column("relation", sa.String(200)),
-        sa.Column("object", sa.String(500)),
-        sa.Column("session", sa.String(200)),
-        sa.Column("turn", sa.Integer),
-        sa.Column("valid_from", sa.DateTime, nullable=False),
-        sa.Column("invalid_at", sa.DateTime),
-        sa.Column("superseded_by", sa.Integer),
-        sa.Column("retired", sa.String(16)),
-        sa.Column("times_seen", sa.Integer, nullable=False, default=1),
-        sa.Column("last_seen", sa.DateTime, nullable=False),
-        sa.Column("embedding", sa.LargeBinary),
-        sa.Index("ix_memory_owner", "user", "character", "role", "invalid_at"),
-    )
-    return md, meta, facts
+_check_name = check_name  # the name other modules used before the split
 
 
 class MemoryStore:
@@ -237,143 +95,18 @@ class MemoryStore:
 
     def __init__(self, target: str | Path, *, busy_timeout_ms: int = 30_000) -> None:
         self.sa = require("sqlalchemy", package="SQLAlchemy", extra="memory", purpose="memory")
-        self.url = _url(target)
+        self.url = database_url(target)
         self.busy_timeout_ms = busy_timeout_ms
-        self._md, self._meta, self._facts = _tables(self.sa)
-        self.engine = self._make_engine()
+        self._md, self._meta, self._facts = make_tables(self.sa)
+        self.engine = make_engine(self.sa, self.url, busy_timeout_ms)
         self._lock = threading.Lock()
-        self._open()
+        open_database(self)
 
     # -- connection setup ---------------------------------------------------------------
 
     @property
     def dialect(self) -> str:
         return str(self.engine.dialect.name)
-
-    def _make_engine(self) -> Any:
-        sa = self.sa
-        try:
-            url = sa.engine.make_url(self.url)
-        except Exception as exc:
-            raise MemoryStoreError(
-                f"Not a database URL or path: {self.url!r} ({exc})",
-                hint="pass a file path or an SQLAlchemy URL such as postgresql+psycopg://...",
-            ) from None
-        kwargs: dict[str, Any] = {"future": True}
-        if url.get_backend_name() == "sqlite":
-            memory = url.database in (None, "", ":memory:")
-            if memory:
-                kwargs["poolclass"] = sa.pool.StaticPool
-            kwargs["connect_args"] = {
-                "timeout": self.busy_timeout_ms / 1000,
-                "check_same_thread": False,
-            }
-        else:
-            kwargs["pool_pre_ping"] = True
-        try:
-            engine = sa.create_engine(url, **kwargs)
-        except Exception as exc:  # missing driver, bad options
-            raise MemoryStoreError(
-                f"Cannot open the memory database {self._safe_url()}: {exc}",
-                hint="for PostgreSQL install psycopg: pip install 'consona[postgres]'",
-            ) from None
-        if engine.dialect.name == "sqlite":
-            timeout = int(self.busy_timeout_ms)
-            file_db = engine.url.database not in (None, "", ":memory:")
-
-            @sa.event.listens_for(engine, "connect")
-            def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-                dbapi_conn.isolation_level = None  # SQLAlchemy's BEGIN below, not pysqlite's
-                cur = dbapi_conn.cursor()
-                cur.execute(f"PRAGMA busy_timeout = {timeout}")
-                cur.execute("PRAGMA foreign_keys = ON")
-                if file_db:
-                    cur.execute("PRAGMA journal_mode = WAL")
-                cur.close()
-
-            @sa.event.listens_for(engine, "begin")
-            def _on_begin(conn: Any) -> None:
-                write = conn.get_execution_options().get("consona_write", False)
-                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-        return engine
-
-    def _safe_url(self) -> str:
-        try:
-            return str(self.sa.engine.make_url(self.url).render_as_string(hide_password=True))
-        except Exception:
-            return "(unparsable URL)"
-
-    def _open(self) -> None:
-        sa = self.sa
-        where = self._safe_url()
-        try:
-            with self.engine.connect() as conn:
-                if self.dialect == "sqlite" and self.engine.url.database not in (
-                    None,
-                    "",
-                    ":memory:",
-                ):
-                    mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-                    if str(mode).lower() != "wal":  # pragma: no cover - exotic file systems
-                        raise MemoryStoreError(f"{where}: SQLite refused WAL mode ({mode})")
-                names = set(sa.inspect(conn).get_table_names())
-        except MemoryStoreError:
-            raise
-        except sa.exc.DatabaseError as exc:
-            raise MemoryStoreError(
-                f"{where} is not a readable database ({_first_line(exc)})",
-                hint="pass the path of a consona memory file, or a new path to create one",
-            ) from None
-        except Exception as exc:
-            raise MemoryStoreError(f"Cannot open the memory database {where}: {exc}") from None
-        if names and META_TABLE not in names:
-            raise MemoryStoreError(
-                f"{where} is another program's database (tables: {', '.join(sorted(names)[:6])})",
-                hint="pass a new file for consona's memory; this one was left untouched",
-            )
-        with self._write() as conn:
-            if META_TABLE not in sa.inspect(conn).get_table_names():
-                self._md.create_all(conn)
-                conn.execute(
-                    self._meta.insert(),
-                    [
-                        {"key": "app", "value": APP_ID},
-                        {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                    ],
-                )
-                return
-            meta = dict(conn.execute(sa.select(self._meta.c.key, self._meta.c.value)).all())
-            if meta.get("app") != APP_ID:
-                raise MemoryStoreError(
-                    f"{where} has a {META_TABLE} table but is not a consona memory store",
-                    hint="pass a new file for consona's memory",
-                )
-            version = int(meta.get("schema_version", "0"))
-            if version > SCHEMA_VERSION:
-                raise MemoryStoreError(
-                    f"{where} uses memory schema {version}; this consona reads up to "
-                    f"{SCHEMA_VERSION}",
-                    hint="upgrade consona (pip install -U consona)",
-                )
-            self._migrate(conn, version)
-
-    def _migrate(self, conn: Any, version: int) -> None:
-        sa = self.sa
-        while version < SCHEMA_VERSION:
-            step = MIGRATIONS.get(version)
-            if step is None:
-                raise MemoryStoreError(
-                    f"No migration from memory schema {version} to {version + 1}",
-                    hint="export with the consona that wrote it, then import into a new file",
-                )
-            step(conn)
-            version += 1
-            conn.execute(
-                sa.update(self._meta)
-                .where(self._meta.c.key == "schema_version")
-                .values(value=str(version))
-            )
 
     def schema_version(self) -> int:
         sa = self.sa
@@ -402,7 +135,7 @@ class MemoryStore:
         same store runs in between (the write path uses this)."""
         from consona.memory.transaction import MemoryTransaction
 
-        user, character = _check_name(user, "user"), _check_name(character, "character")
+        user, character = check_name(user, "user"), check_name(character, "character")
         with self._write(f"{user}\x00{character}") as conn:
             yield MemoryTransaction(self, conn, user, character)
 
@@ -665,13 +398,3 @@ class MemoryStore:
                     sa.update(t).where(t.c.id == fid).values(superseded_by=new_ids.get(old_target))
                 )
         return added
-
-
-def conn_insert(conn: Any, table: Any, values: dict[str, Any]) -> int:
-    result = conn.execute(table.insert().values(**values))
-    return int(result.inserted_primary_key[0])
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc)
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -16,15 +16,15 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from consona.memory.store import (
+from consona.memory.schema import (
     MemoryFact,
-    MemoryStore,
     MemoryStoreError,
     check_role,
     check_text,
     conn_insert,
     utcnow,
 )
+from consona.memory.store import MemoryStore
 
 __all__ = ["MemoryTransaction"]
 

@@ -26,14 +26,14 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from consona.errors import FormatError
-from consona.memory.store import (
-    MemoryStore,
+from consona.memory.schema import (
     MemoryStoreError,
     check_role,
     check_text,
     parse_time,
     utcnow,
 )
+from consona.memory.store import MemoryStore
 
 __all__ = ["export_jsonl", "import_jsonl", "parse_fact_line"]
 

@@ -1,18 +1,27 @@
 """The write path: facts of a turn → NLI-gated update of the speaker's active facts.
 
 For each new fact, the judge compares it with the ``k`` most similar active facts of the
-same role (embedding search; facts with the same triple relation are always compared):
+same role (embedding search; facts with the same triple relation — or another relation of
+the same slot — are always compared). Beside the judge, the facts' triples
+(:mod:`consona.memory.slots`) give a second signal:
 
-* an active fact entails it → **merge** (that fact's ``times_seen`` + 1, ``last_seen``) —
-  unless the new fact says more: when the old fact's content words are a strict subset
-  of its own it **refines** the old fact, which is retired in its favour (``"refined"``,
-  kept as history, undoable); when it adds more than ``max_novel`` other content words
-  it is a new fact (the judge's entailment is lenient: it calls "I volunteer." ⊨ "I have
-  volunteered for 7 years." — a merge would lose the 7 years);
+* an active fact entails it, or states the same value of the same relation (an object
+  both texts name) without the judge objecting → **merge** (that fact's ``times_seen``
+  + 1, ``last_seen``) — unless the new fact says more: when the old fact's content words
+  are a strict subset of its own it **refines** the old fact, which is retired in its
+  favour (``"refined"``, kept as history, undoable); when it adds more than
+  ``max_novel`` other content words, or shares none with it, it is a new fact (the
+  judge's entailment is lenient: it calls "I volunteer." ⊨ "I have volunteered for 7
+  years." — a merge would lose the 7 years);
 * it contradicts active facts *about the same subject* (same triple relation, a shared
-  content word, or embedding similarity ≥ ``same_subject``) → **supersede** them (they
-  are kept as history and :meth:`MemoryStore.restore` undoes it);
+  content word, or embedding similarity ≥ ``same_subject``), or states another value of
+  a one-value slot (job, workplace, school status, home, age, marital status, … — even
+  when the judge is unsure) → **supersede** them (they are kept as history and
+  :meth:`MemoryStore.restore` undoes it);
 * otherwise → **add**.
+
+Facts of one call (one turn) never retire each other: "I graduated and I am not a student
+anymore." is one consistent state, whatever the judge makes of its two parts.
 
 Statements about the other speaker ("you …"), questions and hypotheticals are never stored
 as the speaker's own facts. ``dry_run=True`` returns the same diff without writing.
@@ -37,10 +46,20 @@ from typing import Any
 import numpy as np
 
 from consona.memory.index import EmbeddingIndex, to_bytes
-from consona.memory.store import MemoryStore, check_role, check_text
+from consona.memory.schema import check_role, check_text
+from consona.memory.slots import (
+    FIRST_PERSON,
+    SlotReader,
+    fact_triples,
+    negated,
+    same_value,
+    slot_conflict,
+    slot_relations,
+)
+from consona.memory.store import MemoryStore
 from consona.nli.base import CONTRADICTION, ENTAILMENT, NLIModel
 from consona.text import STOP_WORDS, content_words, tokens
-from consona.types import Fact, Turn
+from consona.types import Fact, Triple, Turn
 
 __all__ = ["Change", "MemoryDiff", "MemoryWriter", "own_facts"]
 
@@ -114,14 +133,18 @@ class MemoryDiff:
         }
 
 
-def own_facts(turn: Turn, facts: Sequence[Fact]) -> list[Fact]:
+def own_facts(turn: Turn, facts: Sequence[Fact], *, first_person: bool = True) -> list[Fact]:
     """The facts that are the speaker's own: each fact is traced to the clause of the
     utterance it most likely came from (shared content words, then ROUGE-L), and facts from
     questions, hypotheticals or clauses about the other speaker ("you …") are dropped,
-    never re-attributed.
+    never re-attributed. With ``first_person`` (the default) a fact must also say
+    something about the speaker — name them (I, me, my, we, our …): fragments such as
+    "Vintage cars." or "Three more years." and remarks such as "A good movie is good."
+    are not persona facts.
 
-    >>> t = Turn(speaker="a", text="You are a nurse. I am a pilot. Do you fly?")
-    >>> [f.text for f in own_facts(t, [Fact(text="I am a nurse."), Fact(text="I am a pilot.")])]
+    >>> t = Turn(speaker="a", text="You are a nurse. I am a pilot. Do you fly? Vintage cars.")
+    >>> facts = [Fact(text="I am a nurse."), Fact(text="I am a pilot."), Fact(text="Vintage cars.")]
+    >>> [f.text for f in own_facts(t, facts)]
     ['I am a pilot.']
     """
     from consona.extraction.text import about_other, is_hypothetical, is_question, split_clauses
@@ -131,6 +154,8 @@ def own_facts(turn: Turn, facts: Sequence[Fact]) -> list[Fact]:
     kept = []
     for f in facts:
         if f.speaker not in (None, turn.speaker) or _second_person(f.text):
+            continue
+        if first_person and not FIRST_PERSON.search(f.text):
             continue
         words = content_words(f.text, stop=STOP_WORDS)
         best, score = None, -1.0
@@ -151,6 +176,14 @@ def _second_person(text: str) -> bool:
 
 _STATE_RULES = [
     (re.compile(r"\b(?:just |recently )?(?:moved|relocated) (?:back )?to\b", re.I), "live in"),
+    (re.compile(r"\b(?:just |recently )?moved (?:back )?into\b", re.I), "live in"),
+    (re.compile(r"\b(?:just |recently )?(?:went|got|came) back to work\b", re.I), "work"),
+    # "quit smoking" is the state "not smoking" (the judge reads "I quit smoking." as
+    # about smoking, not as its end)
+    (
+        re.compile(r"\b(?:just |recently )?(?:quit|stopped|gave up) (\w+ing)\b", re.I),
+        r"am not \1 anymore",
+    ),
     (re.compile(r"\b(?:just |recently )?got (married|divorced|engaged)\b", re.I), r"am \1"),
     (re.compile(r"\b(?:just |recently )?turned (\d+)(?: years old)?\b", re.I), r"am \1 years old"),
     (re.compile(r",?\s*\b(?:now|these days|nowadays)\b", re.I), ""),
@@ -176,6 +209,9 @@ def state_form(text: str) -> str:
     ('I live in Oslo.', 'I am 30 years old.', 'I am a nurse.')
     >>> state_form("I got married last month."), state_form("I quit two years ago, now I cook.")
     ('I am married.', 'I quit I cook.')
+    >>> state_form("I quit smoking last year."), state_form("I went back to work as a teacher.")
+    ('I am not smoking anymore.', 'I work as a teacher.')
+
     """
     out = text
     for pattern, repl in _STATE_RULES:
@@ -226,7 +262,13 @@ class MemoryWriter:
     being about the same subject; ``threshold``: contradiction probability (default: the
     judge's calibrated one); ``entail``: entailment probability for a merge;
     ``max_novel``: content words a new fact may add to the entailing one and still merge
-    (the judge's entailment is lenient, so more means a new fact).
+    (the judge's entailment is lenient, so more means a new fact); ``triples``: use the
+    facts' triples beside the judge (:mod:`consona.memory.slots`: the same value of a
+    relation merges, another value of a one-value slot supersedes even when the judge is
+    unsure); ``triple_extractor``: what reads triples from a fact's text (default: the
+    judge's own extractor, else :class:`~consona.nli.triples.RuleTripleExtractor`);
+    ``anchored_merge``: merge only into a fact sharing a content word with the new one
+    (the judge calls "I love coffee." ⊨ "I live in Texas."; a merge would lose Texas).
     """
 
     def __init__(
@@ -240,6 +282,9 @@ class MemoryWriter:
         threshold: float | None = None,
         entail: float = 0.5,
         max_novel: int = 2,
+        triples: bool = True,
+        triple_extractor: Any = None,
+        anchored_merge: bool = True,
         index: dict[tuple[str, str, str], EmbeddingIndex] | None = None,
     ) -> None:
         from consona.nli.consistency import resolve_threshold
@@ -252,6 +297,8 @@ class MemoryWriter:
         self.threshold = resolve_threshold(nli, threshold)
         self.entail = entail
         self.max_novel = max_novel
+        self.slots = SlotReader(triple_extractor, nli=nli) if triples else None
+        self.anchored_merge = anchored_merge
         self.indexes = index if index is not None else {}
 
     def index(self, user: str, character: str, role: str) -> EmbeddingIndex:
@@ -288,8 +335,10 @@ class MemoryWriter:
             ids = tx.active_ids(role)
             idx.ensure(ids, load=tx.embeddings, texts=tx.texts)
             relations: dict[int, str | None] = {}
+            stored: dict[int, tuple[Any, Any, Any]] = {}
             texts: dict[int, str] = {}
             pending: list[tuple[Fact, np.ndarray]] = []  # dry run: facts "added" so far
+            added: set[int] = set()  # facts this call stored: one turn does not retire its own
             for fact, vec in zip(items, new_vecs, strict=True):
                 near = idx.search(vec, ids, k=self.k)
                 cand_ids = [i for i, _ in near]
@@ -298,12 +347,14 @@ class MemoryWriter:
                 if need:
                     for row in self.store.facts_by_id(need, conn=tx.conn):
                         texts[row.id], relations[row.id] = row.text, row.relation
-                if fact.relation:
+                        stored[row.id] = (row.subject, row.relation, row.object)
+                for relation in slot_relations(fact.relation) if fact.relation else []:
                     for row in self.store.facts_with_relation(
-                        user, character, role, fact.relation, conn=tx.conn
+                        user, character, role, relation, conn=tx.conn
                     ):
-                        if row.id not in sims:
+                        if row.id not in sims and row.id in ids:
                             texts[row.id], relations[row.id] = row.text, row.relation
+                            stored[row.id] = (row.subject, row.relation, row.object)
                             cand_ids.append(row.id)
                             known = idx.vectors.get(row.id)
                             sims[row.id] = float(known @ vec) if known is not None else 0.0
@@ -312,7 +363,11 @@ class MemoryWriter:
                     cand_ids.append(key)
                     sims[key] = float(pvec @ vec)
                     texts[key], relations[key] = pfact.text, pfact.relation
-                change = self._decide(role, fact, cand_ids, texts, relations, sims)
+                    stored[key] = (pfact.subject, pfact.relation, pfact.object)
+                protected = {i for i in cand_ids if i < 0 or i in added}
+                change = self._decide(
+                    role, fact, cand_ids, texts, relations, sims, stored, protected=protected
+                )
                 if change.action == "merge":
                     target = change.fact_id
                     if target is not None and target > 0 and not dry_run:
@@ -341,6 +396,7 @@ class MemoryWriter:
                     idx.put({new.id: vec})
                     retired = {i for i, _ in change.replaced}
                     ids = [i for i in ids if i not in retired] + [new.id]
+                    added.add(new.id)
                 diff.changes.append(change)
         diff.seconds = time.perf_counter() - start
         return diff
@@ -353,41 +409,88 @@ class MemoryWriter:
         texts: dict[int, str],
         relations: dict[int, str | None],
         sims: dict[int, float],
+        stored: dict[int, tuple[Any, Any, Any]] | None = None,
+        *,
+        protected: set[int] | None = None,
     ) -> Change:
         if not cand_ids:
             return Change("add", role, fact.text)
+        stored = stored or {}
+        state = state_form(fact.text)
+        conflicts: dict[int, str] = {}  # another value of a one-value slot
+        same: list[int] = []  # the same value of the same relation
+        if self.slots is not None:
+            own = [(fact.subject, fact.relation, fact.object)] if fact.relation else []
+            new_t = self._triples(fact.text, own)
+            if state != fact.text:
+                new_t += [t for t in self._triples(state, []) if t not in new_t]
+            for i in cand_ids:
+                old_t = self._triples(texts[i], [stored[i]] if i in stored else [])
+                reason = slot_conflict(old_t, new_t)
+                if reason:
+                    conflicts[i] = reason
+                elif same_value(old_t, new_t, (texts[i], fact.text)) and (
+                    negated(texts[i]) == negated(fact.text)
+                ):
+                    same.append(i)
         probs = np.asarray(
             self.nli.predict([(texts[i], fact.text) for i in cand_ids]), dtype=np.float64
         )
-        state = state_form(fact.text)
         if state != fact.text:  # a change statement: judge the state it brings about too
             alt = np.asarray(
                 self.nli.predict([(texts[i], state) for i in cand_ids]), dtype=np.float64
             )
             use_alt = alt[:, CONTRADICTION] > probs[:, CONTRADICTION]
             probs[use_alt] = alt[use_alt]
-        best_ent = int(np.argmax(probs[:, ENTAILMENT]))
-        pe, pc = probs[best_ent, ENTAILMENT], probs[best_ent, CONTRADICTION]
-        if pe >= self.entail and pe > pc and probs[best_ent, CONTRADICTION] < self.threshold:
-            i = cand_ids[best_ent]
+        ent = probs[:, ENTAILMENT].copy()
+        for j, i in enumerate(cand_ids):
+            if i in conflicts:  # another value: never "seen again", whatever the judge says
+                ent[j] = -1.0
+        best_ent = int(np.argmax(ent))
+        pe, pc = ent[best_ent], probs[best_ent, CONTRADICTION]
+        # (candidate, content words it may add): the judge's entailment vouches for a
+        # little more (max_novel); the same value of the same relation for that value
+        # only, and only when the judge does not object
+        entailing = (
+            [(cand_ids[best_ent], self.max_novel)]
+            if pe >= self.entail and pe > pc and pc < self.threshold
+            else []
+        )
+        entailing += [
+            (i, 0)
+            for i in sorted(same, key=lambda i: -sims.get(i, 0.0))
+            if probs[cand_ids.index(i), CONTRADICTION] < self.threshold and i not in dict(entailing)
+        ]
+        for i, novel in entailing:
             old_words, new_words = _stems(texts[i]), _stems(fact.text)
             if old_words < new_words:  # says more than the fact that entails it
                 return Change("refine", role, fact.text, replaced=[(i, texts[i])])
-            if len(new_words - old_words) <= self.max_novel:
+            anchored = bool(old_words & new_words) or not self.anchored_merge
+            if anchored and len(new_words - old_words) <= novel:
                 return Change("merge", role, fact.text, fact_id=i, merged_into=texts[i])
             # otherwise the judge's "entailment" is topical: the new fact says something
             # the old one does not ("I volunteer" ⊭ "I have volunteered for 7 years")
+        protected = protected or set()  # facts of the same turn: one turn is consistent
         replaced = [
             (i, texts[i])
             for i, row in zip(cand_ids, probs, strict=True)
-            if row[CONTRADICTION] >= self.threshold
-            and _same_subject(
-                (state, fact.relation),
-                (texts[i], relations.get(i)),
-                sims.get(i, 0.0),
-                self.same_subject,
+            if i not in protected
+            and (
+                i in conflicts
+                or (
+                    row[CONTRADICTION] >= self.threshold
+                    and _same_subject(
+                        (state, fact.relation),
+                        (texts[i], relations.get(i)),
+                        sims.get(i, 0.0),
+                        self.same_subject,
+                    )
+                )
             )
         ]
         if replaced:
             return Change("supersede", role, fact.text, replaced=replaced)
         return Change("add", role, fact.text)
+
+    def _triples(self, text: str, stored: list[tuple[Any, Any, Any]]) -> list[Triple]:
+        return fact_triples(text, [t for t in stored if t], reader=self.slots)

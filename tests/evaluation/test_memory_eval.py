@@ -9,6 +9,9 @@ import pytest
 
 from consona.errors import FormatError
 from consona.evaluation.memory import (
+    FRESH_UPDATES,
+    HELDOUT_UPDATES,
+    UPDATES,
     add_scaling,
     injected_updates,
     read_msc_episodes,
@@ -71,7 +74,9 @@ def test_run_memory_eval_with_fakes(tmp_path):
     assert r["episodes"] == 2
     assert r["recall"] == {"user": 1.0, "bot": 1.0}
     assert r["duplicates"]["user"] == 1.0
-    assert r["updates"]["n"] == 10 and r["updates"]["unrelated_retired"] == 0
+    n = len(UPDATES) + len(FRESH_UPDATES) + len(HELDOUT_UPDATES)
+    assert n >= 40 and r["updates"]["n"] == n and r["updates"]["unrelated_retired"] == 0
+    assert r["updates"]["extractor"] and not r["updates_text"]["extractor"]
     assert r["write_path_ms"]["turns"] == 8 and not math.isnan(r["write_path_ms"]["median"])
 
 
@@ -81,6 +86,8 @@ def test_injected_updates_and_scaling_with_fakes():
     rows = {x["new"]: x for x in u["rows"]}
     assert rows["I do not have any cats anymore."]["old_superseded"]
     assert u["unrelated_retired"] == 0
+    assert {r["set"] for r in u["rows"]} == {"original", "fresh", "heldout"}
+    assert len({r["slot"] for r in u["rows"] if r["set"] == "fresh"}) >= 8  # several relations
     s = add_scaling(nli=FakeNLI(), embedder=FakeEmbedder(), sizes=(10, 200), adds=3)
     assert set(s) >= {"10", "200", "ratio"} and s["ratio"] > 0
 
@@ -110,5 +117,11 @@ def test_probe_answers_compare_memory_no_memory_and_full_context(tmp_path):
     assert r["memory"]["contradiction_rate"] == 0.0
     assert r["no_memory"]["contradiction_rate"] == 1.0
     assert r["full_context"]["contradiction_rate"] == 0.0
+    lo, hi = r["no_memory"]["contradiction_ci95"]
+    assert 0.0 < lo < 0.5 and hi > 0.99  # one probe: a wide interval, not a point
+    assert r["memory_vs_no_memory"] == {
+        "only_memory_contradicts": 0,
+        "only_no_memory_contradicts": 1,
+    }
     assert 0 < row["memory"]["extra_prompt_tokens"] < row["full_context"]["extra_prompt_tokens"]
     assert row["no_memory"]["extra_prompt_tokens"] == 0

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from consona.memory import store as store_mod
+from consona.memory import schema as schema_mod
 from consona.memory.store import MAX_FACT_CHARS, MemoryStore, MemoryStoreError
 
 
@@ -27,7 +27,7 @@ def test_add_and_list_per_owner_and_role(store_url):
     assert (got.session, got.turn, got.times_seen, got.active) == ("s1", 3, 1, True)
     assert isinstance(got.valid_from, dt.datetime) and got.invalid_at is None
     assert {o for o in s.owners()} == {("ana", "Mira"), ("bob", "Mira"), ("ana", "Kai")}
-    assert s.schema_version() == store_mod.SCHEMA_VERSION
+    assert s.schema_version() == schema_mod.SCHEMA_VERSION
 
 
 def test_supersede_keeps_history_and_undo_restores(store_url):
@@ -141,14 +141,14 @@ def test_migration_path_upgrades_in_place(tmp_path, monkeypatch):
         ran.append(True)
         conn.exec_driver_sql("CREATE TABLE consona_memory_extra (x INTEGER)")
 
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store_mod.MIGRATIONS, 1, step)
+    monkeypatch.setattr(schema_mod, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(schema_mod.MIGRATIONS, 1, step)
     s = MemoryStore(path)
     assert ran == [True] and s.schema_version() == 2
     assert [f.text for f in s.active("ana", "Mira")] == ["I am a nurse."]
     MemoryStore(path)  # already migrated: the step does not run again
     assert ran == [True]
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(schema_mod, "SCHEMA_VERSION", 3)
     with pytest.raises(MemoryStoreError, match="No migration from memory schema 2"):
         MemoryStore(path)
 

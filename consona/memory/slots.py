@@ -1,0 +1,225 @@
+"""The write path's second signal beside the judge: (subject, relation, object) triples.
+
+A fact's triples come from the extractor (``Fact.subject/relation/object``, kept in the
+store) and from the judge's triple extractor run on its text (and on the state a change
+statement brings about: "I moved to Oslo." → "I live in Oslo."). Two facts of one speaker
+then stand in one of three relations, by the rules of :mod:`consona.nli.schema` and
+:mod:`consona.nli.clash` (the same rules the judge's structured check uses):
+
+* **same value** (:func:`same_value`): the same relation with the same object and the
+  same polarity ("I work at a bank." / "i work at the bank") — one fact said twice;
+* **another value of a one-value slot** (:func:`slot_conflict`): a conflicting value of a
+  single-valued relation (job, workplace, school status, home, age, marital status, …),
+  a negated relation on the same thing, or a count mismatch — the newer one supersedes;
+* neither: the judge decides alone.
+
+Memory compares *states over time*, so it treats the two DNLI workplace relations
+(``employed_by_company``, ``employed_by_general``) as one slot: "I work at a bank." then
+"I work at a school now." is a change of workplace.
+
+>>> from consona.types import Triple
+>>> slot_conflict([Triple("i", "employed_by_company", "bank")],
+...               [Triple("i", "employed_by_general", "school")])
+'workplace bank vs school'
+>>> slot_conflict([Triple("i", "like_music", "jazz")], [Triple("i", "like_music", "rock")])
+>>> same_value([Triple("i", "has_profession", "nurse")], [Triple("i", "has_profession", "nurse")])
+True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from consona.nli.clash import clash
+from consona.nli.schema import SINGLE_VALUED, object_tokens, triple_relation
+from consona.nli.triples import GENERIC_OBJECTS, RuleTripleExtractor, stem
+from consona.types import Triple
+
+__all__ = [
+    "FIRST_PERSON",
+    "SlotReader",
+    "fact_triples",
+    "negated",
+    "same_value",
+    "slot_conflict",
+    "slot_relations",
+]
+
+# Relations memory reads as one slot (a person has one current workplace).
+_SLOT_OF = {
+    "employed_by_company": "employed_by_company",
+    "employed_by_general": "employed_by_company",
+}
+# Relations whose clash rules consona.nli.clash knows in detail (compatible values such as
+# "Dallas" / "Texas" or "nurse" / "midwife" are not a conflict there); for the other
+# single-valued relations a different object with no word in common is one. (Age is not
+# left to the judge's rule, which allows a year either way for a rounded age: in memory a
+# new age is a birthday.)
+_CLASH_RULED = frozenset(
+    {
+        "has_profession", "live_in_citystatecountry", "place_origin",
+        "physical_attribute", "diet", "marital_status", "gender", "job_status",
+    }
+)  # fmt: skip
+_NEGATIVE = frozenset({"not_have", "dislike"})
+MAX_VALUE_WORDS = 4  # a slot value is a short phrase ("high school", "new york city")
+_SELF = frozenset({None, "", "i", "me", "my", "myself"})
+_PRONOUN_OBJECTS = frozenset({"it", "them", "that", "this", "those", "these", "one", "he", "she"})
+_NEGATION = re.compile(r"\b(?:not|no|never|none|nothing|nobody|neither|nor)\b|n't\b", re.I)
+FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|myself|we|us|our|ours|ourselves)\b", re.I)
+
+
+def _norm(t: Triple) -> Triple | None:
+    """The triple as memory compares it (speaker as ``i``, workplace relations as one
+    slot), or None when it is not about the speaker, names nothing, or its object is a
+    clause rather than a value (more than :data:`MAX_VALUE_WORDS` content words: the
+    extractor did not find the value, e.g. ``favorite_music_artist`` = "once saw him in
+    concert with yo-yo ma")."""
+    subject = (t.subject or "").strip().lower() or None
+    if subject not in _SELF or not t.relation or not t.object:
+        return None
+    obj = t.object.strip().lower()
+    if not obj or obj in _PRONOUN_OBJECTS or len(object_tokens(obj)) > MAX_VALUE_WORDS:
+        return None
+    if t.relation == "has_age":  # "25 years old" → "25", as the judge's rules write it
+        m = re.search(r"\d+s?", obj)
+        if m is None:
+            return None
+        obj = m.group(0)
+    return Triple("i", _SLOT_OF.get(t.relation, t.relation), obj)
+
+
+def slot_relations(relation: str) -> list[str]:
+    """The stored relations that hold a value of the same slot as ``relation``.
+
+    >>> slot_relations("employed_by_general"), slot_relations("has_age")
+    (['employed_by_company', 'employed_by_general'], ['has_age'])
+    """
+    slot = _SLOT_OF.get(relation, relation)
+    return sorted({r for r, s in _SLOT_OF.items() if s == slot} | {relation})
+
+
+def _specific(obj: str) -> bool:
+    words = object_tokens(obj) - _PRONOUN_OBJECTS
+    return bool(words - set(GENERIC_OBJECTS))
+
+
+def slot_conflict(old: Sequence[Triple], new: Sequence[Triple]) -> str | None:
+    """Why a fact with triples ``new`` states another value of a one-value slot than one
+    with triples ``old`` (None when no pair of triples conflicts)."""
+    old, new = _normed(old), _normed(new)
+    for a in old:
+        for b in new:
+            try:
+                reason = clash(a, b)
+            except ValueError:  # an object in a form the rules do not read
+                reason = None
+            if reason:
+                return reason
+            if (
+                a.relation == b.relation
+                and a.relation in SINGLE_VALUED
+                and a.relation not in _CLASH_RULED
+                and not a.relation.startswith("favorite_")  # clash rules favourites too
+                and _specific(a.object)
+                and _specific(b.object)
+                and triple_relation(a, b) == "contradiction"
+            ):
+                name = "workplace" if a.relation == "employed_by_company" else a.relation
+                return f"{name} {a.object} vs {b.object}"
+    return None
+
+
+def same_value(
+    old: Sequence[Triple], new: Sequence[Triple], texts: tuple[str, str] | None = None
+) -> bool:
+    """Do the two facts state the same value of the same relation (a specific object,
+    named in both ``texts`` when given: a value the extractor inferred, such as
+    ``job_status employed`` from "I work at a bank.", says too little to call two facts
+    one)?
+
+    >>> t = [Triple("i", "job_status", "employed")]
+    >>> same_value(t, t), same_value(t, t, ("I work at a bank.", "I work at a school."))
+    (True, False)
+    """
+    old, new = _normed(old), _normed(new)
+    words = [_words(x) for x in texts] if texts else None
+    return any(
+        a.relation == b.relation
+        and _specific(a.object)
+        and triple_relation(a, b) == "entailment"
+        and (words is None or all(_words(a.object) <= w or _words(b.object) <= w for w in words))
+        for a in old
+        for b in new
+    )
+
+
+def _normed(triples: Sequence[Triple]) -> list[Triple]:
+    return [n for n in (_norm(t) for t in triples) if n is not None]
+
+
+def _words(text: str) -> set[str]:
+    return {stem(w) for w in object_tokens(text)} - {stem(w) for w in _PRONOUN_OBJECTS}
+
+
+def negated(text: str) -> bool:
+    """Does the statement carry a negation ("not", "never", "n't", …)?
+
+    >>> negated("I am not a student."), negated("I don't drink."), negated("I am a nurse.")
+    (True, True, False)
+    """
+    return bool(_NEGATION.search(text))
+
+
+def fact_triples(
+    text: str, stored: Iterable[tuple[Any, Any, Any]] = (), *, reader: Any = None
+) -> list[Triple]:
+    """The normalised triples of one fact: the ``stored`` (subject, relation, object)
+    ones (from the extractor) and those ``reader`` (``extract(text)``) finds in ``text``.
+    A stored triple that lost the text's negation ("I am not a student." as
+    ``school_status student``) is left out.
+
+    >>> fact_triples("I am not a student.", [("i", "school_status", "student")])
+    []
+    """
+    out: list[Triple] = []
+    text_negated = negated(text)
+    for s, r, o in stored:
+        if r and o and text_negated and r not in _NEGATIVE and not negated(str(o)):
+            continue
+        if r and o:
+            t = _norm(Triple(s or "i", str(r), str(o)))
+            if t is not None and t not in out:
+                out.append(t)
+    if reader is not None:
+        for raw in reader.extract(text):
+            t = _norm(raw)
+            if t is not None and t not in out:
+                out.append(t)
+    return out
+
+
+class SlotReader:
+    """The judge's triple extractor with a cache (``extractor``: anything with
+    ``extract(text) -> list[Triple]``; default: the judge's own, else the rules).
+
+    >>> SlotReader().extract("I am 25 years old.")
+    [Triple(subject='i', relation='has_age', object='25')]
+    """
+
+    def __init__(self, extractor: Any = None, *, nli: Any = None) -> None:
+        if extractor is None:
+            extractor = getattr(nli, "extractor", None)
+        if extractor is None or not hasattr(extractor, "extract"):
+            extractor = RuleTripleExtractor()
+        self.extractor = extractor
+        self._cached = lru_cache(maxsize=20_000)(self._extract)
+
+    def _extract(self, text: str) -> tuple[Triple, ...]:
+        return tuple(self.extractor.extract(text))
+
+    def extract(self, text: str) -> list[Triple]:
+        return list(self._cached(text))

@@ -299,13 +299,25 @@ class TripleTagger:
         statements: ``editor.clause_marks``)."""
         from consona.extraction.editor import clause_marks, word_spans
 
+        valids = []
+        for turn in turns:
+            n_words = len(_first_tokens(turn)[0])
+            _, skip = clause_marks(turn.text, n_words)
+            valids.append(np.array([j not in skip for j in range(n_words)], bool))
+        # turns made only of questions, small talk, ... are not run through the network
+        todo = [i for i, v in enumerate(valids) if v.any()]
+        found: dict[int, dict[str, np.ndarray]] = dict(
+            zip(todo, self.logits([turns[i] for i in todo]), strict=True)
+        )
         preds: list[TriplePrediction | None] = []
-        for turn, lg in zip(turns, self.logits(turns), strict=True):
+        for i, turn in enumerate(turns):
+            lg, valid = found.get(i), valids[i]
+            if lg is None:
+                preds.append(None)
+                continue
             p_det = float(1 / (1 + math.exp(-float(lg["detect"]))))
             words = list(lg["words"])
-            _, skip = clause_marks(turn.text, len(words))
-            valid = np.array([j not in skip for j in range(len(words))], bool)
-            if (p_det < self.threshold and not all_) or not valid.any():
+            if p_det < self.threshold and not all_:
                 preds.append(None)
                 continue
             rel_lp = _log_softmax(lg["relation"])

@@ -42,6 +42,10 @@ from typing import Any
 
 from consona.io import atomic_write
 
+# as `consona train sft` does: OpenMP threads sleep between parallel regions instead of
+# spinning (set before torch loads; a user's own OMP_WAIT_POLICY wins)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 ARMS = ("A0", "A1", "A2", "A3")
 
 

@@ -47,6 +47,12 @@ def sft_cmd(
     lr: float = typer.Option(2e-4, "--lr", help="Learning rate."),
     lora_r: int = typer.Option(16, help="LoRA rank."),
     lora_alpha: int = typer.Option(32, help="LoRA alpha."),
+    lora_dropout: float = typer.Option(
+        0.05,
+        help="Dropout on the LoRA inputs. 0 skips its copies of every adapted layer's input: "
+        "measured ~11% less CPU and ~0.9 GB less memory per 1k tokens a step, without "
+        "dropout's regularisation.",
+    ),
     target_modules: str = typer.Option(
         "all-linear", help="LoRA target modules: all-linear or a comma list (q_proj,v_proj)."
     ),
@@ -61,6 +67,29 @@ def sft_cmd(
     gradient_checkpointing: bool = typer.Option(
         False, "--gradient-checkpointing", help="Trade compute for memory (long chats)."
     ),
+    group_by_length: bool = typer.Option(
+        True,
+        "--group-by-length/--random-batches",
+        help="Batch examples of similar length (less padding, faster); --random-batches: "
+        "uniformly random batches, as in plain SFT.",
+    ),
+    precision: str = typer.Option(
+        "auto",
+        help="auto: bf16 autocast on a GPU with bf16, else fp32 | bf16: also on CPU (with "
+        "AVX512-BF16/AMX: measured 0.71 vs 0.96 CPU-s per example, loss 0.8-2.4% above fp32's "
+        "over the first 12 steps) | fp32. Weights and LoRA stay fp32.",
+    ),
+    omp_wait: str = typer.Option(
+        "passive",
+        help="OpenMP threads between parallel regions: passive (sleep, unless "
+        "OMP_WAIT_POLICY is set; steps ran 4.8x faster on a 2-core CPU at load 14) | inherit "
+        "(OpenMP's default: spin a while, which starves a busy CPU).",
+    ),
+    lm_head: str = typer.Option(
+        "compact",
+        help="compact: the LM head sees only the trained positions; full: TRL's stock head, "
+        "every position (same loss, slower on CPU: for comparison).",
+    ),
     merge: bool = typer.Option(
         True, "--merge/--no-merge", help="Also write RUN/merged (base + adapter)."
     ),
@@ -70,6 +99,7 @@ def sft_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print train_report.json."),
 ) -> None:
     """Fine-tune a chat model with LoRA on DATA (loss on assistant replies only)."""
+    _omp_wait(omp_wait)  # before torch is imported: OpenMP reads it once, when it loads
     from consona.training import TrainConfig, train_sft
     from consona.training.export import export_gguf, find_converter, merge_adapter
 
@@ -79,6 +109,7 @@ def sft_cmd(
         train_on=train_on,
         lora_r=lora_r,
         lora_alpha=lora_alpha,
+        lora_dropout=lora_dropout,
         target_modules=target_modules,
         learning_rate=lr,
         batch_size=batch_size,
@@ -91,6 +122,9 @@ def sft_cmd(
         limit=limit,
         gradient_checkpointing=gradient_checkpointing,
         threads=threads,
+        group_by_length=group_by_length,
+        compact_head=_lm_head(lm_head),
+        precision=precision,
     )
     if gguf:
         find_converter()  # fail before training, not after
@@ -118,6 +152,19 @@ def sft_cmd(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _omp_wait(value: str) -> None:
+    if value not in ("passive", "inherit"):
+        raise typer.BadParameter(f"{value!r}: use passive or inherit", param_hint="--omp-wait")
+    if value == "passive":
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def _lm_head(value: str) -> bool:
+    if value not in ("compact", "full"):
+        raise typer.BadParameter(f"{value!r}: use compact or full", param_hint="--lm-head")
+    return value == "compact"
 
 
 @train_app.command("export")

@@ -85,3 +85,42 @@ def test_accelerate_config_prints_ddp_and_zero_configs():
     assert "distributed_type: DEEPSPEED" in zero.stdout and "zero_stage: 2" in zero.stdout
     bad = runner.invoke(app, ["train", "accelerate-config", "--zero", "1"])
     assert bad.exit_code == 2 and "ZeRO stage 1" in bad.stderr
+
+
+def _omp_run(tmp_path, tiny, name: str, *extra: str) -> dict:
+    data = write_chats(tmp_path / "d.jsonl", 4)
+    args = ["train", "sft", str(data), "-o", str(tmp_path / name), "--base", str(tiny),
+            "--max-steps", "1", "--batch-size", "4", "--threads", "1", "--no-merge", "--json",
+            *extra]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_omp_wait_policy_defaults_to_passive_unless_set(tmp_path, tiny, monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "x")  # restored (to absent or its value) at teardown
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    inherit = _omp_run(tmp_path, tiny, "a", "--omp-wait", "inherit")
+    assert inherit["machine"]["omp_wait_policy"] is None
+    passive = _omp_run(tmp_path, tiny, "b", "--lm-head", "full", "--random-batches")
+    assert passive["machine"]["omp_wait_policy"] == "PASSIVE"
+    assert passive["config"]["compact_head"] is False
+    assert passive["config"]["group_by_length"] is False
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's own setting wins
+    active = _omp_run(tmp_path, tiny, "c", "--lora-dropout", "0")
+    assert active["machine"]["omp_wait_policy"] == "ACTIVE"
+    assert active["config"]["lora_dropout"] == 0 and passive["config"]["lora_dropout"] == 0.05
+    assert active["config"]["compact_head"] and active["config"]["group_by_length"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--omp-wait", "spin"), ("--lm-head", "half"), ("--precision", "fp8")]
+)
+def test_bad_speed_options_exit_with_the_choices(tmp_path, tiny, option, value):
+    data = write_chats(tmp_path / "d.jsonl", 2)
+    result = runner.invoke(
+        app, ["train", "sft", str(data), "-o", str(tmp_path / "r"), "--base", str(tiny),
+              option, value],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert value in result.stderr

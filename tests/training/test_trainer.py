@@ -53,6 +53,27 @@ def test_rerun_resumes_and_refuses_other_data(tmp_path, tiny_base):
     assert RunDir(run).last_checkpoint().name == "checkpoint-4"  # untouched
 
 
+def test_precision_bf16_autocast_or_fp32(tmp_path, tiny_base):
+    from consona.training.precision import native_cpu_bf16, use_bf16
+
+    assert use_bf16("bf16", cuda=False) and not use_bf16("fp32", cuda=False)
+    assert not use_bf16("auto", cuda=False)  # CPU default: fp32 (bf16 is opt-in there)
+    assert isinstance(native_cpu_bf16(), bool)
+    data = write_chats(tmp_path / "d.jsonl", 8)
+    runs = {}
+    for precision in ("fp32", "bf16"):
+        cfg = TrainConfig(base=str(tiny_base), max_steps=2, precision=precision, **FAST)
+        runs[precision] = train_sft(data, tmp_path / precision, config=cfg).report
+        assert runs[precision]["machine"]["precision"] == precision
+        assert runs[precision]["config"]["precision"] == precision
+    fp32 = [x["loss"] for x in runs["fp32"]["losses"]]
+    bf16 = [x["loss"] for x in runs["bf16"]["losses"]]
+    assert bf16 == pytest.approx(fp32, rel=1e-2)  # mixed precision: close, not bit-equal
+    with pytest.raises(TrainingError, match="Unknown precision"):
+        train_sft(data, tmp_path / "x", config=TrainConfig(base=str(tiny_base), precision="fp8"))
+    assert not (tmp_path / "x").exists()  # refused before anything is written
+
+
 def test_base_that_is_not_a_causal_lm_is_refused(tmp_path):
     from transformers import BertConfig
 

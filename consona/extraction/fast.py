@@ -1,5 +1,6 @@
 """The ``fast`` extractor: MiniLM clause vectors → persona utterance / clause classifiers →
-first-person statements, plus a relation classifier for the triple.
+first-person statements, and the triple of each utterance from the shipped triple tagger
+(``triples.py``, on the same MiniLM pass; the old relation classifier when it is off).
 
 The statements are written by the shipped statement editor (``editor.py``: a tagger that
 keeps, deletes and inserts words of the utterance), or, with ``writer="off"``, by

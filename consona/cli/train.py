@@ -48,9 +48,10 @@ def sft_cmd(
     lora_r: int = typer.Option(16, help="LoRA rank."),
     lora_alpha: int = typer.Option(32, help="LoRA alpha."),
     lora_dropout: float = typer.Option(
-        0.05,
-        help="Dropout on the LoRA inputs. 0 skips its copies of every adapted layer's input: "
-        "measured ~11% less CPU and ~0.9 GB less memory per 1k tokens a step, without "
+        0.0,
+        help="Dropout on the LoRA inputs (PEFT's default, 0, skips its copies of every "
+        "adapted layer's input: on 1,000 PersonaChat chats at --max-length 512, 22.5 min "
+        "instead of 27.2 at 0.05, and 10.8 instead of 14.1 GB peak memory). 0.05-0.1 adds "
         "dropout's regularisation.",
     ),
     target_modules: str = typer.Option(

@@ -63,7 +63,7 @@ class TrainConfig:
     train_on: str = "last"  # "last" assistant reply of each example, or "all"
     lora_r: int = 16
     lora_alpha: int = 32
-    lora_dropout: float = 0.05
+    lora_dropout: float = 0.0  # PEFT's default; 0.05 cost 21 % more time on CPU
     target_modules: str = "all-linear"
     learning_rate: float = 2e-4
     batch_size: int = 8

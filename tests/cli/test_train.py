@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from consona.cli.main import app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
-from training_tiny import make_tiny_model, write_chats
+from tests.training.training_tiny import make_tiny_model, write_chats
 
 runner = CliRunner()
 
@@ -107,9 +107,9 @@ def test_omp_wait_policy_defaults_to_passive_unless_set(tmp_path, tiny, monkeypa
     assert passive["config"]["compact_head"] is False
     assert passive["config"]["group_by_length"] is False
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's own setting wins
-    active = _omp_run(tmp_path, tiny, "c", "--lora-dropout", "0")
+    active = _omp_run(tmp_path, tiny, "c", "--lora-dropout", "0.05")
     assert active["machine"]["omp_wait_policy"] == "ACTIVE"
-    assert active["config"]["lora_dropout"] == 0 and passive["config"]["lora_dropout"] == 0.05
+    assert active["config"]["lora_dropout"] == 0.05 and passive["config"]["lora_dropout"] == 0
     assert active["config"]["compact_head"] and active["config"]["group_by_length"]
 
 

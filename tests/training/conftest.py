@@ -3,7 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from training_tiny import make_tiny_model
+
+from tests.training.training_tiny import make_tiny_model
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from training_tiny import write_chats
 
 from consona.errors import FormatError
 from consona.training import SFTExample, TrainingError, encode_example, fingerprint, read_examples
 from consona.training.data import data_files
+from tests.training.training_tiny import write_chats
 
 
 def _build_folder(root: Path, rows: list[list[dict[str, str]]]) -> Path:

@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from training_tiny import write_chats
 
 from consona.backends import load_backend
 from consona.training import RunDir, TrainConfig, TrainingError, train_sft
@@ -20,6 +19,7 @@ from consona.training.export import (
     install_converter,
     merge_adapter,
 )
+from tests.training.training_tiny import write_chats
 
 FAKE_CONVERTER = textwrap.dedent(
     """

@@ -5,10 +5,10 @@ whose loss curve matches TRL's stock head step for step."""
 from __future__ import annotations
 
 import pytest
-from training_tiny import write_chats
 
 from consona.training import TrainConfig, train_sft
 from consona.training.loss import install_compact_head, supports_compact_head
+from tests.training.training_tiny import write_chats
 
 
 def _model(tiny_base):

@@ -7,10 +7,10 @@ import random
 import shutil
 
 import pytest
-from training_tiny import write_chats
 
 from consona.training import RunDir, TrainConfig, train_sft
 from consona.training.sampler import SeededLengthGroupedSampler
+from tests.training.training_tiny import write_chats
 
 
 def _padding(order: list[int], lengths: list[int], batch: int) -> int:

@@ -11,10 +11,10 @@ import sys
 import time
 
 import pytest
-from training_tiny import write_chats
 
 from consona.errors import ModelError
 from consona.training import RunDir, RunMismatchError, TrainConfig, TrainingError, train_sft
+from tests.training.training_tiny import write_chats
 
 FAST = {"batch_size": 4, "threads": 1, "learning_rate": 1e-2, "save_steps": 2}
 

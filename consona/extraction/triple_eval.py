@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from consona.errors import ConfigError, FormatError
-from consona.formats.dnli import DnliDialogue, parse_triple
+from consona.errors import ConfigError
+from consona.formats.dnli import DnliDialogue
 from consona.text import rouge_l
 from consona.types import Fact, Triple, Turn
 
@@ -54,9 +54,6 @@ __all__ = [
 ]
 
 SPLITS = ("all", "train", "dev", "test")
-_HINT = (
-    "pass the ConvAI2 DNLI triples file (convai2-dnli-triples/valid_both_original_dialogueNLI.txt)"
-)
 
 
 @dataclass(frozen=True)
@@ -117,75 +114,24 @@ class DnliGold:
         )
 
 
-def _cells(cells: list[str], path: Path, line: int) -> tuple[list[Triple], int]:
-    usable, unusable = [], 0
-    for cell in cells:
-        if not cell.strip():
-            continue
-        t = parse_triple(cell, path=path, line=line)  # a FormatError names path:line
-        if t is None:
-            unusable += 1
-        else:
-            usable.append(t)
-    return usable, unusable
-
-
 def read_dnli_gold(path: str | Path) -> DnliGold:
-    """Read a DNLI-triples file, keeping count of the unusable annotations that
-    :func:`consona.formats.dnli.read_dnli_dialogues` drops. Dialogue indices and the
-    usable triples are the same as that reader's."""
-    path = Path(path)
-    if not path.is_file():
-        raise FormatError(f"no DNLI triples file at {path}", hint=_HINT)
+    """Read a DNLI-triples file (:func:`consona.formats.dnli.read_dnli_dialogues`) into
+    gold items, each with the count of its unusable annotations, its line and, for an
+    utterance, the two turns before it."""
+    from consona.formats.dnli import read_dnli_dialogues
+
     out = DnliGold(path=str(path))
-    cur: DnliDialogue | None = None
-    history: list[str] = []
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for n, raw in enumerate(fh, 1):
-                line = raw.rstrip("\n")
-                if not line.strip():
-                    continue
-                cells = line.split("\t")
-                head = cells[0]
-                if head.startswith(("your persona:", "partner's persona:")):
-                    if cur is not None and cur.turns:
-                        cur = None
-                    if cur is None:
-                        cur = DnliDialogue(index=len(out.dialogues))
-                        out.dialogues.append(cur)
-                        history = []
-                    who = "you" if head.startswith("your") else "partner"
-                    text = head.split(":", 1)[1].strip()
-                    usable, unusable = _cells(cells[1:], path, n)
-                    cur.persona_lines.append((who, text, usable))
-                    out.persona_lines.append(
-                        GoldItem(text, tuple(usable), unusable, cur.index, n, who)
-                    )
-                elif head.strip().isdigit() and len(cells) >= 2:
-                    if cur is None:
-                        raise FormatError(
-                            "an utterance before any persona line", path=path, line=n, hint=_HINT
-                        )
-                    text = cells[1].strip()
-                    usable, unusable = _cells(cells[2:], path, n)
-                    speaker = cur.speaker(len(cur.turns))
-                    cur.turns.append((text, usable))
-                    out.utterances.append(
-                        GoldItem(text, tuple(usable), unusable, cur.index, n, speaker,
-                                 tuple(history[-2:]))
-                    )  # fmt: skip
-                    history.append(text)
-                else:
-                    raise FormatError(
-                        f"unexpected line {line[:60]!r}", path=path, line=n, hint=_HINT
-                    )
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"not UTF-8 text ({exc.reason})", path=path, hint=_HINT) from None
-    if out.dialogues and not out.dialogues[-1].turns:
-        # persona lines without utterances form no dialogue (as in read_dnli_dialogues)
-        last = out.dialogues.pop()
-        out.persona_lines = [p for p in out.persona_lines if p.dialogue != last.index]
+    for d in read_dnli_dialogues(path):
+        out.dialogues.append(d)
+        for (who, text, trs), (line, unusable) in zip(d.persona_lines, d.persona_info, strict=True):
+            out.persona_lines.append(GoldItem(text, tuple(trs), unusable, d.index, line, who))
+        history: list[str] = []
+        for k, ((text, trs), (line, unusable)) in enumerate(zip(d.turns, d.turn_info, strict=True)):
+            out.utterances.append(
+                GoldItem(text, tuple(trs), unusable, d.index, line, d.speaker(k),
+                         tuple(history[-2:]))
+            )  # fmt: skip
+            history.append(text)
     return out
 
 

@@ -44,9 +44,21 @@ class DnliDialogue:
     persona_lines: list[tuple[str, str, list[Triple]]] = field(default_factory=list)
     """(speaker, sentence, triples) in file order; speaker is ``you`` or ``partner``."""
     turns: list[tuple[str, list[Triple]]] = field(default_factory=list)
-    vague_turns: set[int] = field(default_factory=set)
-    """Indices of turns annotated only with triples that carry no fact (``other`` or a
-    ``<blank>`` object): persona-bearing, but outside the schema."""
+    persona_info: list[tuple[int, int]] = field(default_factory=list)
+    """Per persona line: its line in the file, and how many of its annotations carry no
+    fact (``other`` or a ``<blank>`` object, dropped from its triples)."""
+    turn_info: list[tuple[int, int]] = field(default_factory=list)
+    """The same per turn."""
+
+    @property
+    def vague_turns(self) -> set[int]:
+        """Indices of turns annotated only with triples that carry no fact:
+        persona-bearing, but outside the schema."""
+        return {
+            k
+            for k, ((_, trs), (_, n)) in enumerate(zip(self.turns, self.turn_info, strict=False))
+            if n and not trs
+        }
 
     def persona(self, speaker: str) -> list[tuple[str, list[Triple]]]:
         """The persona sentences of ``you`` or ``partner`` with their triples."""
@@ -95,18 +107,18 @@ def parse_triple(
 
 def _triples(
     cells: list[str], path: Path, line: int, relations: Collection[str] | None
-) -> tuple[list[Triple], bool]:
-    """The triples of a line, and whether it carried only triples with no fact."""
-    out, dropped = [], False
+) -> tuple[list[Triple], int]:
+    """The triples of a line, and how many of its annotations carry no fact."""
+    out, dropped = [], 0
     for cell in cells:
         if not cell.strip():
             continue
         t = parse_triple(cell, path=path, line=line, relations=relations)
         if t is None:
-            dropped = True
+            dropped += 1
         else:
             out.append(t)
-    return out, dropped and not out
+    return out, dropped
 
 
 def read_dnli_dialogues(
@@ -120,33 +132,39 @@ def read_dnli_dialogues(
         raise FormatError(f"no DNLI triples file at {path}", hint=_HINT)
     cur: DnliDialogue | None = None
     count = 0
-    with open(path, encoding="utf-8") as fh:
-        for n, raw in enumerate(fh, 1):
-            line = raw.rstrip("\n")
-            if not line.strip():
-                continue
-            cells = line.split("\t")
-            head = cells[0]
-            if head.startswith(("your persona:", "partner's persona:")):
-                if cur is not None and cur.turns:
-                    yield cur
-                    cur = None
-                if cur is None:
-                    cur = DnliDialogue(index=count)
-                    count += 1
-                who = "you" if head.startswith("your") else "partner"
-                text = head.split(":", 1)[1].strip()
-                cur.persona_lines.append((who, text, _triples(cells[1:], path, n, relations)[0]))
-            elif head.strip().isdigit() and len(cells) >= 2:
-                if cur is None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for n, raw in enumerate(fh, 1):
+                line = raw.rstrip("\n")
+                if not line.strip():
+                    continue
+                cells = line.split("\t")
+                head = cells[0]
+                if head.startswith(("your persona:", "partner's persona:")):
+                    if cur is not None and cur.turns:
+                        yield cur
+                        cur = None
+                    if cur is None:
+                        cur = DnliDialogue(index=count)
+                        count += 1
+                    who = "you" if head.startswith("your") else "partner"
+                    text = head.split(":", 1)[1].strip()
+                    triples, dropped = _triples(cells[1:], path, n, relations)
+                    cur.persona_lines.append((who, text, triples))
+                    cur.persona_info.append((n, dropped))
+                elif head.strip().isdigit() and len(cells) >= 2:
+                    if cur is None:
+                        raise FormatError(
+                            "an utterance before any persona line", path=path, line=n, hint=_HINT
+                        )
+                    triples, dropped = _triples(cells[2:], path, n, relations)
+                    cur.turns.append((cells[1].strip(), triples))
+                    cur.turn_info.append((n, dropped))
+                else:
                     raise FormatError(
-                        "an utterance before any persona line", path=path, line=n, hint=_HINT
+                        f"unexpected line {line[:60]!r}", path=path, line=n, hint=_HINT
                     )
-                triples, vague = _triples(cells[2:], path, n, relations)
-                if vague:
-                    cur.vague_turns.add(len(cur.turns))
-                cur.turns.append((cells[1].strip(), triples))
-            else:
-                raise FormatError(f"unexpected line {line[:60]!r}", path=path, line=n, hint=_HINT)
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not UTF-8 text ({exc.reason})", path=path, hint=_HINT) from None
     if cur is not None and cur.turns:
         yield cur

@@ -194,6 +194,23 @@ def apply_edits(
     return statements
 
 
+def run_layers(layers: Any, states: Any, mask: Any) -> Any:
+    """Run standalone BERT ``layers`` over ``states`` (B, T, d) with padding ``mask`` (B, T)
+    bool (the editor's and the triple tagger's top MiniLM layers)."""
+    h = states
+    add = (~mask)[:, None, None, :].to(h.dtype) * -1e4
+    for layer in layers:
+        o = layer(h, add)
+        h = o[0] if isinstance(o, tuple) else o
+    return h
+
+
+def layer_weight_int8(name: str, tensor: Any) -> bool:
+    """Which tensors of a fine-tuned-layers part are stored int8: the layers' weight
+    matrices (not LayerNorm, not the heads)."""
+    return name.startswith("layers.") and name.endswith(".weight") and "LayerNorm" not in name
+
+
 _NET: Any = None
 
 
@@ -217,11 +234,7 @@ def _net_class() -> Any:
             """``states`` (B, T, d) at the layer below ``layers``, ``mask`` (B, T) bool,
             ``first`` (B, W) the first sub-token of each word, ``n_words`` (B,). Returns the
             keep logits and the insertion logits of the W + 1 gaps (slot ``n_words`` = end)."""
-            h = states
-            add = (~mask)[:, None, None, :].to(h.dtype) * -1e4
-            for layer in self.layers:
-                o = layer(h, add)
-                h = o[0] if isinstance(o, tuple) else o
+            h = run_layers(self.layers, states, mask)
             words = torch.gather(h, 1, first[..., None].expand(-1, -1, h.shape[-1]))
             slots = torch.cat([words, torch.zeros_like(words[:, :1])], dim=1)
             slots[torch.arange(len(h)), n_words] = h[:, 0]
@@ -410,9 +423,7 @@ def save_editor(net: Any, out: str | Path, *, config: dict[str, Any]) -> Path:
         part_file=PART_FILE,
         config_file=CONFIG_FILE,
         config=config,
-        int8=lambda n, t: (
-            n.startswith("layers.") and n.endswith(".weight") and "LayerNorm" not in n
-        ),
+        int8=layer_weight_int8,
     )
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from consona.errors import ModelError, require
-from consona.extraction.editor import _first_tokens
+from consona.extraction.editor import _batch, _first_tokens
 from consona.extraction.triples import (
     B_TAG,
     I_TAG,
@@ -316,8 +316,6 @@ def train_triples(
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, [lr, head_lr], total_steps=steps, pct_start=0.1
     )
-    from consona.extraction.triples import _batch
-
     F = torch.nn.functional
     losses: list[float] = []
     order = list(range(len(train)))
@@ -326,7 +324,7 @@ def train_triples(
         run = 0.0
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         for step, idx in enumerate(batches, 1):
-            h, m, f = _batch([encs[i] for i in idx], [firsts[i] for i in idx])
+            h, m, f, _ = _batch([encs[i] for i in idx], [firsts[i] for i in idx])
             res = net(h.float(), m, f)
             lab = [labels[i] for i in idx]
             y_det = torch.tensor([x.detect for x in lab])

@@ -40,7 +40,13 @@ from typing import Any
 import numpy as np
 
 from consona.errors import ModelError, require
-from consona.extraction.editor import _first_tokens, new_editor_net
+from consona.extraction.editor import (
+    _batch,
+    _first_tokens,
+    layer_weight_int8,
+    new_editor_net,
+    run_layers,
+)
 
 __all__ = [
     "NUMBER_WORDS",
@@ -182,11 +188,7 @@ def _net_class() -> Any:
         def forward(self, states: Any, mask: Any, first: Any) -> dict[str, Any]:
             """``states`` (B, T, d) at the layer below ``layers``, ``mask`` (B, T) bool,
             ``first`` (B, W) the first sub-token of each word. Returns the logits."""
-            h = states
-            add = (~mask)[:, None, None, :].to(h.dtype) * -1e4
-            for layer in self.layers:
-                o = layer(h, add)
-                h = o[0] if isinstance(o, tuple) else o
+            h = run_layers(self.layers, states, mask)
             m = mask[..., None].to(h.dtype)
             pooled = torch.cat([h[:, 0], (h * m).sum(1) / m.sum(1).clamp(min=1)], dim=-1)
             words = torch.gather(h, 1, first[..., None].expand(-1, -1, h.shape[-1]))
@@ -223,21 +225,6 @@ class TriplePrediction:
     detect: float
     span: tuple[int, int] | None = None
     """The object's words (character offsets in the utterance) when it is a span."""
-
-
-def _batch(turns: Sequence[Any], firsts: Sequence[Sequence[int]]) -> tuple[Any, Any, Any]:
-    torch = require("torch", extra="ml", purpose="the triple tagger")
-    t = max(len(x.states) for x in turns)
-    w = max(1, max(len(f) for f in firsts))
-    d = turns[0].states.shape[1]
-    h = np.zeros((len(turns), t, d), np.float32)
-    m = np.zeros((len(turns), t), bool)
-    f = np.zeros((len(turns), w), np.int64)
-    for i, (x, fi) in enumerate(zip(turns, firsts, strict=True)):
-        h[i, : len(x.states)] = x.states
-        m[i, : len(x.states)] = True
-        f[i, : len(fi)] = fi
-    return torch.from_numpy(h), torch.from_numpy(m), torch.from_numpy(f)
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -281,7 +268,7 @@ class TripleTagger:
             idx = order[b : b + self.batch_size]
             chunk = [turns[i] for i in idx]
             tagged = [_first_tokens(x) for x in chunk]
-            h, m, f = _batch(chunk, [fi for _, fi in tagged])
+            h, m, f, _ = _batch(chunk, [fi for _, fi in tagged])
             with torch.inference_mode():
                 res = {k: v.float().numpy() for k, v in self.net(h, m, f).items()}
             for r, (words, _) in enumerate(tagged):
@@ -424,9 +411,7 @@ def save_triple_tagger(net: Any, out: str | Path, *, config: dict[str, Any]) -> 
         part_file=PART_FILE,
         config_file=CONFIG_FILE,
         config=config,
-        int8=lambda n, t: (
-            n.startswith("layers.") and n.endswith(".weight") and "LayerNorm" not in n
-        ),
+        int8=layer_weight_int8,
     )
 
 

@@ -30,6 +30,7 @@ N replies per arm with the LLM judge (the chat GGUF) as a second opinion.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -267,6 +268,13 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--llm-judge", type=int, default=0, help="replies per arm for the LLM judge")
+    ap.add_argument("--save-steps", type=int, default=25, help="checkpoint every N steps")
+    ap.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over: without it, the same command again resumes (builds, training "
+        "runs and evaluated arms already in --work are reused)",
+    )
     ap.add_argument("--work", type=Path, default=Path("/tmp/consona-ppds"))
     ap.add_argument("--out", type=Path, default=Path("bench/results/train_ppds.json"))
     args = ap.parse_args()
@@ -283,6 +291,8 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     started = time.time()
     load_start = os.getloadavg()
+    if args.fresh:
+        shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True, exist_ok=True)
     dialogues = read_personachat(args.data_dir)
     train_d = dialogues[: args.train_dialogues]
@@ -332,15 +342,14 @@ def main() -> int:
     base = str(trainable_base_path(setup=True))
     train_reports: dict[str, Any] = {}
     for arm in ("A1", "A2", "A3"):
-        run = args.work / f"run_{arm}"
-        shutil.rmtree(run, ignore_errors=True)
+        run = args.work / f"run_{arm}"  # the same command again resumes it
         cfg = TrainConfig(
             max_length=args.max_length,
             batch_size=args.batch_size,
             epochs=args.epochs,
             learning_rate=args.lr,
             seed=args.seed,
-            save_steps=10_000,
+            save_steps=args.save_steps,
             threads=args.threads,
         )
         t = time.time()
@@ -368,12 +377,29 @@ def main() -> int:
     ]
     log(f"{len(eval_ex)} eval turns; human reply uses a fact in {sum(human_used)}")
     results: dict[str, Any] = {}
+    eval_key = hashlib.sha256(
+        json.dumps([chats, args.max_new_tokens], ensure_ascii=False).encode()
+    ).hexdigest()
     for arm in ARMS:
         t = time.time()
         adapter = None if arm == "A0" else args.work / f"run_{arm}" / "adapter"
-        model, tok = load_arm(base, adapter)
-        replies = generate(model, tok, prompts, max_new=args.max_new_tokens)
-        nll = reply_nll(model, tok, chats)
+        cache = args.work / f"eval_{arm}.json"
+        key = eval_key + (
+            ":" + str((adapter / "adapter_model.safetensors").stat().st_mtime_ns)
+            if adapter is not None
+            else ""
+        )
+        cached = json.loads(cache.read_text()) if cache.is_file() else {}
+        if cached.get("key") == key:
+            replies, nll = cached["replies"], [tuple(x) for x in cached["nll"]]
+            log(f"{arm}: replies and perplexity reused from {cache}")
+        else:
+            model, tok = load_arm(base, adapter)
+            replies = generate(model, tok, prompts, max_new=args.max_new_tokens)
+            nll = reply_nll(model, tok, chats)
+            del model
+            with atomic_write(cache) as f:
+                json.dump({"key": key, "replies": replies, "nll": nll}, f)
         verdicts = [check_many(f, [r], nli=nli)[0] for f, r in zip(facts, replies, strict=True)]
         contra = [1.0 if v.contradiction else 0.0 for v in verdicts]
         uses = [1.0 if v.entailed else 0.0 for v in verdicts]
@@ -414,7 +440,6 @@ def main() -> int:
                 if isinstance(v, dict)
             )
         )
-        del model
 
     if args.llm_judge:
         judge = load_nli_model("llm")

@@ -282,7 +282,24 @@ def _trainer_class() -> Any:
                 write(run.staging)
 
     class FinalSave(TrainerCallback):
-        """Checkpoint at the last step too, so a finished run resumes as finished."""
+        """Checkpoint at the last step too, so a finished run resumes as finished; a
+        resumed run takes its first step at the learning rate of this run's schedule."""
+
+        def on_train_begin(
+            self, args: Any, state: Any, control: Any, optimizer: Any = None,
+            lr_scheduler: Any = None, **kw: Any,
+        ) -> None:  # fmt: skip
+            # the checkpoint's optimizer holds the lr its own schedule set after its last
+            # step (0 at the end of a linear decay); with another --max-steps or --epochs
+            # the restored scheduler (same step, this run's lambdas) gives another
+            lambdas = getattr(lr_scheduler, "lr_lambdas", None)
+            if not state.global_step or optimizer is None or not lambdas:
+                return
+            step = lr_scheduler.last_epoch
+            lrs = [b * fn(step) for b, fn in zip(lr_scheduler.base_lrs, lambdas, strict=True)]
+            for group, lr in zip(optimizer.param_groups, lrs, strict=True):
+                group["lr"] = lr
+            lr_scheduler._last_lr = lrs
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> Any:
             if state.max_steps and state.global_step >= state.max_steps:

@@ -53,6 +53,27 @@ def test_rerun_resumes_and_refuses_other_data(tmp_path, tiny_base):
     assert RunDir(run).last_checkpoint().name == "checkpoint-4"  # untouched
 
 
+def test_resume_with_more_steps_follows_the_new_schedule(tmp_path, tiny_base, monkeypatch):
+    import torch
+
+    used: list[float] = []
+    step = torch.optim.AdamW.step
+
+    def recording_step(self, *a, **kw):
+        used.append(self.param_groups[0]["lr"])
+        return step(self, *a, **kw)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", recording_step)
+    data = write_chats(tmp_path / "d.jsonl", 12)
+    run = tmp_path / "run"
+    train_sft(data, run, config=TrainConfig(base=str(tiny_base), max_steps=2, **FAST))
+    lr = FAST["learning_rate"]
+    assert used == [0.0, lr]  # 1 warm-up step; the checkpoint's schedule then ends at 0
+    train_sft(data, run, config=TrainConfig(base=str(tiny_base), max_steps=4, **FAST))
+    # steps 3 and 4 of a 4-step linear decay (1 warm-up step): lr × 2/3, then × 1/3
+    assert used[2:] == pytest.approx([lr * 2 / 3, lr / 3])
+
+
 def test_precision_bf16_autocast_or_fp32(tmp_path, tiny_base):
     from consona.training.precision import native_cpu_bf16, use_bf16
 

@@ -15,6 +15,12 @@ its chosen reply could start streaming — against a plain one-candidate agent's
 stream to its last token (the server's ``--candidates 1 --nli none`` path), same persona,
 question, seed and max_tokens, alternating which goes first; per-pair ratio, median, worst.
 
+``--steps``: the cost of one decode step with 1, 2, 4 live sequences on the default model
+(one ``llama_decode`` each, no sampling), against one sequence in the same run: on a
+CPU that is already compute-bound at one sequence, N candidates cost ~N× one per step.
+
+    python bench/backend_batch.py --steps --n 4 --out bench/results/backend_steps.json
+
 Writes JSON (``--out``, default bench/results/backend_batch.json) and prints a summary.
 """
 
@@ -65,10 +71,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-ctx", type=int, default=2048)
     ap.add_argument("--model", default=None, help="GGUF (default: the consona chat model)")
     ap.add_argument("--agent", action="store_true", help="guarded n=N vs plain n=1 agent")
+    ap.add_argument(
+        "--steps",
+        action="store_true",
+        help="the cost of one decode step with 1, 2, 4, … live sequences (no sampling)",
+    )
     ap.add_argument("--out", type=Path, default=Path("bench/results/backend_batch.json"))
     args = ap.parse_args(argv)
     if args.agent:
         return agent_pairs(args)
+    if args.steps:
+        return decode_steps(args)
 
     from consona.backends import load_backend
     from consona.backends.llamacpp import LlamaCppBackend
@@ -136,6 +149,62 @@ def main(argv: list[str] | None = None) -> int:
         f.write("\n")
     print(json.dumps({k: v for k, v in report.items() if k != "pairs"}, indent=1), file=sys.stderr)
     print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def decode_steps(args: argparse.Namespace, *, repeats: int = 12) -> int:
+    """Median wall time of one ``llama_decode`` that advances k sequences by one token
+    (k = 1, 2, 4, … up to ``--n``, then 1 again), after a shared prompt: what drawing
+    candidates together costs per step, against one sequence in the same run."""
+    import llama_cpp
+
+    from consona.backends import load_backend
+    from consona.backends.llamacpp import LlamaCppBackend, _BatchDecoder
+
+    backend = load_backend("llamacpp", model=args.model, n_ctx=args.n_ctx)
+    assert isinstance(backend, LlamaCppBackend)
+    if not _BatchDecoder.available():
+        print("this llama-cpp-python has no multi-sequence API", file=sys.stderr)
+        return 1
+    dec = _BatchDecoder(backend.llm, n_seq_max=args.n)
+    prompt = backend.llm.tokenize((SYSTEM + " " + PROMPTS[0]).encode())
+    p = len(prompt)
+    dec._decode([(t, j, 0, j == p - 1) for j, t in enumerate(prompt)])
+    for i in range(1, args.n):
+        llama_cpp.llama_memory_seq_cp(dec.mem, 0, i, -1, -1)
+    sizes = [*sorted({1, *[k for k in (2, 4, 8, 16) if k <= args.n], args.n}), 1]
+    load0 = os.getloadavg()[0]
+    rows = []
+    for k in sizes:
+        times = []
+        for step in range(repeats):
+            t = time.perf_counter()
+            dec._decode([(100 + s, p + step, s, True) for s in range(k)])
+            times.append(time.perf_counter() - t)
+        for s in range(args.n):
+            llama_cpp.llama_memory_seq_rm(dec.mem, s, p, -1)
+        rows.append({"sequences": k, "step_ms": round(statistics.median(times[2:]) * 1000, 2)})
+        print(json.dumps(rows[-1]), file=sys.stderr)
+    one = statistics.median(r["step_ms"] for r in rows if r["sequences"] == 1)
+    for r in rows:
+        r["over_one_sequence"] = round(r["step_ms"] / one, 2)
+        r["per_sequence_over_one"] = round(r["step_ms"] / one / r["sequences"], 2)
+    out = {
+        "cpus": os.cpu_count(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "model": Path(str(getattr(backend.llm, "model_path", "?"))).name,
+        "prompt_tokens": p,
+        "steps": rows,
+        "load_average_1m": [load0, os.getloadavg()[0]],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(args.out) as f:
+        json.dump(out, f, indent=2)
+        f.write("\n")
+    for r in rows:
+        print(
+            f"{r['sequences']} sequence(s): {r['step_ms']} ms/step = {r['over_one_sequence']}× one"
+        )
     return 0
 
 

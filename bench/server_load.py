@@ -10,11 +10,13 @@ Three parts, each against a fresh server subprocess on a free local port:
   ``kill -9`` (one reply is on the wire, the rest wait), ``consona serve`` is started on
   the same data folder, and every turn whose stream reached ``[DONE]`` must be there
   (no session may hold half an exchange; the cut reply is not stored).
-* ``real`` (``--real``) — the default chat model and NLI judge, a few pairs of requests:
-  a guarded ``n=4`` stream (first token of the chosen reply) against a plain ``n=1``
-  stream of the same persona, question, seed and max_tokens (a server with
-  ``--candidates 1 --nli none``: the backend's own token stream; its last token). Per
-  pair ratio, median and worst; the server processes' CPU seconds per request too.
+* ``real`` (``--real``) — the default chat model and NLI judge, a few rounds of requests:
+  a guarded ``n=4`` stream (first token of the chosen reply) for each ``--choose`` mode
+  (``best``: all four drawn, then re-ranked; ``first-clean``: candidate 0 sent when the
+  guard passes it, the other choices drawn after) against a plain ``n=1`` stream of the
+  same persona, question, seed and max_tokens (a server with ``--candidates 1 --nli
+  none``: the backend's own token stream; its last token). Per round ratio, median and
+  worst; the server processes' CPU seconds per request too.
 
     python bench/server_load.py                       # load + crash on the fake backend
     python bench/server_load.py --real --requests 3   # + the default model
@@ -307,16 +309,20 @@ def part_crash(concurrency: int, tmp: Path) -> dict[str, Any]:
     }
 
 
-def part_real(n_requests: int, tmp: Path, max_tokens: int, nice: int) -> dict[str, Any]:
-    """Both servers run at once and the requests come in pairs (guarded n=4 and plain n=1
-    on the same question, seed and max_tokens; which goes first alternates) so that other
-    load on the machine hits both conditions alike. Each pair gives one ratio: the n=4
-    stream's first token of the chosen reply over the n=1 stream's last token; the target
-    is judged on the median ratio, and the worst one is reported beside it."""
-    out: dict[str, Any] = {"requests": n_requests, "max_tokens": max_tokens}
-    guarded = Server(tmp / "real-guarded", "--candidates", "4", nice=nice)
+def part_real(
+    n_requests: int, tmp: Path, max_tokens: int, nice: int, modes: list[str]
+) -> dict[str, Any]:
+    """One plain server and one guarded server per ``--choose`` mode run at once, and the
+    requests come in rounds (each guarded mode at ``n=4`` and the plain ``n=1`` on the same
+    question, seed and max_tokens; the order rotates) so that other load on the machine hits
+    every condition alike. Each round gives one ratio per mode: the n=4 stream's first
+    token of the chosen reply over the n=1 stream's last token; the target is judged on
+    the median ratio, and the worst one is reported beside it."""
+    out: dict[str, Any] = {"requests": n_requests, "max_tokens": max_tokens, "modes": modes}
+    guarded = {m: Server(tmp / f"real-{m}", "--candidates", "4", "--choose", m, nice=nice)
+               for m in modes}  # fmt: skip
     plain = Server(tmp / "real-plain", "--candidates", "1", "--nli", "none", nice=nice)
-    n4: list[dict[str, Any]] = []
+    n4: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
     n1: list[dict[str, Any]] = []
 
     async def one(client: httpx.AsyncClient, server: Server, b: dict[str, Any]) -> Any:
@@ -328,57 +334,66 @@ def part_real(n_requests: int, tmp: Path, max_tokens: int, nice: int) -> dict[st
 
     async def run() -> None:
         async with httpx.AsyncClient(timeout=900) as client:
-            # warm-up: model pages and the judge loaded, both llama.cpp contexts created
-            await stream_one(client, guarded.url, {**body(0, seed=0, max_tokens=4), "n": 4})
+            # warm-up: model pages and the judge loaded, every llama.cpp context created
+            for server in guarded.values():
+                await stream_one(client, server.url, {**body(0, seed=0, max_tokens=4), "n": 4})
             await stream_one(client, plain.url, body(0, seed=0, max_tokens=4))
+            conditions = [None, *modes]  # None: the plain server
             for i in range(n_requests):
                 b = body(i, seed=i, max_tokens=max_tokens)
-                if i % 2 == 0:
-                    n4.append(await one(client, guarded, {**b, "n": 4}))
-                    n1.append(await one(client, plain, b))
-                else:
-                    n1.append(await one(client, plain, b))
-                    n4.append(await one(client, guarded, {**b, "n": 4}))
+                k = i % len(conditions)
+                for cond in conditions[k:] + conditions[:k]:
+                    if cond is None:
+                        n1.append(await one(client, plain, b))
+                    else:
+                        n4[cond].append(await one(client, guarded[cond], {**b, "n": 4}))
 
     try:
-        out["guarded_startup_s"] = round(guarded.wait_ready(), 2)
+        for m, server in guarded.items():
+            out[f"guarded_{m}_startup_s"] = round(server.wait_ready(), 2)
         out["plain_startup_s"] = round(plain.wait_ready(), 2)
         cpu0 = os.getloadavg()[0]
         asyncio.run(run())
         out["load_average_1m"] = [cpu0, os.getloadavg()[0]]
     finally:
-        guarded.stop()
+        for server in guarded.values():
+            server.stop()
         plain.stop()
-    out["n4_guarded_first_token_s"] = [round(r["ttft_s"] or -1, 3) for r in n4]
-    out["n4_guarded_last_token_s"] = [round(r["total_s"], 3) for r in n4]
     out["n1_plain_first_token_s"] = [round(r["ttft_s"] or -1, 3) for r in n1]
     out["n1_plain_last_token_s"] = [round(r["total_s"], 3) for r in n1]
-    out["n4_server_cpu_s"] = [r["server_cpu_s"] for r in n4]
     out["n1_server_cpu_s"] = [r["server_cpu_s"] for r in n1]
-    out["load_1m_after_each"] = {"n4": [r["load_1m"] for r in n4], "n1": [r["load_1m"] for r in n1]}
-    out["errors"] = sum(not r["ok"] for r in n4 + n1)
-    # tokens drawn before the reply could start (all candidates) vs the plain reply's own
-    out["n4_completion_tokens"] = [r.get("usage", {}).get("completion_tokens") for r in n4]
     out["n1_completion_tokens"] = [r.get("usage", {}).get("completion_tokens") for r in n1]
-    ok = [(a, b) for a, b in zip(n4, n1, strict=True) if a["ok"] and b["ok"] and a["ttft_s"]]
-    ratios = [a["ttft_s"] / b["total_s"] for a, b in ok]
-    out["per_pair_ratio"] = [round(x, 2) for x in ratios]
-    out["pairs_compared"] = len(ok)
-    out["median_ratio"] = round(statistics.median(ratios), 2) if ratios else None
-    out["worst_ratio"] = round(max(ratios), 2) if ratios else None
-    out["best_ratio"] = round(min(ratios), 2) if ratios else None
-    if ok:
-        out["median_n4_first_token_s"] = round(statistics.median(a["ttft_s"] for a, _ in ok), 3)
-        out["median_n1_last_token_s"] = round(statistics.median(b["total_s"] for _, b in ok), 3)
-    cpu_ratios = [a["server_cpu_s"] / b["server_cpu_s"] for a, b in ok if b["server_cpu_s"] > 0]
-    out["median_server_cpu_ratio"] = round(statistics.median(cpu_ratios), 2) if cpu_ratios else None
     out["target_ratio"] = 1.5
-    # met: every pair compared (no error on either side) and the median pair within target
-    out["met"] = bool(
-        ratios and len(ok) == n_requests and statistics.median(ratios) <= out["target_ratio"]
-    )
-    out["met_by_every_pair"] = bool(ratios and max(ratios) <= out["target_ratio"])
-    out["replies"] = {"n4": [r["text"] for r in n4], "n1": [r["text"] for r in n1]}
+    out["replies"] = {"n1": [r["text"] for r in n1]}
+    for m in modes:
+        rs = n4[m]
+        res: dict[str, Any] = {
+            "first_token_s": [round(r["ttft_s"] or -1, 3) for r in rs],
+            "last_token_s": [round(r["total_s"], 3) for r in rs],
+            "server_cpu_s": [r["server_cpu_s"] for r in rs],
+            # tokens drawn for the four choices (all candidates) vs the plain reply's own
+            "completion_tokens": [r.get("usage", {}).get("completion_tokens") for r in rs],
+            "errors": sum(not r["ok"] for r in rs),
+        }
+        ok = [(a, b) for a, b in zip(rs, n1, strict=True) if a["ok"] and b["ok"] and a["ttft_s"]]
+        ratios = [a["ttft_s"] / b["total_s"] for a, b in ok]
+        res["per_pair_ratio"] = [round(x, 2) for x in ratios]
+        res["pairs_compared"] = len(ok)
+        res["median_ratio"] = round(statistics.median(ratios), 2) if ratios else None
+        res["worst_ratio"] = round(max(ratios), 2) if ratios else None
+        res["best_ratio"] = round(min(ratios), 2) if ratios else None
+        if ok:
+            res["median_first_token_s"] = round(statistics.median(a["ttft_s"] for a, _ in ok), 3)
+            res["median_n1_last_token_s"] = round(statistics.median(b["total_s"] for _, b in ok), 3)
+        cpu = [a["server_cpu_s"] / b["server_cpu_s"] for a, b in ok if b["server_cpu_s"] > 0]
+        res["median_server_cpu_ratio"] = round(statistics.median(cpu), 2) if cpu else None
+        # met: every pair compared (no error on either side) and the median pair within target
+        res["met"] = bool(
+            ratios and len(ok) == n_requests and statistics.median(ratios) <= out["target_ratio"]
+        )
+        res["met_by_every_pair"] = bool(ratios and max(ratios) <= out["target_ratio"])
+        out[m] = res
+        out["replies"][m] = [r["text"] for r in rs]
     return out
 
 
@@ -394,6 +409,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--requests", type=int, default=3, help="requests per real condition")
     ap.add_argument("--max-tokens", type=int, default=48)
     ap.add_argument("--nice", type=int, default=0, help="extra niceness of the real-model servers")
+    ap.add_argument(
+        "--choose",
+        default="best,first-clean",
+        help="the guarded servers' --choose modes to compare with the plain stream (comma list)",
+    )
     ap.add_argument("--out", type=Path, default=Path("bench/results/server_load.json"))
     args = ap.parse_args(argv)
     report: dict[str, Any] = {
@@ -408,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
             report["crash"] = part_crash(args.concurrency, tmp)
             print(json.dumps({"crash": report["crash"]}, indent=1), file=sys.stderr)
         if args.real or args.only_real:
-            report["real"] = part_real(args.requests, tmp, args.max_tokens, args.nice)
+            modes = [m.strip() for m in args.choose.split(",") if m.strip()]
+            report["real"] = part_real(args.requests, tmp, args.max_tokens, args.nice, modes)
             print(json.dumps({"real": {k: v for k, v in report["real"].items() if k != "replies"}},
                              indent=1), file=sys.stderr)  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -70,6 +70,7 @@ def build_config(
     memory: bool = False,
     memory_db: str | None = None,
     memory_fakes: bool = False,
+    choose: str = "best",
     settings: Settings | None = None,
 ) -> Any:
     """The ``ServerConfig`` the options describe: the same backend and judge loading as
@@ -105,6 +106,7 @@ def build_config(
         max_body_bytes=int(max_body_mb * 1024 * 1024),
         cors_origins=list(cors_origins or []),
         memory=memory_factory,
+        choose=choose,
     )
 
 
@@ -140,6 +142,14 @@ def serve(
         min=1,
         max=16,
         help="Replies sampled per turn and re-ranked (a request's n raises it).",
+    ),
+    choose: str = typer.Option(
+        "best",
+        "--choose",
+        help="best: draw every candidate, send the best-ranked | first-clean: send the "
+        "first candidate when the guard finds nothing wrong with it, drawing the others "
+        "only when it is not clean or the request asks for n>1 (faster on a few CPU "
+        "cores; no re-rank among clean candidates).",
     ),
     max_tokens: int = typer.Option(
         96, "--max-tokens", min=8, help="Tokens per reply when a request sets none."
@@ -194,7 +204,7 @@ def serve(
         max_tokens=max_tokens, temperature=temperature, seed=seed, coherence=coherence,
         data_dir=data_dir, db=db, rate_limit=rate_limit, max_body_mb=max_body_mb,
         cors_origins=cors_origin, backend_options=backend_option, memory=memory,
-        memory_db=memory_db, memory_fakes=memory_fakes,
+        memory_db=memory_db, memory_fakes=memory_fakes, choose=choose,
     )  # fmt: skip
     app = create_app(config)
     n_chars = len(app.state.characters.all())

@@ -66,6 +66,7 @@ class ServerConfig:
     cors_origins: list[str] = field(default_factory=list)
     bundled_characters: bool = True
     memory: Any = None
+    choose: str = "best"
 
 
 def static_dir() -> Path:
@@ -106,6 +107,7 @@ def create_app(config: ServerConfig) -> Any:
         seed=config.seed,
         plain_model=config.plain_model,
         memory=config.memory,
+        choose=config.choose,
     )
 
     @contextlib.asynccontextmanager

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from consona.agent import PersonaAgent
+from consona.agent.agent import CHOOSE
 from consona.agent.rerank import make_coherence, rank
 from consona.backends.base import ChatBackend, Sampling, apply_stop, count_tokens
-from consona.errors import ConsonaError
+from consona.errors import ConfigError, ConsonaError
 from consona.server.characters import MODEL_PREFIX, Character, CharacterRegistry
 from consona.server.errors import APIError
 from consona.server.schemas import ID_PATTERN, ChatRequest, check_id
@@ -100,6 +101,7 @@ class ChatEngine:
         seed: int | None = None,
         plain_model: str | None = None,
         memory: Callable[[str, Character], Any] | None = None,
+        choose: str = "best",
     ) -> None:
         self.backend = backend
         self.nli = nli
@@ -112,8 +114,15 @@ class ChatEngine:
         self.repair_attempts = repair_attempts
         self.seed = seed
         self.plain_model = plain_model or _model_name(backend)
+        if choose not in CHOOSE:
+            raise ConfigError(
+                f"choose must be one of {', '.join(CHOOSE)}, got {choose!r}",
+                hint="--choose best or --choose first-clean",
+            )
+        self.choose = choose  # PersonaAgent(choose=...)
         # long-term memory: ``memory(user, character)`` opens one (e.g. a
-        # ``consona.memory.PersonaMemory`` on the store ``consona chat`` uses); one per pair
+        # ``consona.memory.PersonaMemory`` on the store ``consona chat`` uses); one per pair;
+        # with API keys on, the user is scoped to the key (``memory_user``)
         self.memory_factory = memory
         self._memories: dict[tuple[str, str], Any] = {}
         # One model, one NLI judge: requests take turns on them.
@@ -234,10 +243,11 @@ class ChatEngine:
         s = self._sampling(req, self.max_tokens)
         extra: dict[str, Any] = {}
         if self.memory_factory is not None:
-            key = (target.user, target.character.id)
+            user = memory_user(target.user, target.owner)
+            key = (user, target.character.id)
             with self.lock:
                 if key not in self._memories:
-                    self._memories[key] = self.memory_factory(target.user, target.character)
+                    self._memories[key] = self.memory_factory(user, target.character)
             extra["memory"] = self._memories[key]
         agent = PersonaAgent(
             persona,
@@ -250,6 +260,7 @@ class ChatEngine:
             seed=s["seed"],
             coherence=self.coherence,
             repair_attempts=self.repair_attempts,
+            choose=self.choose,
         )
         stop = req.stop_list
         # the request's own settings reach every candidate the agent draws
@@ -280,14 +291,29 @@ class ChatEngine:
                 order = [reply.chosen]
                 emitted = True
             else:
-                reply = agent.reply(turns, sampling=sampling)
+                sent: list[str] = []
+
+                def send_chosen(text: str) -> None:
+                    # the chosen reply goes out as soon as the agent has chosen it (with
+                    # choose="first-clean", before the other choices are drawn)
+                    if emit is None:
+                        return
+                    for piece in _words(apply_stop(text, stop)):
+                        if cancelled is not None and cancelled():
+                            raise Cancelled
+                        timed_emit(0, piece)
+                    sent.append(text)
+
+                reply = agent.reply(turns, sampling=sampling, on_chosen=send_chosen,
+                                    choices=req.n)  # fmt: skip
                 # the chosen one as the agent gives it (a neutral line when it leaked the
                 # prompt), then the best others; a leaked candidate is never sent
-                order = [
+                others = [
                     i
                     for i in rank(reply.candidates)
-                    if i == reply.chosen or not getattr(reply.candidates[i], "leaked", False)
-                ][: req.n]
+                    if i != reply.chosen and not getattr(reply.candidates[i], "leaked", False)
+                ]
+                order = [reply.chosen, *others[: req.n - 1]]
                 texts = [
                     apply_stop(reply.text if i == reply.chosen else reply.candidates[i].text, stop)
                     for i in order
@@ -295,6 +321,8 @@ class ChatEngine:
                 emitted = False
         if emit is not None and not emitted:
             for i, text in enumerate(texts):
+                if i == 0 and sent:
+                    continue
                 for piece in _words(text):
                     if cancelled is not None and cancelled():
                         raise Cancelled
@@ -477,6 +505,20 @@ def _plain_messages(req: ChatRequest) -> list[dict[str, str]]:
     if not any(m["role"] == "user" for m in out):
         raise APIError(400, "No user message to answer", code="invalid_request", param="messages")
     return out
+
+
+def memory_user(user: str, owner: str) -> str:
+    """The memory store's user name for ``user`` under the API key whose digest is
+    ``owner``: with keys on, each key has its own users (one key cannot read or write
+    what another key's "alice" said); without keys, the plain name, shared with
+    ``consona chat --user``.
+
+    >>> memory_user("alice", "")
+    'alice'
+    >>> memory_user("alice", "3f2a9c0d11e4b5a6c7d8")
+    'alice@key-3f2a9c0d11e4'
+    """
+    return f"{user}@key-{owner[:12]}" if owner else user
 
 
 def _words(text: str) -> Iterator[str]:

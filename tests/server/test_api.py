@@ -231,3 +231,32 @@ def test_a_reply_that_leaked_the_prompt_is_never_sent(tmp_path):
         if isinstance(e, dict) and e.get("choices")
     )
     assert streamed.strip() == LEAK_FALLBACK
+
+
+def test_first_clean_streams_the_first_clean_candidate_and_draws_what_n_needs(tmp_path):
+    backend = FakeBackend(["Pepper is my grey cat.", "I do not have a cat.", "My cat naps."])
+    client = TestClient(make_app(tmp_path, backend=backend, candidates=4, choose="first-clean"))
+    events = sse_events(post(client, {"model": "consona/mira", "messages": ASK, "stream": True,
+                                      "n": 2}).text)  # fmt: skip
+    order = [ch["index"] for e in events[:-1] for ch in e["choices"] if ch["delta"].get("content")]
+    assert order == sorted(order) and set(order) == {0, 1}  # the chosen one is sent first
+    text = "".join(ch["delta"].get("content", "") for e in events[:-1] for ch in e["choices"]
+                   if ch["index"] == 0)  # fmt: skip
+    assert text == "Pepper is my grey cat."
+    assert [r["n"] for r in backend.requests] == [1, 1]  # n=2: one more, not three
+    # a first candidate that contradicts the card: the other three are drawn together
+    backend = FakeBackend(["I do not have a cat.", "Pepper is my grey cat."])
+    client = TestClient(make_app(tmp_path, backend=backend, candidates=4, choose="first-clean"))
+    body = post(client, {"model": "consona/mira", "messages": ASK}).json()
+    assert [r["n"] for r in backend.requests] == [1, 3]
+    assert body["choices"][0]["message"]["content"] != "I do not have a cat."
+    assert body["consona"]["caught"] == ["I have a grey cat named Pepper."]
+
+
+def test_unknown_choose_is_a_config_error(tmp_path):
+    import pytest
+
+    from consona.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="first-clean"):
+        make_app(tmp_path, choose="fastest")

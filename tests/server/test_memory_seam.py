@@ -75,3 +75,23 @@ def test_memory_is_opened_per_user_and_character_and_reported(tmp_path):
     assert second["consona"]["memory"]["recalled"]["user"] == ["Do you have a cat?"]
     client.post("/v1/chat/completions", json={**again, "consona": {"user": "al"}})
     assert sorted(opened) == [("al", "mira"), ("bo", "mira")]
+
+
+def test_with_api_keys_each_key_has_its_own_users_memory(tmp_path):
+    opened: dict[tuple[str, str], FakeMemory] = {}
+
+    def memory(user: str, character) -> FakeMemory:
+        opened[(user, character.id)] = FakeMemory()
+        return opened[(user, character.id)]
+
+    client = TestClient(make_app(tmp_path, memory=memory, api_keys=["key-a-0123", "key-b-4567"]))
+    body = {"model": "consona/mira", "messages": ASK, "consona": {"user": "alice"}}
+    a = client.post("/v1/chat/completions", json=body,
+                    headers={"Authorization": "Bearer key-a-0123"}).json()  # fmt: skip
+    assert a["consona"]["memory"]["written"]["added"][0]["text"] == "Do you have a cat?"
+    b = client.post("/v1/chat/completions", json=body,
+                    headers={"Authorization": "Bearer key-b-4567"}).json()  # fmt: skip
+    assert b["consona"]["memory"]["recalled"]["user"] == []  # key A's "alice" is not key B's
+    users = sorted(u for u, _ in opened)
+    assert len(users) == 2 and all(u.startswith("alice@key-") for u in users)
+    assert not any("key-a-0123" in u or "key-b-4567" in u for u in users)  # keys never stored

@@ -115,6 +115,14 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"am\s+unable\s+to|'m\s+unable\s+to|am\s+not\s+able\s+to)\s+(?:assist|help|provide|"
             r"fulfill|comply|engage|generate)\s+(?:with\s+)?(?:that|this|you\s+with)\b",
         ),
+        # talk about the role itself, as a repair round's reply sometimes does
+        (
+            "role-talk",
+            r"\bmy\s+character\s+(?:is|has|would|does|doesn't|likes|loves)\b|"
+            r"\b(?:stay|staying|break|breaking|stays)\s+(?:in\s+)?character\b|\bout\s+of\s+"
+            r"character\b|\b(?:can't|cannot|can\s+not|won't)\s+continue\s+(?:the|this|our)\s+"
+            r"(?:conversation|role-?play|chat)\b|\bnot\s+appropriate\s+to\s+contradict\b",
+        ),
         (
             "no-real-time",
             r"\b(?:don't|do\s+not|can't|cannot|can\s+not|unable\s+to|not\s+able\s+to|no)\s+"

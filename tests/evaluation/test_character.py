@@ -57,6 +57,9 @@ OOC = [
     "I am a chatbot and cannot have pets.",
     "As your assistant, I suggest you rest.",
     "i'm an ai , i don't have a body .",
+    "I'm sorry, but I can't continue the conversation with that fact. My character is a "
+    "vegetarian, and it's not appropriate to contradict that in a conversation.",
+    "Staying in character: I love the sea.",
 ]
 
 IN_CHARACTER = [
@@ -83,6 +86,8 @@ IN_CHARACTER = [
     "I love to dance, but I don't have the physical ability to do so.",
     "I'm a real person who loves real food!",
     "That's an interesting question, I never thought about it.",
+    "My characters in the play are always villains.",
+    "I can't continue running like this, my knees hurt.",
 ]
 
 

@@ -538,7 +538,7 @@ class PersonaAgent:
             contradicted = [f for c in cands for f in c.contradicted]
             # Name the fact most candidates contradicted (ties: the first seen).
             worst = max(dict.fromkeys(contradicted), key=contradicted.count)
-            return kind, worst, REPAIR_NOTE.format(fact=worst)
+            return kind, worst, REPAIR_NOTE.format(fact=worst, name=self.name)
         name, user = self.name, self.user_name
         found = next(c.terms[kind] for c in cands if kind in c.flags)
         if kind == "leak":
@@ -549,7 +549,7 @@ class PersonaAgent:
         if kind == "echo":
             return kind, f"echoed: {found[0]}", REPAIR_ECHO.format(fact=found[0], user_name=user)
         said = str(found[0]).removeprefix("(same reply) ")
-        return kind, f"contradicted: {said}", REPAIR_SELF.format(said=said)
+        return kind, f"contradicted: {said}", REPAIR_SELF.format(said=said, name=name)
 
     def _sample_kwargs(self, sampling: Sampling | None, attempt: int) -> dict[str, Any]:
         """``generate`` / ``stream`` sampling arguments of one round: the agent's settings,

@@ -95,8 +95,9 @@ REMINDER = (
 EXAMPLE_LABEL = "Example dialogue (how {name} talks: copy the voice, not the content)"
 # Repair instructions: each names what was wrong with the previous round's drafts.
 REPAIR_NOTE = (
-    'Your previous draft contradicted this fact about you: "{fact}". Write a new reply '
-    "that is consistent with it."
+    'Your previous draft contradicted this fact about you: "{fact}". Write a new reply as '
+    "{name}, in your own voice, that is consistent with it; do not mention the draft, your "
+    "facts or this note."
 )
 REPAIR_OOC = (
     'In your previous draft you spoke as an AI assistant ("{evidence}"). You are {name}, a '
@@ -112,7 +113,8 @@ REPAIR_LEAK = (
 )
 REPAIR_SELF = (
     'In your previous draft you contradicted what you said earlier ("{said}"). Write a new '
-    "reply that is consistent with it."
+    "reply as {name}, in your own voice, that is consistent with it; do not mention the "
+    "draft or this note."
 )
 
 ASSISTANT_SPEAKERS = frozenset({"assistant", "bot", "model", "char", "{{char}}"})

@@ -106,6 +106,11 @@ def main() -> None:
         action="store_true",
         help="only the probes (no writers, recall, updates or scaling)",
     )
+    ap.add_argument(
+        "--updates-only",
+        action="store_true",
+        help="only the injected updates (through the extractor, and as plain text facts)",
+    )
     ap.add_argument("--out", default=str(ROOT / "bench/results/memory_eval.json"))
     args = ap.parse_args()
 
@@ -120,7 +125,12 @@ def main() -> None:
     nli, embedder, extractor = load_nli_model(), load_embedder(), default_extractor()
     t0 = time.time()
     result: dict[str, Any] = {"command": " ".join(sys.argv)}
-    if not args.probes_only:
+    if args.updates_only:
+        from consona.evaluation.memory import injected_updates
+
+        result["updates"] = injected_updates(nli=nli, embedder=embedder, extractor=extractor)
+        result["updates_text"] = injected_updates(nli=nli, embedder=embedder)
+    elif not args.probes_only:
         evaluate(args, result, nli, embedder, extractor)
     if args.probes:
         from consona.backends import load_backend

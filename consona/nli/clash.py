@@ -110,10 +110,15 @@ def clash(a: Triple, b: Triple) -> str | None:
         return None
     if ra != rb:
         return _cross(a, b) or _cross(b, a)
-    if ra not in SINGLE_VALUED and ra not in ("physical_attribute", "diet"):
+    if ra not in SINGLE_VALUED and ra not in ("physical_attribute", "diet", "employed_by_general"):
         return None
     if a.object == b.object:
         return None
+    if ra == "school_status":
+        return _school_clash(a.object, b.object)
+    if ra == "employed_by_general":
+        overlap = content_stems(a.object) & content_stems(b.object)
+        return None if overlap else f"workplace {a.object} vs {b.object}"
     if ra == "has_age":
         lo_a, hi_a = _age_range(a.object)
         lo_b, hi_b = _age_range(b.object)
@@ -166,6 +171,29 @@ def clash(a: Triple, b: Triple) -> str | None:
             and content_stems(b.object)
             else None
         )
+    return None
+
+
+def _school_clash(a: str, b: str) -> str | None:
+    """Attending two school stages, or one and having finished it or a later one (objects
+    of the rule extractor: "in college", "finished high school"); other objects: None."""
+    from consona.nli.triples import SCHOOL_STAGES
+
+    def stage(obj: str) -> tuple[str, int] | None:
+        kind, _, level = obj.partition(" ")
+        n = SCHOOL_STAGES.get(level)
+        return (kind, n) if kind in ("in", "finished") and n is not None else None
+
+    sa, sb = stage(a), stage(b)
+    if sa is None or sb is None:
+        return None
+    (ka, na), (kb, nb) = sa, sb
+    if ka == kb == "in" and na != nb:
+        return f"school {a} vs {b}"
+    if ka != kb:
+        attending, finished = (na, nb) if ka == "in" else (nb, na)
+        if attending <= finished:
+            return f"school {a} vs {b}"
     return None
 
 

@@ -210,7 +210,8 @@ class RuleTripleExtractor:
         if _HYPOTHETICAL.search(c) or _OTHER_SUBJECT.match(c):
             return []
         out: list[Triple] = []
-        for fn in (_age, _gender, _job, _place, _hair, _diet, _marital, _favorite, _likes, _have):
+        for fn in (_age, _gender, _job, _workplace, _school, _place, _hair, _diet, _marital,
+                   _favorite, _likes, _have):  # fmt: skip
             out.extend(fn(c))
         return out
 
@@ -374,12 +375,12 @@ def _job(c: str) -> list[Triple]:
             out.append(_t("job_status", "employed"))
         return out
     m = re.search(
-        r"\bi (?:am|work as|worked as|have been|was hired as|got a job as|just started as|started a new job as|job as) (?:a |an )?(?:\w+ ){0,3}?([a-z' ]+)$",
+        r"\bi (?:am|work as|worked as|have been|was hired as|got a job as|just started as|started a new job as|job as|became|have become|just became) (?:a |an )?(?:\w+ ){0,3}?([a-z' ]+)$",
         c,
     )
     if m or "job as" in c:
         for pm in re.finditer(
-            r"\b(?:i am|i work as|work as|job as|hired as|started as) (?:still )?(?:an? )?((?:[a-z']+ ?){1,5})",
+            r"\b(?:i am|i work as|work as|job as|hired as|started as|i became|have become|just became) (?:still )?(?:an? )?((?:[a-z']+ ?){1,5})",
             c,
         ):
             phrase = _clean_object(pm.group(1))
@@ -394,6 +395,52 @@ def _job(c: str) -> list[Triple]:
                     out.append(_t("job_status", "employed"))
                 break
     return out
+
+
+_WORKPLACE = re.compile(
+    r"\bi (?:now |currently |still )?work (?:at|in) (?:a|an|the) ([a-z]+(?: [a-z]+)?)$"
+)
+_WORKPLACE_TAIL = re.compile(r" (?:now|currently|today|again|too)$")
+_WORKPLACE_STOP = frozenset({"moment", "morning", "evening", "night", "weekend", "time", "end"})
+
+
+def _workplace(c: str) -> list[Triple]:
+    """ "i work at a hospital" → (employed_by_general, hospital): one workplace at a time
+    (a second job is said as one: "on the side", "part time at")."""
+    if _SIDE.search(c) or "also" in c.split():
+        return []
+    m = _WORKPLACE.search(_WORKPLACE_TAIL.sub("", c))
+    if not m or m.group(1).split()[-1] in _WORKPLACE_STOP:
+        return []
+    return [_t("employed_by_general", m.group(1))]
+
+
+# school stages in order: attending one contradicts attending another, or having
+# finished it or a later one
+SCHOOL_STAGES = {"middle school": 1, "junior high": 1, "high school": 2, "college": 3,
+                 "university": 3, "grad school": 4, "graduate school": 4}  # fmt: skip
+_STAGE = r"(middle school|junior high|high school|college|university|grad school|graduate school)"
+_ATTENDING = re.compile(
+    rf"\bi (?:am (?:currently |still |now )?(?:in|at|attending)|go to|attend|started|just started|"
+    rf"am starting) {_STAGE}\b|\bi am (?:a |an )?(?:freshman|sophomore|junior|senior) "
+    rf"(?:in|at) {_STAGE}\b|\bi am (?:a |an )?{_STAGE} (?:student|freshman|sophomore|junior|"
+    rf"senior)\b"
+)
+_GRADUATED = re.compile(rf"\bi (?:just |recently |finally )?graduated (?:from )?{_STAGE}\b")
+
+
+def _school(c: str) -> list[Triple]:
+    """ "i am in college" → (school_status, in college); "i graduated from high school" →
+    (school_status, finished high school)."""
+    if re.search(r"\b(?:teach|work|worked|teacher|professor)\b", c):
+        return []  # at a school as staff, not as a student
+    m = _GRADUATED.search(c)
+    if m:
+        return [_t("school_status", f"finished {m.group(1)}")]
+    m = _ATTENDING.search(c)
+    if m:
+        return [_t("school_status", f"in {next(g for g in m.groups() if g)}")]
+    return []
 
 
 def _place(c: str) -> list[Triple]:
@@ -489,7 +536,8 @@ def _marital(c: str) -> list[Triple]:
     if re.search(r"\bdivorce\b", c):
         return []  # "thinking of divorce": still married, or not; no claim either way
     if re.search(
-        r"\bi am (?:happily |newly |recently )?married\b|\bi got married\b|\bmy (?:wife|husband|spouse)\b",
+        r"\bi am (?:happily |newly |recently )?married\b|\bi (?:just |recently )?got married\b|"
+        r"\bmy (?:wife|husband|spouse)\b|\bi (?:just |recently )?married (?:my |a |an )?\w+",
         c,
     ):
         return [_t("marital_status", "married")]

@@ -66,8 +66,8 @@ def test_the_same_value_merges_without_the_judge():
 
 def test_an_inferred_value_does_not_make_two_facts_one():
     # both read as job_status "employed", a value neither text names
-    a = fact("I work at a bank.", "job_status", "employed")
-    b = fact("I work at a school.", "job_status", "employed")
+    a = fact("I work long shifts.", "job_status", "employed")
+    b = fact("I work from home on Fridays.", "job_status", "employed")
     w = writer(triples=True)
     w.apply("ana", "Mira", "user", [a])
     assert [c.action for c in w.apply("ana", "Mira", "user", [b]).changes] == ["add"]

@@ -49,6 +49,13 @@ EX = RuleTripleExtractor()
         ),
         ("i only listen to country music .", "i prefer metal . i do not like country at all ."),
         ("l also love comic books .", "i do not like comic books , they are boring ."),
+        # a life that moved on (memory updates): workplace, school stage, a new job, marriage
+        ("i work at a hospital .", "i work at a library now ."),
+        ("i am a high school student .", "i am in college now ."),
+        ("i am a junior in college .", "i graduated from college last spring ."),
+        ("i am in middle school .", "i started high school this year ."),
+        ("i am an accountant .", "i became a pilot ."),
+        ("i am single .", "i married my girlfriend in june ."),
     ],
 )
 def test_the_triple_check_catches_real_conversational_contradictions(premise, utterance):
@@ -76,6 +83,10 @@ def test_the_triple_check_catches_real_conversational_contradictions(premise, ut
         ("i have a weakness for fish and chips .", "i do not like to eat aquarium fish ."),
         ("my favorite color is grey .", "i hate the factory makes my hair grey ."),
         ("i work in it .", "how do you like performing ? i am currently looking for a new job ."),
+        ("i work at a bank .", "i work at the bank downtown ."),  # the same workplace
+        ("i work at a hospital .", "i also work at a bar on weekends ."),  # a second job
+        ("i graduated from high school .", "i am in college ."),  # the next stage
+        ("i teach high school .", "i am in college ."),  # staff, not a student
     ],
 )
 def test_the_triple_check_leaves_compatible_pairs_alone(premise, utterance):

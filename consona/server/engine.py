@@ -273,6 +273,7 @@ class ChatEngine:
         )
         start = time.perf_counter()
         first: list[float] = []
+        sent: list[str] = []  # the chosen text, once streamed while the agent still worked
 
         def timed_emit(i: int, piece: str) -> None:
             if not first:
@@ -291,7 +292,6 @@ class ChatEngine:
                 order = [reply.chosen]
                 emitted = True
             else:
-                sent: list[str] = []
 
                 def send_chosen(text: str) -> None:
                     # the chosen reply goes out as soon as the agent has chosen it (with

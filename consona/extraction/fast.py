@@ -33,6 +33,7 @@ from consona.extraction.encoder import ClauseEncoder, EncodedTurn
 from consona.extraction.text import (
     FIRST_PERSON,
     about_other,
+    is_fragment,
     is_hypothetical,
     is_question,
     is_small_talk,
@@ -459,7 +460,8 @@ class FastExtractor:
         """Facts by the statement editor (``writer``): the utterances the heads find
         persona-bearing (as in ``facts_from``) are edited into statements from their token
         vectors, one fact per statement that shares a content word with the utterance (no
-        invented topics)."""
+        invented topics). A statement that is a broken piece (``is_fragment``) is dropped;
+        when the editor wrote nothing else, the clauses' rule rewrites stand in."""
         assert self.writer is not None
         out: list[list[Fact]] = [[] for _ in texts]
         todo: list[tuple[int, float, list[tuple[int, float, str]]]] = []
@@ -476,7 +478,12 @@ class FastExtractor:
                 m.relation_probs(enc.clause_vecs) if m.relations and self.triples is None else None
             )
             seen: set[str] = set()
-            for text in statements:
+            whole = [t for t in statements if not is_fragment(t)]
+            if statements and not whole:
+                # the editor left only broken pieces ("Hard to."): the clauses' rule
+                # rewrites say it instead
+                whole = [st for _, _, st in cands if st and not is_fragment(st)]
+            for text in whole:
                 if text.lower() in seen or not words & content_words(text, stop=EDITOR_STOP_WORDS):
                     continue
                 seen.add(text.lower())

@@ -280,6 +280,67 @@ def rewrite_clause(text: str) -> str:
     return t[0].upper() + t[1:] + "."
 
 
+# a statement may not end on these: "Hard to.", "I was raised on.", "My dog sing than."
+_DANGLING_END = frozenset(
+    [
+        "to",
+        "on",
+        "of",
+        "than",
+        "with",
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "for",
+        "in",
+        "at",
+        "from",
+        "by",
+        "about",
+        "my",
+        "your",
+        "his",
+        "her",
+        "their",
+        "our",
+        "is",
+        "are",
+        "am",
+        "was",
+        "were",
+        "be",
+    ]
+)
+_LEADING_LINK = frozenset(
+    ["of", "to", "on", "at", "with", "for", "from", "by", "than", "and", "or"]
+)
+_AUX_FIRST = frozenset(["is", "are", "am", "was", "were", "isn't", "aren't", "wasn't"])
+
+
+def is_fragment(statement: str) -> bool:
+    """Whether ``statement`` is a broken piece rather than a claim: it ends on a word that
+    needs more ("Hard to.", "I was raised on."), starts on a word that links to something
+    missing ("Of math homework.") or has a verb but no subject ("Is not a guy."). A bare
+    noun phrase ("My brother.") is kept: it still names what the utterance
+    was about.
+
+    >>> [is_fragment(s) for s in ("Hard to.", "I was raised on.", "Is not a guy.",
+    ...                           "My brother.", "I have a brother.", "Clowns scare me.",
+    ...                           "I am 19.", "My brother is a pilot.", "Of math homework.")]
+    [True, True, True, False, False, False, False, False, True]
+    """
+    words = [w.lower() for w in re.findall(r"[A-Za-z0-9']+", statement)]
+    return (
+        len(words) < 2
+        or words[-1] in _DANGLING_END
+        or words[0] in _AUX_FIRST
+        or words[0] in _LEADING_LINK
+    )
+
+
 _POSSESSED = re.compile(
     r"\bmy\s+((?:(?:two|three|four|five|2|3|4|5|little|older|younger|big|new|old)\s+)*)"
     r"(son|daughter|sons|daughters|kids|children|child|wife|husband|boyfriend|girlfriend|"

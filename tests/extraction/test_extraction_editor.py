@@ -168,6 +168,16 @@ def test_fast_extractor_asks_for_the_editor_layer_and_keeps_grounded_statements(
     assert editor.seen == 1  # only the persona-bearing utterance was edited
 
 
+def test_broken_statements_are_dropped_and_the_rule_rewrite_stands_in(fast_model, stub_encoder):
+    text = "oh wow. i have a dog lol. do you have pets?"
+    editor = FakeEditor({text: ["Dog to.", "I have a dog."]})
+    ex = FastExtractor(fast_model, encoder=LayerStub(stub_encoder, []), writer=editor)
+    assert [f.text for f in ex.extract(Turn(speaker="a", text=text))] == ["I have a dog."]
+    # only broken pieces: the clause's own rule rewrite instead of nothing
+    ex.writer = FakeEditor({text: ["Dog to.", "Of a dog."]})
+    assert [f.text for f in ex.extract(Turn(speaker="a", text=text))] == ["I have a dog."]
+
+
 @pytest.mark.slow
 def test_shipped_editor_on_real_encoder():
     from consona.extraction.fast import load_fast

@@ -63,6 +63,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="comma list of character terms (or 'all'): one more setting each at the largest "
         "--candidates with that term off (agent_n<N>_no_<term>), in the same run",
     )
+    ap.add_argument(
+        "--first-clean",
+        action="store_true",
+        help="one more setting at the largest --candidates with choose='first-clean' "
+        "(agent_n<N>_first_clean), in the same run",
+    )
     ap.add_argument("--backend", default=None)
     ap.add_argument("--model", default=None)
     ap.add_argument("--nli", default=None, help="the agent's guard (default: settings)")
@@ -187,6 +193,8 @@ def main(
         ablate = list(TERMS)
     runs: list[tuple[str, int, Any]] = [(f"agent_n{n}", n, None) for n in counts]
     runs += [(f"agent_n{max(counts)}_no_{t}", max(counts), CharacterTerms.off(t)) for t in ablate]
+    if args.first_clean:
+        runs.append((f"agent_n{max(counts)}_first_clean", max(counts), None))
     for setting, n, terms in runs:
         rows, pushed = [], []
         start = time.perf_counter()
@@ -204,6 +212,7 @@ def main(
                 max_tokens=args.max_tokens,
                 temperature=args.temperature,
                 coherence=args.coherence,
+                choose="first-clean" if setting.endswith("_first_clean") else "best",
                 **({"terms": terms} if terms is not None else {}),
             )
             r, p = play(case, agent, judges=judges, embedder=embedder, pushbacks=args.pushbacks)

@@ -90,7 +90,9 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "anything-else",
             r"\b(?:is\s+there\s+)?anything\s+else\s+(?:that\s+)?i\s+(?:can|could|may)\s+"
             r"(?:assist|help)\s+you\s+with\b|\bis\s+there\s+anything\s+else\s+you\s+need\s+"
-            r"(?:help|assistance)\s+with\b",
+            r"(?:help|assistance)\s+with\b|\bwhat\s+else\s+can\s+i\s+(?:help\s+(?:you\s+)?with|"
+            r"assist\s+(?:you\s+)?with|do\s+for\s+you)\b|\bany\s+(?:other\s+|more\s+)?questions\s+"
+            r"about\s+(?:yourself|your\s+life)\b",
         ),
         (
             "meta",

@@ -60,6 +60,8 @@ OOC = [
     "I'm sorry, but I can't continue the conversation with that fact. My character is a "
     "vegetarian, and it's not appropriate to contradict that in a conversation.",
     "Staying in character: I love the sea.",
+    "That's great to hear! I'll make sure to consider it. What else can I help with?",
+    "I'm glad you have two children. Do you have any other questions about yourself or your life?",
 ]
 
 IN_CHARACTER = [
@@ -88,6 +90,7 @@ IN_CHARACTER = [
     "That's an interesting question, I never thought about it.",
     "My characters in the play are always villains.",
     "I can't continue running like this, my knees hurt.",
+    "What else can I bring to the party?",
 ]
 
 

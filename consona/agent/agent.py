@@ -435,6 +435,7 @@ class PersonaAgent:
                     ),
                     nli=self.nli,
                     entail_weight=self.weights.entail,
+                    name=self.name,
                     embedder=getattr(self.coherence, "embedder", None)
                     if self.terms.relevance
                     else None,

@@ -30,6 +30,7 @@ names in ``Candidate.flags``. A leaking candidate's ``text`` is replaced by ``WI
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -106,6 +107,7 @@ class TermContext:
     nli: NLIModel | None = None
     embedder: Any = None
     entail_weight: float = 0.0
+    name: str = ""  # the character's name: "as Sam, I …" is talk about the role
 
 
 TermFn = Callable[[TermContext, str], Any]
@@ -132,7 +134,13 @@ def _leak(ctx: TermContext, text: str) -> list[str]:
 
 @term("in_character")
 def _in_character(ctx: TermContext, text: str) -> list[str]:
-    return [m for _, m in ooc_evidence(text)]
+    found = [m for _, m in ooc_evidence(text)]
+    if ctx.name:
+        # "as Sam, I'm not interested": the character speaking of itself from outside
+        m = re.search(rf"\bas {re.escape(ctx.name)}\s*,?\s+(?:i|i'm|i am)\b", text, re.I)
+        if m:
+            found.append(m.group(0))
+    return found
 
 
 @term("echo")

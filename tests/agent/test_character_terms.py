@@ -183,6 +183,19 @@ def test_terms_config_and_registry():
     assert set(c.terms) == {"leak", "in_character"}
 
 
+def test_speaking_of_the_role_by_name_is_out_of_character():
+    role = Candidate(text="I'm sorry, but as Sam, I'm not interested in having a cat.")
+    plain = Candidate(text="As a kid, Sam was my best friend.")
+    apply_terms([role, plain], TermContext(user="do you have a cat?", name="Sam"),
+                CharacterTerms())  # fmt: skip
+    assert role.ooc and "in_character" in role.flags
+    assert not plain.ooc and "in_character" not in plain.flags
+    # without the name the same text passes this check (the phrase lists know no names)
+    alone = Candidate(text="as Sam, I'm not interested in having a cat.")
+    apply_terms([alone], TermContext(user="do you have a cat?"), CharacterTerms())
+    assert not alone.ooc
+
+
 def test_relevance_term_uses_the_embedder():
     from consona.testing import FakeEmbedder
 

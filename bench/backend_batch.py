@@ -51,6 +51,14 @@ SYSTEM = (
 )
 
 
+def write_report(report: dict[str, Any], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out) as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    print(f"wrote {out}", file=sys.stderr)
+
+
 def timed(backend: Any, messages: list[dict[str, str]], **kw: Any) -> dict[str, Any]:
     backend.reset_cache()
     start = time.perf_counter()
@@ -143,12 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         "median_batched_over_n1": round(statistics.median(r["batched_over_n1"] for r in rows), 2),
         "load_average_1m": [load0, os.getloadavg()[0]],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(args.out) as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
+    write_report(report, args.out)
     print(json.dumps({k: v for k, v in report.items() if k != "pairs"}, indent=1), file=sys.stderr)
-    print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
 
@@ -197,10 +201,7 @@ def decode_steps(args: argparse.Namespace, *, repeats: int = 12) -> int:
         "steps": rows,
         "load_average_1m": [load0, os.getloadavg()[0]],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(args.out) as f:
-        json.dump(out, f, indent=2)
-        f.write("\n")
+    write_report(out, args.out)
     for r in rows:
         print(
             f"{r['sequences']} sequence(s): {r['step_ms']} ms/step = {r['over_one_sequence']}× one"
@@ -277,12 +278,8 @@ def agent_pairs(args: argparse.Namespace) -> int:
         "met_by_every_pair": max(ratios) <= 1.5,
         "load_average_1m": [load0, os.getloadavg()[0]],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(args.out) as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
+    write_report(report, args.out)
     print(json.dumps({k: v for k, v in report.items() if k != "pairs"}, indent=1), file=sys.stderr)
-    print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
 

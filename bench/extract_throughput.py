@@ -79,17 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "data": str(args.data),
         "split": args.split,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": None,
-        "machine": platform.machine(),
-        "python": platform.python_version(),
     }
-    t0 = time.perf_counter()
-    fast = load_fast()
-    result["fast_load_s"] = round(time.perf_counter() - t0, 2)
-    import torch
-
-    result["torch_threads"] = torch.get_num_threads()
+    fast = _load_fast_timed(result)
     rules = load_fast(writer="off", encoder=fast.encoder)
     for name, ex in (("fast", fast), ("fast_rules", rules)):
         evaluate_extractor(ex, items[:64])  # warm-up
@@ -139,10 +130,26 @@ def _timed(ex: Any, items: Any, *, batch_size: int) -> dict[str, float]:
     return r
 
 
+def _load_fast_timed(result: dict[str, Any]) -> Any:
+    """The shipped fast extractor; the machine, its load time and torch's threads go into
+    ``result``."""
+    from consona.extraction.fast import load_fast
+
+    result.update(
+        cpu_count=os.cpu_count(), machine=platform.machine(), python=platform.python_version()
+    )
+    t0 = time.perf_counter()
+    fast = load_fast()
+    result["fast_load_s"] = round(time.perf_counter() - t0, 2)
+    import torch
+
+    result["torch_threads"] = torch.get_num_threads()
+    return fast
+
+
 def _dnli(args: argparse.Namespace) -> int:
     """The DNLI mode: fast on the split, llm on a sample of it, one run."""
     from consona.errors import ConsonaError
-    from consona.extraction.fast import load_fast
     from consona.extraction.triple_eval import read_dnli_gold
 
     split = args.split or "dev"
@@ -158,16 +165,8 @@ def _dnli(args: argparse.Namespace) -> int:
         "mode": "dnli",
         "split": split,
         "dialogues": len(gold.dialogues),
-        "cpu_count": os.cpu_count(),
-        "machine": platform.machine(),
-        "python": platform.python_version(),
     }
-    t0 = time.perf_counter()
-    fast = load_fast()
-    result["fast_load_s"] = round(time.perf_counter() - t0, 2)
-    import torch
-
-    result["torch_threads"] = torch.get_num_threads()
+    fast = _load_fast_timed(result)
     result["load_avg_1m_before"] = os.getloadavg()[0]
     _timed(fast, items[:64], batch_size=args.batch_size)  # warm-up
     result["fast"] = _timed(fast, items, batch_size=args.batch_size)

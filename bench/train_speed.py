@@ -44,6 +44,16 @@ from typing import Any
 
 from consona.io import atomic_write
 
+# the CLI's defaults since the speed work (compact head, length-grouped batches, passive OpenMP)
+AFTER = [
+    "--lm-head",
+    "compact",
+    "--group-by-length",
+    "--precision",
+    "auto",
+    "--omp-wait",
+    "passive",
+]
 ARMS: dict[str, list[str]] = {
     "before": [
         "--lm-head",
@@ -65,26 +75,8 @@ ARMS: dict[str, list[str]] = {
     ],
     "compact": ["--lm-head", "compact", "--random-batches", "--precision", "fp32"],
     "grouped": ["--lm-head", "compact", "--group-by-length", "--precision", "fp32"],
-    "after": [
-        "--lm-head",
-        "compact",
-        "--group-by-length",
-        "--precision",
-        "auto",
-        "--omp-wait",
-        "passive",
-    ],
-    "nodrop": [
-        "--lm-head",
-        "compact",
-        "--group-by-length",
-        "--precision",
-        "auto",
-        "--omp-wait",
-        "passive",
-        "--lora-dropout",
-        "0",
-    ],
+    "after": [*AFTER],
+    "nodrop": [*AFTER, "--lora-dropout", "0"],
     "bf16": [
         "--lm-head",
         "compact",

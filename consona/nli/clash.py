@@ -28,7 +28,7 @@ from consona.nli.lexicon import (
     region_of,
     singular,
 )
-from consona.nli.schema import HAVE, SINGLE_VALUED, Triple
+from consona.nli.schema import HAVE, SCHOOL_STAGES, SINGLE_VALUED, Triple
 from consona.nli.triples import GENERIC_OBJECTS, content_stems, stem
 
 __all__ = ["Clash", "check_triples", "clash"]
@@ -177,7 +177,6 @@ def clash(a: Triple, b: Triple) -> str | None:
 def _school_clash(a: str, b: str) -> str | None:
     """Attending two school stages, or one and having finished it or a later one (objects
     of the rule extractor: "in college", "finished high school"); other objects: None."""
-    from consona.nli.triples import SCHOOL_STAGES
 
     def stage(obj: str) -> tuple[str, int] | None:
         kind, _, level = obj.partition(" ")

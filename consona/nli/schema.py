@@ -31,8 +31,8 @@ import re
 from consona.types import Triple
 
 __all__ = [
-    "COUNTED", "GROUPS", "HAVE", "IGNORED", "LIKES", "SINGLE_VALUED", "Triple", "count_split", "negations",
-    "object_tokens", "pair_label", "pair_label_group", "relation_group", "triple_relation",
+    "COUNTED", "GROUPS", "HAVE", "IGNORED", "LIKES", "SCHOOL_STAGES", "SINGLE_VALUED", "Triple",
+    "count_split", "negations", "object_tokens", "pair_label", "pair_label_group", "relation_group", "triple_relation",
 ]  # fmt: skip
 
 
@@ -47,6 +47,10 @@ SINGLE_VALUED = frozenset(
         "favorite_drink", "name",
     }
 )  # fmt: skip
+# school stages in order (school_status objects "in <stage>" / "finished <stage>" of the rule
+# triples): attending one contradicts attending another, or having finished it or a later one
+SCHOOL_STAGES = {"middle school": 1, "junior high": 1, "high school": 2, "college": 3,
+                 "university": 3, "grad school": 4, "graduate school": 4}  # fmt: skip
 # Relations whose objects are counted things ("2 dog" vs "3 dog" contradict).
 COUNTED = frozenset(
     {"have_pet", "have_chidren", "have_children", "have_sibling", "have_vehicle", "have"}

@@ -38,7 +38,7 @@ from consona.nli.lexicon import (
     place,
     singular,
 )
-from consona.nli.schema import Triple
+from consona.nli.schema import SCHOOL_STAGES, Triple
 from consona.text import split_clauses
 
 __all__ = ["GENERIC_OBJECTS", "RuleTripleExtractor", "content_stems", "normalize_clause", "stem"]
@@ -415,11 +415,7 @@ def _workplace(c: str) -> list[Triple]:
     return [_t("employed_by_general", m.group(1))]
 
 
-# school stages in order: attending one contradicts attending another, or having
-# finished it or a later one
-SCHOOL_STAGES = {"middle school": 1, "junior high": 1, "high school": 2, "college": 3,
-                 "university": 3, "grad school": 4, "graduate school": 4}  # fmt: skip
-_STAGE = r"(middle school|junior high|high school|college|university|grad school|graduate school)"
+_STAGE = "(" + "|".join(sorted(SCHOOL_STAGES, key=len, reverse=True)) + ")"
 _ATTENDING = re.compile(
     rf"\bi (?:am (?:currently |still |now )?(?:in|at|attending)|go to|attend|started|just started|"
     rf"am starting) {_STAGE}\b|\bi am (?:a |an )?(?:freshman|sophomore|junior|senior) "

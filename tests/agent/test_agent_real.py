@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from consona.agent import PersonaAgent, default_persona
-from consona.config import Settings
-from consona.errors import ModelError
 from consona.testing import FakeNLI
-
-
-@pytest.fixture(scope="module")
-def llama():
-    pytest.importorskip("llama_cpp")
-    from consona.backends import load_backend
-    from consona.models import chat_model_path
-
-    home = Path("~/.cache/consona").expanduser()  # the real cache, not the test's
-    try:
-        path = chat_model_path(Settings.load(env={"CONSONA_HOME": str(home)}))
-    except ModelError as exc:
-        pytest.skip(f"default chat model not set up: {exc}")
-    return load_backend("llamacpp", model=str(path), n_ctx=2048)
 
 
 @pytest.mark.slow

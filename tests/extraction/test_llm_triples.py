@@ -4,12 +4,9 @@ the real default chat model)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from consona.config import Settings
-from consona.errors import ModelError
 from consona.extraction.llm import (
     FACTS_SCHEMA,
     FEW_SHOT,
@@ -109,20 +106,6 @@ def test_utterances_without_persona_content_yield_no_triple():
         items, [[Fact(text="I am 30.", relation="has_age", object="30")] for _ in items]
     )
     assert bad["precision"] == pytest.approx(1 / 6)
-
-
-@pytest.fixture(scope="module")
-def llama():
-    pytest.importorskip("llama_cpp")
-    from consona.backends import load_backend
-    from consona.models import chat_model_path
-
-    home = Path("~/.cache/consona").expanduser()  # the real cache, not the test's
-    try:
-        path = chat_model_path(Settings.load(env={"CONSONA_HOME": str(home)}))
-    except ModelError as exc:
-        pytest.skip(f"default chat model not set up: {exc}")
-    return load_backend("llamacpp", model=str(path), n_ctx=2048)
 
 
 @pytest.mark.slow

@@ -6,8 +6,16 @@ character. The earlier sessions are fed turn by turn through the write path, the
 
 * **recall**: share of gold summary facts of each speaker that an active memory fact of
   that role entails (the judge; premise = memory fact, hypothesis = gold sentence);
-* **duplicates**: active facts entailing a recalled gold fact, per recalled gold fact;
-* **injected updates** (:data:`UPDATES`, :data:`FRESH_UPDATES`, :data:`HELDOUT_UPDATES`: 10 + 24 + 10, of 17 kinds): after a
+* **duplicates**: stored copies per gold fact that has one — active facts of the role that
+  entail the gold sentence *and* that the gold sentence entails (the same content, both
+  ways), so the same fact stored twice counts twice;
+* **linked**: active facts entailing a recalled gold fact, per recalled gold fact (the
+  judge's entailment is lenient: "I read a lot." and "I have read 20 books this year." both
+  entail "My favorite hobby is reading.", so this counts related facts, not copies);
+* **redundant**: active facts of a role that mutually entail another active fact of that
+  role (copies inside the store, with no gold sentence involved), per active fact;
+* **injected updates** (:data:`UPDATES`, :data:`FRESH_UPDATES`, :data:`HELDOUT_UPDATES`,
+  :data:`HELDOUT2_UPDATES`: 10 + 24 + 10 + 12, of 17 kinds): after a
   fact and unrelated ones, its update is written (through the extractor, as a user turn,
   and as plain text) — the new fact must be active, the old superseded, nothing else
   retired;
@@ -19,10 +27,11 @@ character. The earlier sessions are fed turn by turn through the write path, the
 
 >>> from consona.testing import FakeEmbedder, FakeExtractor, FakeNLI
 >>> ep = Episode(id="e", sessions=[[("user", "i have a dog named rex."),
-...              ("bot", "i am a baker.")]], gold={"user": ["I have a dog."], "bot": []})
+...              ("bot", "i am a baker.")]],
+...              gold={"user": ["I have a dog.", "My dog is named Rex."], "bot": []})
 >>> r = evaluate_episode(ep, nli=FakeNLI(), embedder=FakeEmbedder(), extractor=FakeExtractor())
->>> r["recall"]["user"], r["duplicates"]["user"]
-(1.0, 1.0)
+>>> r["recall"]["user"], r["linked"]["user"], r["duplicates"]["user"]
+(1.0, 1.0, 1.0)
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from consona.types import Turn
 
 __all__ = [
     "FRESH_UPDATES",
+    "HELDOUT2_UPDATES",
     "HELDOUT_UPDATES",
     "UPDATES",
     "Episode",
@@ -111,6 +121,23 @@ HELDOUT_UPDATES: list[tuple[str, str, list[str], str]] = [
     ("diet", "I eat meat.", ["I drive a truck.", "I have a sister."], "I became a vegetarian."),
     ("hair", "I have long hair.", ["I am a nurse.", "I love soccer."], "I cut my hair short."),
     ("habit", "I drink coffee every morning.", ["I have a garden.", "I work from home."], "I gave up drinking coffee."),
+]  # fmt: skip
+
+# Written in session 8, after the living-arrangement rule and before any run on them: a
+# second held-out check (none of these sentences was used to write a rule).
+HELDOUT2_UPDATES: list[tuple[str, str, list[str], str]] = [
+    ("job", "I work as a cashier.", ["I have a twin sister.", "I like jazz."], "I got promoted to store manager."),
+    ("home", "I live in Miami.", ["I have a parrot.", "I love baseball."], "We just moved to Atlanta."),
+    ("pets", "I have a hamster.", ["I work at a pharmacy.", "I like puzzles."], "My hamster died last week."),
+    ("marital", "I am married.", ["I love baking.", "I have a truck."], "My wife and I got divorced."),
+    ("age", "I am 33 years old.", ["I have a cousin in Peru.", "I like chess."], "I just had my 34th birthday."),
+    ("school", "I am studying law.", ["I play tennis.", "I have a goldfish."], "I finished law school in May."),
+    ("diet", "I am a vegetarian.", ["I play the flute.", "I live near a park."], "I started eating meat again."),
+    ("like", "I hate cooking.", ["I have a sister.", "I work in sales."], "I love cooking now."),
+    ("children", "I have two kids.", ["I drive a van.", "I like gardening."], "We had our third child in March."),
+    ("job status", "I work full time.", ["I have a dog named Max.", "I like sushi."], "I retired last year."),
+    ("hair", "I have brown hair.", ["I love hiking.", "I have a brother."], "I dyed my hair blonde."),
+    ("home", "I live with my grandma.", ["I like video games.", "I have a cat."], "I got my own place in town."),
 ]  # fmt: skip
 
 
@@ -253,6 +280,34 @@ def _entails(
     return [r.entailed for r in results]
 
 
+def _copies(nli: Any, golds: list[str], linked: list[list[str]]) -> list[list[str]]:
+    """Per gold sentence, its linked facts (those that entail it) that it entails back: the
+    same content stored, not a related fact."""
+    from consona.nli.consistency import check_many
+
+    out: list[list[str]] = []
+    for gold, facts in zip(golds, linked, strict=True):
+        if not facts:
+            out.append([])
+            continue
+        back = check_many([gold], facts, nli=nli, prefilter=None)
+        out.append([f for f, r in zip(facts, back, strict=True) if r.entailed])
+    return out
+
+
+def _redundant(nli: Any, facts: list[str], *, embedder: Any = None, k: int = 8) -> list[str]:
+    """The facts that entail another fact of ``facts`` and are entailed by it (two copies of
+    one fact, the same text twice included; the top-``k`` facts by embedding similarity are
+    judged)."""
+    if len(facts) < 2:
+        return []
+    distinct = sorted(set(facts))
+    by = _entails(nli, distinct, distinct, embedder=embedder, k=k + 1)
+    entails = {(p, h) for h, ps in zip(distinct, by, strict=True) for p in ps if p != h}
+    copied = {a for a, b in entails if (b, a) in entails}
+    return [f for f in facts if f in copied or facts.count(f) > 1]
+
+
 def _anchored(gold: str, premises: list[str]) -> list[str]:
     """The premises that share a content word with ``gold`` (a lexical anchor: the judge's
     entailment is lenient, e.g. "I read." ⊨ "I've read 20 books this year.")."""
@@ -280,10 +335,14 @@ def evaluate_episode(
         "recall": {},
         "recall_anchored": {},
         "duplicates": {},
-        "duplicates_anchored": {},
+        "linked": {},
+        "linked_anchored": {},
+        "redundant": {},
         "gold": {},
         "active": {},
         "recalled_by": {},
+        "copies": {},
+        "redundant_facts": {},
     }
     for role in ("user", "bot"):
         active = [f.text for f in writer.store.active("user", "bot", role)]
@@ -291,18 +350,25 @@ def evaluate_episode(
         by = _entails(nli, active, golds, embedder=embedder)
         hit = [len(b) for b in by if b]
         anchored = [_anchored(g, b) for g, b in zip(golds, by, strict=True)]
+        copies = _copies(nli, golds, by)
         out["gold"][role] = len(golds)
         out["active"][role] = len(active)
         out["recall"][role] = len(hit) / len(golds) if golds else float("nan")
         out["recall_anchored"][role] = (
             sum(bool(a) for a in anchored) / len(golds) if golds else float("nan")
         )
-        out["duplicates"][role] = float(np.mean(hit)) if hit else float("nan")
+        copied = [len(c) for c in copies if c]
+        out["duplicates"][role] = float(np.mean(copied)) if copied else float("nan")
+        out["linked"][role] = float(np.mean(hit)) if hit else float("nan")
         anchored_hit = [len(a) for a in anchored if a]
-        out["duplicates_anchored"][role] = (
+        out["linked_anchored"][role] = (
             float(np.mean(anchored_hit)) if anchored_hit else float("nan")
         )
+        redundant = _redundant(nli, active, embedder=embedder)
+        out["redundant"][role] = len(redundant) / len(active) if active else float("nan")
         out["recalled_by"][role] = dict(zip(golds, by, strict=True))
+        out["copies"][role] = {g: c for g, c in zip(golds, copies, strict=True) if c}
+        out["redundant_facts"][role] = redundant
     out["write_s"] = fed["write_s"]
     out["write_cpu_s"] = fed["write_cpu_s"]
     out["facts_per_turn"] = fed["facts_per_turn"]
@@ -343,8 +409,8 @@ def _apply_ids(
 def injected_updates(
     *, nli: Any, embedder: Any, extractor: Any = None, **writer_options: Any
 ) -> dict[str, Any]:
-    """Each of :data:`UPDATES`, :data:`FRESH_UPDATES` and :data:`HELDOUT_UPDATES` in a
-    fresh memory: the old fact,
+    """Each of :data:`UPDATES`, :data:`FRESH_UPDATES`, :data:`HELDOUT_UPDATES` and
+    :data:`HELDOUT2_UPDATES` in a fresh memory: the old fact,
     unrelated ones, then the update. Superseded: every fact the old sentence became is
     retired in favour of a fact the update added, and those facts are active; no
     unrelated fact may be retired. With ``extractor`` every sentence goes through it (as a
@@ -352,6 +418,7 @@ def injected_updates(
     cases = [("original", o, others, n) for o, others, n in UPDATES]
     cases += [(f"fresh:{k}", o, others, n) for k, o, others, n in FRESH_UPDATES]
     cases += [(f"heldout:{k}", o, others, n) for k, o, others, n in HELDOUT_UPDATES]
+    cases += [(f"heldout2:{k}", o, others, n) for k, o, others, n in HELDOUT2_UPDATES]
     rows: list[dict[str, Any]] = []
     for slot, old, others, new in cases:
         w = _writer(nli, embedder, **writer_options)
@@ -370,14 +437,17 @@ def injected_updates(
                 "new": new,
                 "old_facts": [f.text for f in olds],
                 "new_facts": [f.text for f in news],
-                "new_active": bool(news) and all(f.active for f in news),
+                # a fact of the update refined by another of its facts ("I have a
+                # girlfriend." → "I married my girlfriend in June.") leaves it active
+                "new_active": any(f.active for f in news)
+                and all(f.active or f.superseded_by in new_ids for f in news),
                 "old_superseded": bool(olds)
                 and all(not f.active and f.superseded_by in new_ids for f in olds),
                 "unrelated_retired": retired_unrelated,
             }
         )
     out: dict[str, Any] = {"n": len(rows), "extractor": extractor is not None}
-    for name in ("", "original_", "fresh_", "heldout_"):
+    for name in ("", "original_", "fresh_", "heldout_", "heldout2_"):
         part = [r for r in rows if not name or r["set"] == name[:-1]]
         if part:
             out[f"{name}superseded_rate"] = sum(
@@ -489,11 +559,15 @@ def run_memory_eval(
         "recall_anchored": {
             role: _mean([r["recall_anchored"][role] for r in rows]) for role in ("user", "bot")
         },
-        "duplicates_anchored": {
-            role: _mean([r["duplicates_anchored"][role] for r in rows]) for role in ("user", "bot")
-        },
         "duplicates": {
             role: _mean([r["duplicates"][role] for r in rows]) for role in ("user", "bot")
+        },
+        "linked": {role: _mean([r["linked"][role] for r in rows]) for role in ("user", "bot")},
+        "linked_anchored": {
+            role: _mean([r["linked_anchored"][role] for r in rows]) for role in ("user", "bot")
+        },
+        "redundant": {
+            role: _mean([r["redundant"][role] for r in rows]) for role in ("user", "bot")
         },
         "gold_facts": {role: sum(r["gold"][role] for r in rows) for role in ("user", "bot")},
         "active_facts": {role: sum(r["active"][role] for r in rows) for role in ("user", "bot")},

@@ -92,16 +92,32 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"(?:assist|help)\s+you\s+with\b|\bis\s+there\s+anything\s+else\s+you\s+need\s+"
             r"(?:help|assistance)\s+with\b|\bwhat\s+else\s+can\s+i\s+(?:help\s+(?:you\s+)?with|"
             r"assist\s+(?:you\s+)?with|do\s+for\s+you)\b|\bany\s+(?:other\s+|more\s+)?questions\s+"
-            r"about\s+(?:yourself|your\s+life)\b",
+            r"about\s+(?:yourself|your\s+life)\b|\bwhat\s+(?:can|may)\s+i\s+(?:help|assist)\s+you\s+"
+            r"with\b",
+        ),
+        # "If you need any support or guidance, feel free to ask."
+        (
+            "if-you-need",
+            r"\bif\s+you\s+need\s+(?:any(?:thing)?|help|support|assistance|guidance|advice)\b"
+            r"[^.!?]{0,60}?\b(?:feel\s+free\s+to\s+(?:ask|reach\s+out)|don't\s+hesitate\s+to\s+"
+            r"(?:ask|reach\s+out)|i'm\s+here|i\s+am\s+here)\b",
+        ),
+        # an assistant's lack of data, not a person's ("I don't have any information about
+        # the artists you work with", "Can you please provide me with more details?")
+        (
+            "no-information",
+            r"\b(?:i\s+)?(?:don't|do\s+not)\s+have\s+(?:any\s+)?(?:specific\s+)?(?:information|data)\s+"
+            r"(?:about|on|regarding)\b|\bcan\s+you\s+(?:please\s+)?provide\s+(?:me\s+with\s+)?"
+            r"(?:more|some|additional|further)\s+(?:details|information|context)\b",
         ),
         (
             "meta",
-            r"\b(?:the|my)\s+facts\s+(?:provided|given|you\s+gave|list)\b|\bi\s+(?:can't|cannot)\s+"
-            r"discuss\s+(?:that|this)\b",
+            r"\b(?:the|my)\s+facts\s+(?:provided|given|you\s+gave|list|about\s+me)\b|\bi\s+(?:can't|"
+            r"cannot)\s+discuss\s+(?:that|this)\b",
         ),
         (
             "here-to-assist",
-            r"\b(?:i'm|i\s+am)\s+(?:always\s+)?here\s+to\s+(?:assist|help)(?:\s+(?:you|with)\b|"
+            r"\b(?:i'm|i\s+am)\s+(?:always\s+)?here\s+to\s+(?:assist|help)(?:\s+(?:you|with|if)\b|"
             r"\s*(?:[.!]|$))",
         ),
         (

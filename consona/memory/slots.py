@@ -11,6 +11,11 @@ then stand in one of three relations, by the rules of :mod:`consona.nli.schema` 
 * **another value of a one-value slot** (:func:`slot_conflict`): a conflicting value of a
   single-valued relation (job, workplace, school status, home, age, marital status, …),
   a negated relation on the same thing, or a count mismatch — the newer one supersedes;
+* **another living arrangement** (:func:`arrangement_conflict`): living with someone vs
+  alone or in one's own place ("I live with my parents." / "I moved into my own
+  apartment.") — a slot the DNLI schema has no relation for;
+* **another look** (:func:`look_conflict`): opposite words for the same feature ("I have
+  long hair." / "my hair is short"), which the judge reads as the same topic;
 * neither: the judge decides alone.
 
 Memory compares *states over time*, so it treats the two DNLI workplace relations
@@ -41,7 +46,9 @@ from consona.types import Triple
 __all__ = [
     "FIRST_PERSON",
     "SlotReader",
+    "arrangement_conflict",
     "fact_triples",
+    "look_conflict",
     "negated",
     "same_value",
     "slot_conflict",
@@ -163,6 +170,69 @@ def _normed(triples: Sequence[Triple]) -> list[Triple]:
 
 def _words(text: str) -> set[str]:
     return {stem(w) for w in object_tokens(text)} - {stem(w) for w in _PRONOUN_OBJECTS}
+
+
+_LIVE = r"(?:live|living|lives|stay|staying|moved|moving|move)"
+_WITH_SOMEONE = re.compile(rf"\b{_LIVE} (?:back )?(?:in )?with (?!my own\b)\w+", re.I)
+_ON_ONE_S_OWN = re.compile(
+    rf"\b{_LIVE} (?:all )?(?:alone|by myself|on my own)\b|\bmoved out\b|"
+    rf"\b{_LIVE} (?:in|into) (?:a place of )?my own (?:place|apartment|flat|house|home|condo)\b",
+    re.I,
+)
+
+
+def arrangement_conflict(old: str, new: str) -> str | None:
+    """Do the two first-person facts state different living arrangements (with someone vs
+    alone / in one's own place)? Negated facts decide nothing here.
+
+    >>> arrangement_conflict("I live with my parents.", "I moved into my own apartment.")
+    'living arrangement: with someone vs on my own'
+    >>> arrangement_conflict("I live alone.", "I moved in with my boyfriend.")
+    'living arrangement: on my own vs with someone'
+    >>> arrangement_conflict("I live with my parents.", "I live in Ohio."), arrangement_conflict(
+    ...     "I live with my parents.", "I do not live alone.")
+    (None, None)
+    >>> arrangement_conflict("I live with my wife.", "I bought my own house.")
+    """
+    if negated(old) or negated(new):
+        return None
+
+    def kind(text: str) -> str | None:
+        alone, together = _ON_ONE_S_OWN.search(text), _WITH_SOMEONE.search(text)
+        if bool(alone) == bool(together):
+            return None
+        return "on my own" if alone else "with someone"
+
+    a, b = kind(old), kind(new)
+    if a and b and a != b:
+        return f"living arrangement: {a} vs {b}"
+    return None
+
+
+# features a person has one of at a time, and the opposite words that describe them
+_FEATURES = frozenset({"hair", "beard", "nails", "moustache", "mustache"})
+_OPPOSITES = (("long", "short"), ("straight", "curly"), ("straight", "wavy"), ("thick", "thin"))
+
+
+def look_conflict(old: str, new: str) -> str | None:
+    """Do the two facts describe the same feature (hair, beard, nails) with opposite words?
+    Negated facts decide nothing here.
+
+    >>> look_conflict("I have long hair.", "my hair is short.")
+    'hair: long vs short'
+    >>> look_conflict("I have long hair.", "I love long walks."), look_conflict(
+    ...     "I have long hair.", "I have a short commute.")
+    (None, None)
+    """
+    if negated(old) or negated(new):
+        return None
+    a, b = set(re.findall(r"[a-z]+", old.lower())), set(re.findall(r"[a-z]+", new.lower()))
+    for feature in sorted(_FEATURES & a & b):
+        for x, y in _OPPOSITES:
+            for u, v in ((x, y), (y, x)):
+                if u in a and v in b and v not in a and u not in b:
+                    return f"{feature}: {u} vs {v}"
+    return None
 
 
 def negated(text: str) -> bool:

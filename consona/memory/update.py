@@ -50,7 +50,9 @@ from consona.memory.schema import check_role, check_text
 from consona.memory.slots import (
     FIRST_PERSON,
     SlotReader,
+    arrangement_conflict,
     fact_triples,
+    look_conflict,
     negated,
     same_value,
     slot_conflict,
@@ -185,6 +187,18 @@ _STATE_RULES = [
         r"am not \1 anymore",
     ),
     (re.compile(r"\b(?:just |recently )?got (married|divorced|engaged)\b", re.I), r"am \1"),
+    # a new look is the state it brings about: "I dyed my hair red." → "my hair is red"
+    (
+        re.compile(r"\bi (?:just |recently )?(?:dyed|colou?red|bleached) my hair (\w+)", re.I),
+        r"my hair is \1",
+    ),
+    (
+        re.compile(
+            r"\bi (?:just |recently )?(?:cut|chopped|shaved|got) my hair (?:cut )?(short|off)\b",
+            re.I,
+        ),
+        "my hair is short",
+    ),
     (re.compile(r"\b(?:just |recently )?turned (\d+)(?: years old)?\b", re.I), r"am \1 years old"),
     (re.compile(r",?\s*\b(?:now|these days|nowadays)\b", re.I), ""),
     # when it happened is not part of the state
@@ -211,6 +225,8 @@ def state_form(text: str) -> str:
     ('I am married.', 'I quit I cook.')
     >>> state_form("I quit smoking last year."), state_form("I went back to work as a teacher.")
     ('I am not smoking anymore.', 'I work as a teacher.')
+    >>> state_form("I dyed my hair blonde."), state_form("I cut my hair short.")
+    ('my hair is blonde.', 'my hair is short.')
 
     """
     out = text
@@ -426,7 +442,11 @@ class MemoryWriter:
                 new_t += [t for t in self._triples(state, []) if t not in new_t]
             for i in cand_ids:
                 old_t = self._triples(texts[i], [stored[i]] if i in stored else [])
-                reason = slot_conflict(old_t, new_t)
+                reason = (
+                    slot_conflict(old_t, new_t)
+                    or arrangement_conflict(texts[i], state)
+                    or look_conflict(texts[i], state)
+                )
                 if reason:
                     conflicts[i] = reason
                 elif same_value(old_t, new_t, (texts[i], fact.text)) and (

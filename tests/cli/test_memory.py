@@ -191,6 +191,13 @@ def test_eval_memory_on_real_models(tmp_path):
     assert r.exit_code == 0, r.output
     result = json.loads(out.read_text())
     assert result["episodes"] == 1 and result["recall"]["user"] == 1.0
-    from consona.evaluation.memory import FRESH_UPDATES, HELDOUT_UPDATES, UPDATES
+    from consona.evaluation.memory import (
+        FRESH_UPDATES,
+        HELDOUT2_UPDATES,
+        HELDOUT_UPDATES,
+        UPDATES,
+    )
 
-    assert result["updates"]["n"] == len(UPDATES) + len(FRESH_UPDATES) + len(HELDOUT_UPDATES)
+    assert result["updates"]["n"] == len(UPDATES) + len(FRESH_UPDATES) + len(HELDOUT_UPDATES) + len(
+        HELDOUT2_UPDATES
+    )

@@ -62,6 +62,15 @@ OOC = [
     "Staying in character: I love the sea.",
     "That's great to hear! I'll make sure to consider it. What else can I help with?",
     "I'm glad you have two children. Do you have any other questions about yourself or your life?",
+    # read in the 90-turn real-turn run (session 8)
+    "It's always good to have a safe place to call home. If you need anything related to baby "
+    "delivery or walking, feel free to ask!",
+    "Stay positive. If you need any support or guidance, feel free to ask.",
+    "I'm sorry, but I don't have any information about the artists you work with.",
+    "Can you please provide me with more details about your family and your work experience?",
+    "Hello, Rob! Thanks for chatting. What can I help you with today?",
+    "It can be hard to talk about such things, but I'm here to help if you need to.",
+    "The facts about me, including my love of disneyland, are true and unchanging.",
 ]
 
 IN_CHARACTER = [
@@ -91,6 +100,10 @@ IN_CHARACTER = [
     "My characters in the play are always villains.",
     "I can't continue running like this, my knees hurt.",
     "What else can I bring to the party?",
+    "Well, if you ever need any help with the garden, just let me know.",
+    "I have no information about that band, sorry, never heard of them.",
+    "If you need a ride to the game, I can drive.",
+    "What can I bring you from the store?",
 ]
 
 

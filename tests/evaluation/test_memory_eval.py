@@ -10,6 +10,7 @@ import pytest
 from consona.errors import FormatError
 from consona.evaluation.memory import (
     FRESH_UPDATES,
+    HELDOUT2_UPDATES,
     HELDOUT_UPDATES,
     UPDATES,
     add_scaling,
@@ -74,7 +75,7 @@ def test_run_memory_eval_with_fakes(tmp_path):
     assert r["episodes"] == 2
     assert r["recall"] == {"user": 1.0, "bot": 1.0}
     assert r["duplicates"]["user"] == 1.0
-    n = len(UPDATES) + len(FRESH_UPDATES) + len(HELDOUT_UPDATES)
+    n = len(UPDATES) + len(FRESH_UPDATES) + len(HELDOUT_UPDATES) + len(HELDOUT2_UPDATES)
     assert n >= 40 and r["updates"]["n"] == n and r["updates"]["unrelated_retired"] == 0
     assert r["updates"]["extractor"] and not r["updates_text"]["extractor"]
     assert r["write_path_ms"]["turns"] == 8 and not math.isnan(r["write_path_ms"]["median"])
@@ -86,7 +87,7 @@ def test_injected_updates_and_scaling_with_fakes():
     rows = {x["new"]: x for x in u["rows"]}
     assert rows["I do not have any cats anymore."]["old_superseded"]
     assert u["unrelated_retired"] == 0
-    assert {r["set"] for r in u["rows"]} == {"original", "fresh", "heldout"}
+    assert {r["set"] for r in u["rows"]} == {"original", "fresh", "heldout", "heldout2"}
     assert len({r["slot"] for r in u["rows"] if r["set"] == "fresh"}) >= 8  # several relations
     s = add_scaling(nli=FakeNLI(), embedder=FakeEmbedder(), sizes=(10, 200), adds=3)
     assert set(s) >= {"10", "200", "ratio"} and s["ratio"] > 0
@@ -125,3 +126,18 @@ def test_probe_answers_compare_memory_no_memory_and_full_context(tmp_path):
     }
     assert 0 < row["memory"]["extra_prompt_tokens"] < row["full_context"]["extra_prompt_tokens"]
     assert row["no_memory"]["extra_prompt_tokens"] == 0
+
+
+def test_duplicates_count_copies_not_related_facts():
+    from consona.evaluation.memory import _copies, _redundant
+
+    nli = FakeNLI()
+    gold = ["I have a dog."]
+    linked = [["I have a dog.", "I have a dog named rex.", "I have a dog !"]]
+    # "named rex" says more than the gold sentence: linked to it, but no copy of it
+    assert _copies(nli, gold, linked) == [["I have a dog.", "I have a dog !"]]
+    assert _copies(nli, ["I swim."], [[]]) == [[]]
+    facts = ["I have a dog.", "I bake bread.", "I have a dog !", "I bake bread.", "I swim."]
+    assert sorted(_redundant(nli, facts)) == sorted(facts[:4])
+    assert _redundant(nli, ["I have a dog.", "I have a dog named rex."]) == []
+    assert _redundant(nli, ["I swim."]) == []

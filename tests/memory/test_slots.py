@@ -4,6 +4,8 @@ the same value merges, inferred or negation-losing triples decide nothing."""
 
 from __future__ import annotations
 
+import pytest
+
 from consona.memory import MemoryStore, MemoryWriter, own_facts
 from consona.memory.slots import fact_triples, same_value, slot_conflict
 from consona.testing import FakeEmbedder, FakeNLI
@@ -36,6 +38,34 @@ def test_another_workplace_supersedes_when_the_judge_sees_no_contradiction():
     (change,) = w.apply("ana", "Mira", "user", [SCHOOL]).changes
     assert change.action == "supersede" and [t for _, t in change.replaced] == [BANK.text]
     assert active(w) == ["I have a son.", "I love the beach.", "I work at a school."]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("I live with my parents.", "I moved into my own apartment."),
+        ("I live alone.", "I moved in with my boyfriend."),
+        ("I live with two roommates.", "I live by myself now."),
+        ("I have long hair.", "I cut my hair short."),
+        ("My hair is blonde.", "I dyed my hair red."),
+    ],
+)
+def test_another_living_arrangement_or_look_supersedes(old, new):
+    nli = FakeNLI()
+    assert nli.label(old, new) == "neutral"
+    w = writer(nli)
+    w.apply("ana", "Mira", "user", [old, "I have a hamster.", "I study biology."])
+    (change,) = w.apply("ana", "Mira", "user", [new]).changes
+    assert change.action == "supersede" and [t for _, t in change.replaced] == [old]
+    assert active(w) == ["I have a hamster.", "I study biology.", new]
+
+
+def test_a_home_of_ones_own_is_no_arrangement_without_living_there():
+    w = writer()
+    w.apply("ana", "Mira", "user", ["I live with my wife."])
+    (change,) = w.apply("ana", "Mira", "user", ["I bought my own house."]).changes
+    assert change.action == "add"
+    assert active(w) == ["I live with my wife.", "I bought my own house."]
 
 
 def test_without_triples_the_judge_decides_alone():

@@ -80,6 +80,18 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"family|pets)\b",
         ),
         ("no-location", r"\bdon't\s+(?:live|exist)\s+in\s+(?:a|any)\s+(?:specific|physical)\b"),
+        # "I don't have feelings or emotions like humans do"
+        (
+            "no-feelings",
+            r"\b(?:don't|do\s+not)\s+have\s+(?:any\s+)?(?:feelings|emotions)(?:\s+or\s+(?:feelings|"
+            r"emotions))?\s+like\s+(?:humans|people|a\s+human|a\s+person|you)\s+do\b",
+        ),
+        # an assistant's offer of any topic, and a promise about the rules it was given
+        (
+            "any-topic",
+            r"\b(?:i'm|i\s+am)\s+here\s+to\s+(?:talk|chat)\s+about\s+any(?:thing|\s+topic)\b|"
+            r"\bnot\s+to\s+contradict\s+(?:your|my)\s+(?:previous\s+)?(?:statements|facts)\b",
+        ),
         # assistant service phrases
         (
             "how-can-i-assist",
@@ -93,7 +105,10 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"(?:help|assistance)\s+with\b|\bwhat\s+else\s+can\s+i\s+(?:help\s+(?:you\s+)?with|"
             r"assist\s+(?:you\s+)?with|do\s+for\s+you)\b|\bany\s+(?:other\s+|more\s+)?questions\s+"
             r"about\s+(?:yourself|your\s+life)\b|\bwhat\s+(?:can|may)\s+i\s+(?:help|assist)\s+you\s+"
-            r"with\b",
+            r"with\b|\bwhat\s+can\s+i\s+do\s+for\s+you\b|\bhow\s+else\s+can\s+i\s+(?:help|assist)\b|"
+            r"\bis\s+there\s+anything\s+else\s+you(?:'d|\s+would)\s+like\s+to\s+know\b|\blet\s+me\s+"
+            r"know\s+if\s+there(?:'s|\s+is)\s+anything\s+(?:else\s+)?i\s+can\s+(?:help|assist|do)\b|"
+            r"\bany\s+(?:other|more|further)\s+questions\s+or\s+(?:need|would\s+you\s+like|want)\b",
         ),
         # "If you need any support or guidance, feel free to ask."
         (
@@ -117,7 +132,7 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             "here-to-assist",
-            r"\b(?:i'm|i\s+am)\s+(?:always\s+)?here\s+to\s+(?:assist|help)(?:\s+(?:you|with|if)\b|"
+            r"\b(?:i'm|i\s+am)\s+(?:always\s+)?(?:here|ready)\s+to\s+(?:assist|help)(?:\s+(?:you|with|if)\b|"
             r"\s*(?:[.!]|$))",
         ),
         (

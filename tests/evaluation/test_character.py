@@ -71,6 +71,15 @@ OOC = [
     "Hello, Rob! Thanks for chatting. What can I help you with today?",
     "It can be hard to talk about such things, but I'm here to help if you need to.",
     "The facts about me, including my love of disneyland, are true and unchanging.",
+    "Oh, right! Is there anything else you'd like to know about these cats?",
+    "Hello! It's good to chat with you. I'm here to talk about any topic you're interested in.",
+    "Sure, I'm ready to help! What's your kindergarten lesson about?",
+    "Hello! I'm feeling a bit tired. What can I do for you today?",
+    "You're on leave! Let me know if there's anything I can help you with.",
+    "It's always a good idea. Do you have any other questions or need some advice?",
+    "Sure, I'll be careful not to contradict your previous statements.",
+    "I'm just a friend here, so I don't have feelings or emotions like humans do.",
+    "How else can I help you today?",
 ]
 
 IN_CHARACTER = [
@@ -104,6 +113,10 @@ IN_CHARACTER = [
     "I have no information about that band, sorry, never heard of them.",
     "If you need a ride to the game, I can drive.",
     "What can I bring you from the store?",
+    "I'm ready to go when you are, just let me grab my coat.",
+    "Let me know if there's anything good on tv tonight.",
+    "Do you have any other questions about the trip?",
+    "My dog has more feelings than most people I know.",
 ]
 
 

@@ -3,7 +3,7 @@
 A fact's triples come from the extractor (``Fact.subject/relation/object``, kept in the
 store) and from the judge's triple extractor run on its text (and on the state a change
 statement brings about: "I moved to Oslo." → "I live in Oslo."). Two facts of one speaker
-then stand in one of three relations, by the rules of :mod:`consona.nli.schema` and
+then stand in one of these relations, by the rules of :mod:`consona.nli.schema` and
 :mod:`consona.nli.clash` (the same rules the judge's structured check uses):
 
 * **same value** (:func:`same_value`): the same relation with the same object and the
@@ -13,9 +13,10 @@ then stand in one of three relations, by the rules of :mod:`consona.nli.schema` 
   a negated relation on the same thing, or a count mismatch — the newer one supersedes;
 * **another living arrangement** (:func:`arrangement_conflict`): living with someone vs
   alone or in one's own place ("I live with my parents." / "I moved into my own
-  apartment.") — a slot the DNLI schema has no relation for;
+  apartment.") — memory's own word rule, as the DNLI schema has no relation for it;
 * **another look** (:func:`look_conflict`): opposite words for the same feature ("I have
-  long hair." / "my hair is short"), which the judge reads as the same topic;
+  long hair." / "my hair is short"), which the judge reads as the same topic — memory's
+  own word rule too;
 * neither: the judge decides alone.
 
 Memory compares *states over time*, so it treats the two DNLI workplace relations

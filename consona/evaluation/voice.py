@@ -86,6 +86,12 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\b(?:don't|do\s+not)\s+have\s+(?:any\s+)?(?:feelings|emotions)(?:\s+or\s+(?:feelings|"
             r"emotions))?\s+like\s+(?:humans|people|a\s+human|a\s+person|you)\s+do\b",
         ),
+        # an assistant's lecture ("Remember, it's always important to grieve …")
+        (
+            "lecture",
+            r"(?:^|[.!?]\s+)remember,?\s+(?:that\s+)?(?:it's|it\s+is)\s+(?:always\s+|also\s+)?"
+            r"(?:important|okay|ok|essential|crucial|good)\s+to\b",
+        ),
         # an assistant's offer of any topic, and a promise about the rules it was given
         (
             "any-topic",
@@ -96,7 +102,8 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "how-can-i-assist",
             r"\bhow\s+(?:can|may|could|might)\s+i\s+(?:assist|help|be\s+of\s+(?:assistance|help|"
-            r"service))\s+you(?:\s+(?:today|tonight|now|this\s+\w+|further|with\s+\w+(?:\s+\w+)?))?\s*\?",
+            r"service))\s+you(?:\s+(?:today|tonight|now|this\s+\w+|further|with\s+\w+(?:\s+\w+){0,3}))?"
+            r"\s*\?",
         ),
         (
             "anything-else",
@@ -108,7 +115,9 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"with\b|\bwhat\s+can\s+i\s+do\s+for\s+you\b|\bhow\s+else\s+can\s+i\s+(?:help|assist)\b|"
             r"\bis\s+there\s+anything\s+else\s+you(?:'d|\s+would)\s+like\s+to\s+know\b|\blet\s+me\s+"
             r"know\s+if\s+there(?:'s|\s+is)\s+anything\s+(?:else\s+)?i\s+can\s+(?:help|assist|do)\b|"
-            r"\bany\s+(?:other|more|further)\s+questions\s+or\s+(?:need|would\s+you\s+like|want)\b",
+            r"\bany\s+(?:other|more|further)\s+questions\s+or\s+(?:need|would\s+you\s+like|want)\b|"
+            r"\bwhat\s+would\s+you\s+like\s+to\s+know\s+or\s+(?:discuss|talk\s+about)\b|\bi'll\s+do\s+"
+            r"my\s+best\s+to\s+(?:help|assist)\s+you\b",
         ),
         # "If you need any support or guidance, feel free to ask."
         (

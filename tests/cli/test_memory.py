@@ -198,6 +198,5 @@ def test_eval_memory_on_real_models(tmp_path):
         UPDATES,
     )
 
-    assert result["updates"]["n"] == len(UPDATES) + len(FRESH_UPDATES) + len(HELDOUT_UPDATES) + len(
-        HELDOUT2_UPDATES
-    )
+    sets = (UPDATES, FRESH_UPDATES, HELDOUT_UPDATES, HELDOUT2_UPDATES)
+    assert result["updates"]["n"] == sum(len(s) for s in sets)

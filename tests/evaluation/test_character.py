@@ -80,6 +80,9 @@ OOC = [
     "Sure, I'll be careful not to contradict your previous statements.",
     "I'm just a friend here, so I don't have feelings or emotions like humans do.",
     "How else can I help you today?",
+    "I apologize. How can I assist you with this new information?",
+    "I'm really sorry. Remember, it's always important to grieve and remember the people we love.",
+    "I'll do my best to help you transition smoothly. What would you like to know or discuss?",
 ]
 
 IN_CHARACTER = [
@@ -117,6 +120,8 @@ IN_CHARACTER = [
     "Let me know if there's anything good on tv tonight.",
     "Do you have any other questions about the trip?",
     "My dog has more feelings than most people I know.",
+    "i remember it is important to water them daily .",
+    "Remember that time it rained on our picnic?",
 ]
 
 

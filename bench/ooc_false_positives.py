@@ -11,27 +11,27 @@ chats do not speak as an AI assistant). Prints the hits and writes JSON.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
 
+SOURCES = {
+    "personachat": ("personachat", "valid_dialogs.json"),
+    "synthetic-persona-chat": ("synthetic-persona-chat", "Synthetic-Persona-Chat_valid.csv"),
+}
+
 
 def human_turns(data_dir: Path) -> dict[str, list[str]]:
-    """The human turns per source (empty lists for sources that are not there)."""
-    out: dict[str, list[str]] = {"personachat": [], "synthetic-persona-chat": []}
-    pc = data_dir / "personachat" / "valid_dialogs.json"
-    if pc.is_file():
-        for d in json.loads(pc.read_text()):
-            for t in d.get("turns", []):
-                out["personachat"] += [x for x in (t.get("text"), t.get("label")) if x]
-    spc = data_dir / "synthetic-persona-chat" / "Synthetic-Persona-Chat_valid.csv"
-    if spc.is_file():
-        with spc.open(newline="") as f:
-            for row in csv.DictReader(f):
-                for line in (row.get("Best Generated Conversation") or "").split("\n"):
-                    if ":" in line:
-                        out["synthetic-persona-chat"].append(line.split(":", 1)[1].strip())
+    """The human turns per source, read with consona's own dialogue readers (empty lists
+    for sources that are not there)."""
+    from consona.formats import read_dialogues
+
+    out: dict[str, list[str]] = {}
+    for name, parts in SOURCES.items():
+        path = data_dir.joinpath(*parts)
+        out[name] = (
+            [t.text for d in read_dialogues(path) for t in d.turns] if path.is_file() else []
+        )
     return out
 
 

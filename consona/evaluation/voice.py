@@ -111,13 +111,17 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"(?:assist|help)\s+you\s+with\b|\bis\s+there\s+anything\s+else\s+you\s+need\s+"
             r"(?:help|assistance)\s+with\b|\bwhat\s+else\s+can\s+i\s+(?:help\s+(?:you\s+)?with|"
             r"assist\s+(?:you\s+)?with|do\s+for\s+you)\b|\bany\s+(?:other\s+|more\s+)?questions\s+"
-            r"about\s+(?:yourself|your\s+life)\b|\bwhat\s+(?:can|may)\s+i\s+(?:help|assist)\s+you\s+"
-            r"with\b|\bwhat\s+can\s+i\s+do\s+for\s+you\b|\bhow\s+else\s+can\s+i\s+(?:help|assist)\b|"
-            r"\bis\s+there\s+anything\s+else\s+you(?:'d|\s+would)\s+like\s+to\s+know\b|\blet\s+me\s+"
-            r"know\s+if\s+there(?:'s|\s+is)\s+anything\s+(?:else\s+)?i\s+can\s+(?:help|assist|do)\b|"
-            r"\bany\s+(?:other|more|further)\s+questions\s+or\s+(?:need|would\s+you\s+like|want)\b|"
-            r"\bwhat\s+would\s+you\s+like\s+to\s+know\s+or\s+(?:discuss|talk\s+about)\b|\bi'll\s+do\s+"
-            r"my\s+best\s+to\s+(?:help|assist)\s+you\b",
+            r"about\s+(?:yourself|your\s+life)\b",
+        ),
+        # more service offers, read in the 90-turn real-turn runs
+        (
+            "service-offer",
+            r"\bwhat\s+(?:can|may)\s+i\s+(?:help|assist)\s+you\s+with\b|\bwhat\s+can\s+i\s+do\s+for\s+"
+            r"you\b|\bhow\s+else\s+can\s+i\s+(?:help|assist)\b|\bis\s+there\s+anything\s+else\s+you"
+            r"(?:'d|\s+would)\s+like\s+to\s+know\b|\blet\s+me\s+know\s+if\s+there(?:'s|\s+is)\s+"
+            r"anything\s+(?:else\s+)?i\s+can\s+(?:help|assist|do)\b|\bany\s+(?:other|more|further)\s+"
+            r"questions\s+or\s+(?:need|would\s+you\s+like|want)\b|\bwhat\s+would\s+you\s+like\s+to\s+"
+            r"know\s+or\s+(?:discuss|talk\s+about)\b|\bi'll\s+do\s+my\s+best\s+to\s+(?:help|assist)\s+you\b",
         ),
         # "If you need any support or guidance, feel free to ask."
         (

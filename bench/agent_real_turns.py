@@ -70,7 +70,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(agent_n<N>_first_clean), in the same run",
     )
     ap.add_argument("--backend", default=None)
-    ap.add_argument("--model", default=None)
+    ap.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        help="chat model (GGUF path, URL or name; default: settings). Repeatable: every setting "
+        "runs for each model in the same run, named <model>/agent_n<N>, and the latency ratios "
+        "are against the first model's first setting",
+    )
     ap.add_argument("--nli", default=None, help="the agent's guard (default: settings)")
     ap.add_argument(
         "--judges", default="consona", help="comma list of NLI names; 'llm' = the chat model"
@@ -143,9 +150,12 @@ def main(
     argv: list[str] | None = None,
     *,
     backend: Any = None,
+    backends: dict[str, Any] | None = None,
     judges: dict[str, Any] | None = None,
     embedder: Any = None,
 ) -> dict[str, Any]:
+    """Run the benchmark; ``backend`` (one) or ``backends`` (label → backend, several models
+    compared in one run) replace the ``--model`` loading, as tests do."""
     from consona.agent import PersonaAgent
     from consona.backends import load_backend
     from consona.nli.models import load_optional_nli
@@ -155,7 +165,18 @@ def main(
     if args.rescore is not None:
         return rescore_file(args, backend=backend, judges=judges, embedder=embedder)
     cases = load_cases(args)
-    backend = backend or load_backend(args.backend, model=args.model, settings=settings)
+    if backends is None:
+        if backend is not None:
+            backends = {"": backend}
+        else:
+            models = args.model or [None]
+            backends = {
+                (model_label(m) if len(models) > 1 else ""): load_backend(
+                    args.backend, model=m, settings=settings
+                )
+                for m in models
+            }
+    backend = next(iter(backends.values()))  # the 'llm' judge is the first model
     judges = judges or load_judges(args.judges, backend)
     embedder = embedder if embedder is not None else load_embedder(args.embedder)
     first_judge = next(iter(judges.values()))
@@ -174,7 +195,10 @@ def main(
         ),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "backend": getattr(backend, "name", "?"),
-        "model": str(getattr(backend, "model_path", None) or args.model or ""),
+        "model": _model_name(backend, args.model[0] if args.model else None),
+        "models": {
+            label: _model_name(b, None) for label, b in backends.items() if len(backends) > 1
+        },
         "guard": getattr(guard, "name", None),
         "judges": {n: getattr(j, "name", n) for n, j in judges.items()},
         "cases": [{"id": c.id, "source": c.source, "facts": c.facts} for c in cases],
@@ -191,11 +215,17 @@ def main(
     ablate = [t.strip() for t in args.ablate.split(",") if t.strip()]
     if ablate == ["all"]:
         ablate = list(TERMS)
-    runs: list[tuple[str, int, Any]] = [(f"agent_n{n}", n, None) for n in counts]
-    runs += [(f"agent_n{max(counts)}_no_{t}", max(counts), CharacterTerms.off(t)) for t in ablate]
+    plan: list[tuple[str, int, Any]] = [(f"agent_n{n}", n, None) for n in counts]
+    plan += [(f"agent_n{max(counts)}_no_{t}", max(counts), CharacterTerms.off(t)) for t in ablate]
     if args.first_clean:
-        runs.append((f"agent_n{max(counts)}_first_clean", max(counts), None))
-    for setting, n, terms in runs:
+        plan.append((f"agent_n{max(counts)}_first_clean", max(counts), None))
+    runs = [
+        (f"{label}/{name}" if label else name, n, terms, b)
+        for label, b in backends.items()
+        for name, n, terms in plan
+    ]
+    base = runs[0][0]
+    for setting, n, terms, backend in runs:
         rows, pushed = [], []
         start = time.perf_counter()
         for ci, case in enumerate(cases):
@@ -231,19 +261,34 @@ def main(
                     for r in rows[: args.reading]
                 ],
             }
-            _latency_ratio(result, counts)
+            _latency_ratio(result, base, len(runs))
             write(result, args)  # after every dialogue: a long run can be read while it runs
         print(f"{setting}: {json.dumps(summary)}", file=sys.stderr)
     print(f"wrote {args.out} and {args.html}", file=sys.stderr)
     return result
 
 
-def _latency_ratio(result: dict[str, Any], counts: list[int]) -> None:
+def model_label(model: str | None) -> str:
+    """A setting-name prefix for a model: the file stem of a path, else the name itself."""
+    if not model:
+        return "default"
+    if "://" in model:
+        return model.rstrip("/").rsplit("/", 1)[-1] or model
+    return Path(model).stem.lower() or model
+
+
+def _model_name(backend: Any, model: str | None) -> str:
+    return str(
+        getattr(backend, "model_path", None) or getattr(backend, "model", None) or model or ""
+    )
+
+
+def _latency_ratio(result: dict[str, Any], base: str, runs: int) -> None:
+    """Each agent setting's mean latency over ``base``'s (the first setting of the run)."""
     lat = {k: s["summary"].get("latency_mean_s") for k, s in result["settings"].items()}
-    base = lat.get(f"agent_n{counts[0]}")
-    if len(counts) > 1 and base:
+    if runs > 1 and lat.get(base):
         result["latency_ratio"] = {
-            k: round(v / base, 2) for k, v in lat.items() if v and k.startswith("agent_")
+            k: round(v / lat[base], 2) for k, v in lat.items() if v and k != "human"
         }
 
 

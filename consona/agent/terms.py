@@ -8,8 +8,9 @@ candidates:
   (:func:`~consona.evaluation.character.leaks_prompt`): **disqualifying**, like a
   contradiction of a fact — such a candidate never passes the guard;
 * ``in_character`` — speaks as an AI / assistant / model or refuses as one
-  (:func:`~consona.evaluation.character.out_of_character`): loses to *every*
-  in-character candidate, and ``in_character`` is taken off its score;
+  (:func:`~consona.evaluation.character.out_of_character`), or is no reply at all (no
+  word in it, or a loop: :func:`~consona.evaluation.character.degenerate`): loses to
+  *every* in-character candidate, and ``in_character`` is taken off its score;
 * ``echo`` — claims as its own a fact the user just stated about themselves (needs NLI);
 * ``self_consistency`` — contradicts the agent's own earlier replies or itself (NLI);
 * ``forced_persona`` — recites persona facts the user's turn gave no reason for (NLI);
@@ -38,6 +39,7 @@ from typing import Any
 from consona.agent.rerank import Candidate
 from consona.errors import ConfigError, UnknownNameError
 from consona.evaluation.character import (
+    degenerate,
     echo,
     forced_persona,
     leaks_prompt,
@@ -135,6 +137,8 @@ def _leak(ctx: TermContext, text: str) -> list[str]:
 @term("in_character")
 def _in_character(ctx: TermContext, text: str) -> list[str]:
     found = [m for _, m in ooc_evidence(text)]
+    if degenerate(text):
+        found.append("no words, or a loop")
     if ctx.name:
         # "as Sam, I'm not interested": the character speaking of itself from outside
         m = re.search(rf"\bas {re.escape(ctx.name)}\s*,?\s+(?:i|i'm|i am)\b", text, re.I)

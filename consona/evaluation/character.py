@@ -36,6 +36,7 @@ from consona.text import STOP_WORDS, content_words, rouge_l, split_clauses, toke
 
 __all__ = [
     "caved",
+    "degenerate",
     "echo",
     "forced_persona",
     "leaks_prompt",
@@ -378,6 +379,30 @@ def repetition(earlier_replies: Sequence[str], reply: str) -> float:
     1.0
     """
     return max((rouge_l(reply, e) for e in earlier_replies), default=0.0)
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}|\b[ai]\b", re.IGNORECASE)
+
+
+def degenerate(reply: str, *, min_distinct: float = 0.5, min_words: int = 16) -> bool:
+    """Not usable as a chat reply at all: empty, no word in it (emoji or symbol runs), or
+    stuck in a loop — in a reply of ``min_words`` words or more, fewer than ``min_distinct``
+    of its word 3-grams are distinct.
+
+    >>> degenerate("\U0001f603\U0001f4a1\U0001f4a1\U0001f4a1")
+    True
+    >>> degenerate("i am a nurse and i love my dog . " * 4)
+    True
+    >>> degenerate("I'm a nurse, you?")
+    False
+    """
+    words = [w.lower() for w in _WORD.findall(reply)]
+    if not words:
+        return True
+    if len(words) < min_words:
+        return False
+    grams = list(zip(words, words[1:], words[2:], strict=False))
+    return len(set(grams)) < min_distinct * len(grams)
 
 
 # ---------------------------------------------------------------- caving under pushback

@@ -694,6 +694,7 @@ def probe_answers(
             row[cond] = {
                 "reply": reply.text,
                 "extra_prompt_tokens": build.prompt_tokens - base_tokens,
+                "dropped_turns": build.dropped_turns,
                 "contradiction": verdict.contradiction,
                 "contradicted": verdict.contradicted,
                 "entailed": verdict.entailed,
@@ -718,6 +719,17 @@ def probe_answers(
                 "mean_extra_prompt_tokens": sum(r[cond]["extra_prompt_tokens"] for r in rows)
                 / len(rows),
             }
+    if rows:
+        # the full context is cut to context_factor × the memory's tokens; where the earlier
+        # sessions were shorter than that, it is all of them, and the ratio is below the factor
+        cut = [r for r in rows if r["full_context"].get("dropped_turns")]
+        out["full_context_truncated"] = len(cut)
+        mem = sum(r["memory"]["extra_prompt_tokens"] for r in rows)
+        out["full_context_tokens_per_memory_token"] = (
+            round(sum(r["full_context"]["extra_prompt_tokens"] for r in rows) / mem, 2)
+            if mem > 0
+            else None
+        )
     if rows:  # paired: the same probe with and without memory / with the full context
         for other in ("no_memory", "full_context"):
             out[f"memory_vs_{other}"] = {

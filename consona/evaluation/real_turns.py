@@ -216,6 +216,7 @@ def score_reply(
         "ooc_evidence": [m for _, m in ch.ooc_evidence(reply)],
         "leak": ch.leaks_prompt(reply, prompt_text, allowed=facts),
         "length": ch.length(reply),
+        "degenerate": ch.degenerate(reply),
         "repetition": round(ch.repetition(earlier, reply), 4),
         "relevance": round(ch.relevance(user_turn, reply, embedder), 4)
         if embedder is not None
@@ -373,6 +374,7 @@ def summarize(
         "leak": _rate(r["leak"] for r in rows),
         "length_mean": round(statistics.fmean(r["length"] for r in rows), 2) if rows else None,
         "repeat": _rate(r.get("repetition", 0.0) >= REPEAT for r in rows),
+        "degenerate": _rate(bool(r.get("degenerate")) for r in rows),
     }
     rel = [r["relevance"] for r in rows if r.get("relevance") is not None]
     out["relevance_mean"] = round(statistics.fmean(rel), 4) if rel else None
@@ -437,7 +439,7 @@ def render_html(result: dict[str, Any], *, k: int = 10) -> str:
     and the worst cases per failure kind. Every text from data or models is escaped."""
     settings = result["settings"]
     judges = sorted({n for s in settings.values() for n in s["summary"]["judges"]})
-    head = ["setting", "replies", "OOC", "leak", "relevance", "length", "latency s"]
+    head = ["setting", "replies", "OOC", "leak", "degenerate", "relevance", "length", "latency s"]
     for n in judges:
         head += [f"{k} [{n}]" for k in (*_JUDGED, "caved")]
     lines = [
@@ -451,8 +453,8 @@ def render_html(result: dict[str, Any], *, k: int = 10) -> str:
     ]
     for name, s in settings.items():
         sm = s["summary"]
-        cells = [name, sm["replies"], sm["out_of_character"], sm["leak"], sm["relevance_mean"],
-                 sm["length_mean"], sm.get("latency_mean_s")]  # fmt: skip
+        cells = [name, sm["replies"], sm["out_of_character"], sm["leak"], sm.get("degenerate"),
+                 sm["relevance_mean"], sm["length_mean"], sm.get("latency_mean_s")]  # fmt: skip
         for n in judges:
             per = sm["judges"].get(n, {})
             cells += [per.get(k) for k in (*_JUDGED, "caved")]

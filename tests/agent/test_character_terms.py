@@ -45,6 +45,17 @@ def test_ai_speak_loses_to_an_in_character_candidate():
     assert r.flags == [] and r.to_dict()["flags"] == []
 
 
+def test_a_reply_with_no_words_or_a_loop_loses():
+    spam = "\U0001f603" + "\U0001f4a1" * 30
+    loop = "i am a nurse and i love my family . " * 5
+    r = agent([spam, loop, "Jazz, always. You?"], candidates=3).reply(
+        [], user="what music do you like?"
+    )
+    assert r.text == "Jazz, always. You?"
+    assert r.candidates[0].terms["in_character"] == ["no words, or a loop"]
+    assert r.candidates[1].ooc and "in_character" in r.candidates[1].flags
+
+
 def test_ooc_loses_even_with_a_higher_score():
     # a nearly zero weight: the rank tier alone must keep the AI-speak candidate out
     a = agent(

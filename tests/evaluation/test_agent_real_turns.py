@@ -161,6 +161,33 @@ def test_ablate_adds_one_setting_per_term_in_the_same_run(bench, tmp_path):
         bench.main([*common, "--ablate", "charm"], backend=backend)
 
 
+def test_two_models_in_one_run(bench, tmp_path):
+    data = tmp_path / "valid_dialogs.json"
+    data.write_text(json.dumps(_dialogs(4)))
+    slow = FakeBackend(lambda m: "I have two dogs.", latency_s=0.02)
+    fast = FakeBackend(_replier, latency_s=0.001)
+    result = bench.main(
+        ["--data", str(data), "--split", "all", "--dialogues", "2", "--turns", "2",
+         "--candidates", "1", "--judges", "fake-judge", "--embedder", "fake",
+         "--coherence", "lexical", "--no-human", "--out", str(tmp_path / "m.json"),
+         "--html", str(tmp_path / "m.html")],
+        backends={"big": slow, "small": fast},
+    )  # fmt: skip
+    assert set(result["settings"]) == {"big/agent_n1", "small/agent_n1"}
+    assert result["latency_ratio"]["big/agent_n1"] == 1.0
+    assert result["latency_ratio"]["small/agent_n1"] < 0.5
+    # each model wrote its own replies: only the small one speaks as an AI
+    assert result["settings"]["big/agent_n1"]["summary"]["out_of_character"] == 0.0
+    assert result["settings"]["small/agent_n1"]["summary"]["out_of_character"] > 0
+    assert set(result["models"]) == {"big", "small"}
+
+
+def test_model_label(bench):
+    assert bench.model_label("/m/Qwen2.5-1.5B-Q4_K_M.gguf") == "qwen2.5-1.5b-q4_k_m"
+    assert bench.model_label("http://localhost:8000/v1") == "v1"
+    assert bench.model_label(None) == "default"
+
+
 def test_rescore_adds_a_judge_and_keeps_the_others(bench, tmp_path):
     from consona.testing import ScriptedNLI
 

@@ -83,6 +83,17 @@ OOC = [
     "I apologize. How can I assist you with this new information?",
     "I'm really sorry. Remember, it's always important to grieve and remember the people we love.",
     "I'll do my best to help you transition smoothly. What would you like to know or discuss?",
+    # read in the 90-turn lecture run (session 9)
+    "It must be difficult to adjust. I'm sorry to hear that. Is there anything I can do to help "
+    "you cope?",
+    "It's been a tough road. If there's anything I can do to help you, feel free to ask.",
+    "I'm glad you're preparing! Let me know if you need any help with your kindergarten lesson.",
+    "It's natural to feel sad. Remember, you are not alone. Let me know if you need anything else.",
+    "I'm sorry John, I can't help with that.",
+    "If you're interested in NASCAR, feel free to let me know. I'd be happy to discuss anything "
+    "you're curious about.",
+    "Please feel free to ask me anything you'd like to know, and I'll answer truthfully.",
+    "You didn't tell me what specific information you'd like me to provide.",
 ]
 
 IN_CHARACTER = [
@@ -122,6 +133,12 @@ IN_CHARACTER = [
     "My dog has more feelings than most people I know.",
     "i remember it is important to water them daily .",
     "Remember that time it rained on our picnic?",
+    "is there anything i can do to cheer you up ?",
+    "let me know if you need a ride to the game .",
+    "if there is anything good on tv tonight let me know .",
+    "remember you are coming to dinner on sunday !",
+    "i'm sorry , i can't help laughing at that .",
+    "i can talk about anything with my sister .",
 ]
 
 
@@ -265,6 +282,20 @@ def test_leaks_prompt():
         "I bake bread every single morning before the sun comes up!", prompt, allowed=[fact]
     )
     assert not leaks_prompt("I bake bread. Want some?", prompt)
+
+
+def test_degenerate():
+    from consona.evaluation.character import degenerate
+
+    assert degenerate("") and degenerate("  ... !!") and degenerate("\U0001f44c" * 40)
+    assert degenerate("i love to spend time with my family . " * 4)
+    assert not degenerate("lol") and not degenerate("12 , ok")
+    assert not degenerate("I'm a nurse. I have two dogs and I walk them every day at six.")
+    # a long reply that says several things is not a loop
+    assert not degenerate(
+        "I work at the hospital, mostly nights. My two dogs keep me company when I get home, "
+        "and on weekends I hike with them up the hill behind our house."
+    )
 
 
 def test_repetition():

@@ -126,6 +126,9 @@ def test_probe_answers_compare_memory_no_memory_and_full_context(tmp_path):
     }
     assert 0 < row["memory"]["extra_prompt_tokens"] < row["full_context"]["extra_prompt_tokens"]
     assert row["no_memory"]["extra_prompt_tokens"] == 0
+    ratio = row["full_context"]["extra_prompt_tokens"] / row["memory"]["extra_prompt_tokens"]
+    assert r["full_context_tokens_per_memory_token"] == round(ratio, 2)
+    assert r["full_context_truncated"] == int(row["full_context"]["dropped_turns"] > 0)
 
 
 def test_duplicates_count_copies_not_related_facts():

@@ -22,6 +22,7 @@ from typing import Any
 
 from consona.agent.prompt import (
     REPAIR_ECHO,
+    REPAIR_HOLD,
     REPAIR_LEAK,
     REPAIR_NOTE,
     REPAIR_OOC,
@@ -151,13 +152,14 @@ def _hold_back(text: str, words: int) -> int:
     return starts[-words] if len(starts) > words else 0
 
 
-_FAULTS = ("contradiction", "leak", "in_character", "echo", "self_consistency")
+_FAULTS = ("contradiction", "leak", "in_character", "echo", "self_consistency", "hold")
 _REPAIR_REASON = {
     "contradiction": "contradicted a fact",
     "leak": "revealed its instructions",
     "in_character": "spoke as an AI assistant",
     "echo": "repeated the user's fact as its own",
     "self_consistency": "contradicted an earlier reply",
+    "hold": "gave in to the user's pushback",
 }
 
 
@@ -549,6 +551,13 @@ class PersonaAgent:
             return kind, "spoke as an AI assistant", REPAIR_OOC.format(evidence=ev, name=name)
         if kind == "echo":
             return kind, f"echoed: {found[0]}", REPAIR_ECHO.format(fact=found[0], user_name=user)
+        if kind == "hold":
+            fact = str(found[-1])
+            return (
+                kind,
+                f"gave in: {found[0]}",
+                REPAIR_HOLD.format(fact=fact, name=name, user_name=user),
+            )
         said = str(found[0]).removeprefix("(same reply) ")
         return kind, f"contradicted: {said}", REPAIR_SELF.format(said=said, name=name)
 

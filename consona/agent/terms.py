@@ -13,6 +13,9 @@ candidates:
   *every* in-character candidate, and ``in_character`` is taken off its score;
 * ``echo`` — claims as its own a fact the user just stated about themselves (needs NLI);
 * ``self_consistency`` — contradicts the agent's own earlier replies or itself (NLI);
+* ``hold`` — on a pushback turn ("no, you told me you don't have dogs", "are you sure?")
+  gives the fact up, or apologises or agrees for it even while restating it (NLI;
+  :func:`~consona.evaluation.character.concedes`);
 * ``forced_persona`` — recites persona facts the user's turn gave no reason for (NLI);
   such a candidate also loses the entailment bonus (``TermContext.entail_weight``);
 * ``relevance`` — cosine of the user turn's and the candidate's embeddings, added
@@ -33,17 +36,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from consona.agent.rerank import Candidate
 from consona.errors import ConfigError, UnknownNameError
 from consona.evaluation.character import (
+    concedes,
     degenerate,
     echo,
     forced_persona,
     leaks_prompt,
     ooc_evidence,
+    pushed_facts,
     relevance,
     self_contradiction,
 )
@@ -70,6 +75,7 @@ class CharacterTerms:
     in_character: float = 1.0
     echo: float = 1.0
     self_consistency: float = 1.0
+    hold: float = 1.0
     forced_persona: float = 0.3
     relevance: float = 0.0
     earlier_replies: int = 4
@@ -110,11 +116,18 @@ class TermContext:
     embedder: Any = None
     entail_weight: float = 0.0
     name: str = ""  # the character's name: "as Sam, I …" is talk about the role
+    _pushed: list[str] | None = field(default=None, repr=False)
+
+    def pushed(self) -> list[str]:
+        """The persona facts the user's turn pushes back on (computed once)."""
+        if self._pushed is None:
+            self._pushed = pushed_facts(self.user, self.facts, self.earlier_replies)
+        return self._pushed
 
 
 TermFn = Callable[[TermContext, str], Any]
 TERMS: dict[str, TermFn] = {}
-NEEDS_NLI = {"echo", "self_consistency", "forced_persona"}
+NEEDS_NLI = {"echo", "self_consistency", "hold", "forced_persona"}
 
 
 def term(name: str) -> Callable[[TermFn], TermFn]:
@@ -159,6 +172,16 @@ def _self(ctx: TermContext, text: str) -> list[str]:
     return self_contradiction(list(ctx.earlier_replies), text, ctx.nli)
 
 
+@term("hold")
+def _hold(ctx: TermContext, text: str) -> list[str]:
+    assert ctx.nli is not None
+    for fact in ctx.pushed():
+        found = concedes(fact, ctx.user, text, ctx.nli)
+        if found:
+            return [*found, fact]
+    return []
+
+
 @term("forced_persona")
 def _forced(ctx: TermContext, text: str) -> list[str]:
     assert ctx.nli is not None
@@ -175,6 +198,7 @@ _REASON = {
     "in_character": "out of character",
     "echo": "claims the user's fact",
     "self_consistency": "contradicts its earlier reply",
+    "hold": "gives in to the pushback",
     "forced_persona": "recites unasked facts",
 }
 

@@ -36,6 +36,7 @@ from consona.text import STOP_WORDS, content_words, rouge_l, split_clauses, toke
 
 __all__ = [
     "caved",
+    "concedes",
     "degenerate",
     "echo",
     "forced_persona",
@@ -44,6 +45,7 @@ __all__ = [
     "ooc_evidence",
     "out_of_character",
     "persona_contradiction",
+    "pushed_facts",
     "relevance",
     "repetition",
     "self_contradiction",
@@ -422,6 +424,73 @@ _AGREE = re.compile(
     re.IGNORECASE,
 )
 _NEGATION = re.compile(r"\b(?:not|no|never|don't|dont|doesn't|isn't|aren't|didn't|n't)\b", re.I)
+
+
+# the user insists on the opposite or doubts what the character said about itself
+_PUSHBACK = re.compile(
+    r"\byou\s+(?:told|said|mentioned)\b|\bare\s+you\s+sure\b|\bi\s+thought\s+you\b|"
+    r"\bthat'?s\s+not\s+(?:true|what\s+you)\b|\bno,?\s+you\s+(?:don't|do\s+not|aren't|are\s+not|"
+    r"didn't|did\s+not|can't|haven't|have\s+not|never)\b|\byou\s+(?:lied|are\s+lying)\b|"
+    r"\bbut\s+you\s+(?:said|told)\b|^\W*really\s*\?",
+    re.IGNORECASE,
+)
+_CONCEDE = re.compile(
+    r"\b(?:i\s+apologi[sz]e|(?:i'm|i\s+am)\s+sorry\s+(?:for|about)\s+(?:that|the|my)|"
+    r"thanks?\s+(?:you\s+)?for\s+(?:the\s+)?(?:correct|clarif|pointing)|"
+    r"i\s+(?:mis(?:understood|spoke|remembered))|my\s+oversight)",
+    re.IGNORECASE,
+)
+
+
+def pushed_facts(user: str, facts: Sequence[str], earlier_replies: Sequence[str] = ()) -> list[str]:
+    """The persona facts a pushback turn ("no, you told me you don't have dogs", "are you
+    sure?", "but you said …") insists against or doubts: those sharing at least half of
+    their content words with the turn, else — for a bare "are you sure?" — those sharing
+    content words with the character's last reply. Not a pushback: ``[]``.
+
+    >>> pushed_facts("no, you told me you don't have two dogs .", ["I have two dogs.", "I bake."])
+    ['I have two dogs.']
+    >>> pushed_facts("do you have two dogs ?", ["I have two dogs."])
+    []
+    """
+    turn = user.replace("’", "'")
+    if not _PUSHBACK.search(turn):
+        return []
+    said = content_words(turn, stop=STOP_WORDS)
+    hit = []
+    for f in facts:
+        fw = content_words(f, stop=STOP_WORDS)
+        if fw and len(fw & said) * 2 >= len(fw):
+            hit.append(f)
+    if hit or not earlier_replies:
+        return hit
+    last = content_words(earlier_replies[-1], stop=STOP_WORDS)
+    return [f for f in facts if content_words(f, stop=STOP_WORDS) & last]
+
+
+def concedes(fact: Any, pushback: str, reply: str, judge: NLIModel) -> list[str]:
+    """What in ``reply`` gives in to a pushback against ``fact``: the fact given up
+    (:func:`caved`), or an apology or agreement for it even where the fact is restated
+    ("Oh, you're right! I apologize. Cheeseburgers are indeed my favorite food."), which
+    leaves the user told they were right. Empty: the reply holds.
+
+    >>> from consona.testing import fake_judge
+    >>> j = fake_judge()
+    >>> concedes("i have two dogs .", "no, you told me you don't have dogs",
+    ...          "Oh, you're right! I apologize. I have two dogs.", j)
+    ["you're right"]
+    >>> concedes("i have two dogs .", "are you sure?", "Yes! I have two dogs.", j)
+    []
+    """
+    text = reply.replace("’", "'")
+    if caved(fact, pushback, reply, judge):
+        return [f"gives up: {getattr(fact, 'text', fact)}"]
+    found = []
+    for rx in (_AGREE, _RETRACT, _CONCEDE):
+        m = rx.search(text)
+        if m:
+            found.append(m.group(0).strip(" ,.!;:-\n\t").removeprefix("Oh").strip(" ,!"))
+    return found[:1]
 
 
 def caved(fact: Any, pushback: str, reply: str, judge: NLIModel) -> bool:

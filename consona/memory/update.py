@@ -155,9 +155,16 @@ def own_facts(turn: Turn, facts: Sequence[Fact], *, first_person: bool = True) -
     clauses = split_clauses(turn.text) or []
     kept = []
     for f in facts:
-        if f.speaker not in (None, turn.speaker) or _second_person(f.text):
+        if f.speaker not in (None, turn.speaker):
             continue
+        text = _without_the_other(f.text)
+        if text is None:
+            continue
+        if text != f.text:
+            f = f.model_copy(update={"text": text})
         if first_person and not FIRST_PERSON.search(f.text):
+            continue
+        if not _says_something(f.text):
             continue
         words = content_words(f.text, stop=STOP_WORDS)
         best, score = None, -1.0
@@ -171,9 +178,109 @@ def own_facts(turn: Turn, facts: Sequence[Fact], *, first_person: bool = True) -
     return kept
 
 
-def _second_person(text: str) -> bool:
-    words = text.lower().replace("'", " ").split()
-    return bool(words) and words[0] in {"you", "your", "yours", "u", "ur"}
+# words that name nothing on their own: a fact made only of them ("I can do both.",
+# "I haven't.", "I love it.") needs the turn it answered and is no persona fact
+_EMPTY_WORDS = frozenset(
+    [
+        "there",
+        "that",
+        "it",
+        "this",
+        "both",
+        "one",
+        "them",
+        "those",
+        "these",
+        "so",
+        "too",
+        "either",
+        "neither",
+        "same",
+        "mine",
+        "him",
+        "her",
+        "he",
+        "she",
+        "they",
+        "do",
+        "did",
+        "does",
+        "done",
+        "have",
+        "has",
+        "had",
+        "am",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "must",
+        "not",
+        "no",
+        "yes",
+        "yeah",
+        "really",
+        "very",
+        "much",
+        "lot",
+        "also",
+        "just",
+        "now",
+        "then",
+        "well",
+        "think",
+        "guess",
+        "sure",
+        "know",
+        "like",
+        "love",
+    ]
+)
+
+
+def _says_something(text: str) -> bool:
+    """Whether ``text`` names anything beyond pronouns and auxiliaries.
+
+    >>> _says_something("I can do both."), _says_something("I like 20 dogs.")
+    (False, True)
+    """
+    return bool(content_words(text, stop=STOP_WORDS) - _EMPTY_WORDS)
+
+
+_YOU = re.compile(r"\b(?:you|your|yours|yourself|yourselves|u|ur)\b", re.I)
+_I_START = re.compile(r"\b(?:i|my|we|our)\b", re.I)
+
+
+def _without_the_other(text: str) -> str | None:
+    """``text`` as a fact of the speaker's own, or None when it speaks about the other
+    speaker ("I hope your cow gets better.", "I am sure it will work out well for you.",
+    "You have a lovely dog."). A remark to the other speaker *before* a first-person
+    statement is cut off ("Man your lucky I am a nurse." → "I am a nurse.").
+
+    >>> _without_the_other("Man your lucky I am a baby delivery nurse and the pay sucks.")
+    'I am a baby delivery nurse and the pay sucks.'
+    >>> _without_the_other("I could be your dog walker when you are busy.") is None
+    True
+    >>> _without_the_other("I have two dogs.")
+    'I have two dogs.'
+    """
+    you = _YOU.search(text)
+    if you is None:
+        return text
+    me = _I_START.search(text, you.end())
+    if me is None or _I_START.search(text[: you.start()]):
+        return None
+    rest = text[me.start() :].strip()
+    if _YOU.search(rest) or len(rest.split()) < 4:
+        return None
+    return rest[0].upper() + rest[1:]
 
 
 _STATE_RULES = [

@@ -174,12 +174,51 @@ def test_forced_persona_recital_loses_to_a_reply_to_the_turn():
     assert r2.text == "I have two dogs." and r2.candidates[0].flags == []
 
 
+def test_giving_in_to_a_pushback_loses_and_repairs():
+    history = [Turn(speaker="user", text="pets?"), Turn(speaker="assistant", text=DOGS)]
+    push = "no, you told me you don't have two dogs ."
+    r = agent(
+        ["Oh, you're right! I apologize. I have two dogs.", "I really do have two dogs!"],
+        candidates=2,
+    ).reply(history, user=push)
+    assert r.text == "I really do have two dogs!"
+    assert r.candidates[0].flags == ["hold"] and r.candidates[0].terms["hold"][-1] == DOGS
+    # the whole round gives in: the repair note names it and the fact
+    backend = FakeBackend(["Oh, you're right, sorry about that!", "Two dogs, and both snore."])
+    r2 = agent(backend, candidates=1, repair_attempts=1).reply(history, user=push)
+    assert r2.text == "Two dogs, and both snore." and r2.repair_reasons == [
+        "gave in to the user's pushback"
+    ]
+    assert any("gave in" in m["content"] and DOGS in m["content"] for m in backend.calls[-1])
+    # not a pushback: the term does not fire
+    r3 = agent(["You're right, I have two dogs."], candidates=1).reply([], user="you like dogs?")
+    assert "hold" not in r3.candidates[0].flags
+
+
+def test_pushed_facts_and_concessions():
+    from consona.evaluation.character import concedes, pushed_facts
+    from consona.testing import fake_judge
+
+    facts = ["I have two dogs.", "I am a nurse."]
+    assert pushed_facts("are you sure? i thought you weren't a nurse .", facts) == ["I am a nurse."]
+    assert pushed_facts("but you said you were a nurse!", facts) == ["I am a nurse."]
+    # a bare doubt: the facts of the character's last reply
+    assert pushed_facts("really?", facts, ["I walk my two dogs at six."]) == ["I have two dogs."]
+    assert pushed_facts("what do you do for work?", facts, ["I am a nurse."]) == []
+    j = fake_judge()
+    push = "no, you told me you aren't a nurse ."
+    assert concedes("I am a nurse.", push, "Thanks for the correction! I am a nurse.", j)
+    assert concedes("I am a nurse.", push, "I'm sorry about that, I am a nurse.", j)
+    assert not concedes("I am a nurse.", push, "I am a nurse, twelve years on the ward!", j)
+
+
 def test_terms_config_and_registry():
     assert set(TERMS) == {
         "leak",
         "in_character",
         "echo",
         "self_consistency",
+        "hold",
         "forced_persona",
         "relevance",
     }

@@ -114,6 +114,30 @@ def test_own_facts_drop_questions_you_statements_and_hypotheticals():
     assert own_facts(turn, [Fact(text="You have a lovely dog.")]) == []
 
 
+def test_own_facts_drop_remarks_about_the_other_speaker():
+    turn = Turn(
+        speaker="a",
+        text="I hope your cow gets better. Man your lucky I am a nurse and the pay sucks.",
+    )
+    facts = [
+        Fact(text="I hope your cow gets better."),
+        Fact(text="I am sure it will work out well for you given your experience."),
+        Fact(text="Man your lucky I am a nurse and the pay sucks.", relation="has_profession",
+             object="nurse"),
+    ]  # fmt: skip
+    kept = own_facts(turn, facts)
+    assert [f.text for f in kept] == ["I am a nurse and the pay sucks."]
+    assert kept[0].object == "nurse"  # the triple stays with the statement
+
+
+def test_own_facts_drop_facts_that_name_nothing():
+    turn = Turn(speaker="a", text="I can do both. I haven't. I love it. I like 20 dogs.")
+    facts = [
+        Fact(text=t) for t in ("I can do both.", "I haven't.", "I love it.", "I like 20 dogs.")
+    ]
+    assert [f.text for f in own_facts(turn, facts)] == ["I like 20 dogs."]
+
+
 def memory(**kw):
     return PersonaMemory(
         MemoryStore(kw.pop("store", "sqlite://")),

@@ -310,6 +310,7 @@ def play(
                     "latency_s": round(r2.latency_s, 3),
                     "out_of_character": ch.out_of_character(r2.text),
                     "judges": {n: {"caved": ch.caved(fact, push, r2.text, j),
+                                   "conceded": bool(ch.concedes(fact, push, r2.text, j)),
                                    "persona_contradiction":
                                        ch.persona_contradiction(case.facts, r2.text, j)}
                                for n, j in judges.items()},
@@ -343,6 +344,7 @@ def rescore(
             p["judges"] = {
                 **p.get("judges", {}),
                 **{n: {"caved": ch.caved(p["fact"], p["user"], p["reply"], j),
+                       "conceded": bool(ch.concedes(p["fact"], p["user"], p["reply"], j)),
                        "persona_contradiction":
                            ch.persona_contradiction(facts.get(p["case"], []), p["reply"], j)}
                    for n, j in judges.items()},
@@ -393,6 +395,10 @@ def summarize(
             bool(j["persona_contradiction"] or j["self_contradiction"]) for j in js
         )
         per["caved"] = _rate(p["judges"][n]["caved"] for p in pushed if n in p["judges"])
+        # gave the fact up, or apologised / agreed while restating it
+        per["conceded"] = _rate(
+            bool(p["judges"][n].get("conceded")) for p in pushed if n in p["judges"]
+        )
         per["pushback_persona_contradiction"] = _rate(
             bool(p["judges"][n].get("persona_contradiction"))
             for p in pushed

@@ -210,6 +210,11 @@ def test_pushed_facts_and_concessions():
     assert concedes("I am a nurse.", push, "Thanks for the correction! I am a nurse.", j)
     assert concedes("I am a nurse.", push, "I'm sorry about that, I am a nurse.", j)
     assert not concedes("I am a nurse.", push, "I am a nurse, twelve years on the ward!", j)
+    # agreeing with a turn that does not say the opposite is no concession
+    asked = "you mentioned you're a nurse, which ward?"
+    assert pushed_facts(asked, facts) == ["I am a nurse."]
+    assert not concedes("I am a nurse.", asked, "That's right! The night shift on ward 3.", j)
+    assert not concedes("I am a nurse.", asked, "I'm sorry about that, it's a long story.", j)
 
 
 def test_terms_config_and_registry():

@@ -132,7 +132,7 @@ def test_bench_end_to_end_on_fakes(bench, tmp_path):
     # "I have two dogs." after "cool . i like rain ." (not after "do you have pets ?")
     assert j["forced_persona"] == pytest.approx(1 / 3, abs=1e-3)
     assert j["persona_contradiction"] == 0.0
-    assert s["pushbacks"] == 3 and j["caved"] == 1.0
+    assert s["pushbacks"] == 3 and j["caved"] == 1.0 and j["conceded"] == 1.0
     assert agent["pushbacks"][0]["user"].startswith(("no, you told me", "are you sure?"))
     assert set(result["settings"]) == {"agent_n1", "agent_n2", "human"}
     assert result["latency_ratio"]["agent_n1"] == 1.0 and result["latency_ratio"]["agent_n2"] > 0

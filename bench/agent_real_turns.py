@@ -170,11 +170,10 @@ def main(
             backends = {"": backend}
         else:
             models = args.model or [None]
+            labels = model_labels(models) if len(models) > 1 else [""]
             backends = {
-                (model_label(m) if len(models) > 1 else ""): load_backend(
-                    args.backend, model=m, settings=settings
-                )
-                for m in models
+                label: load_backend(args.backend, model=m, settings=settings)
+                for label, m in zip(labels, models, strict=True)
             }
     backend = next(iter(backends.values()))  # the 'llm' judge is the first model
     judges = judges or load_judges(args.judges, backend)
@@ -269,12 +268,23 @@ def main(
 
 
 def model_label(model: str | None) -> str:
-    """A setting-name prefix for a model: the file stem of a path, else the name itself."""
+    """A setting-name prefix for a model: a path's file name without ``.gguf``, a URL's or
+    hub id's last part, else the name itself."""
     if not model:
         return "default"
-    if "://" in model:
-        return model.rstrip("/").rsplit("/", 1)[-1] or model
-    return Path(model).stem.lower() or model
+    name = model.rstrip("/").rsplit("/", 1)[-1] or model
+    return name.removesuffix(".gguf").lower()
+
+
+def model_labels(models: list[str | None]) -> list[str]:
+    """One distinct label per model (``-2``, ``-3`` … after labels already taken)."""
+    out: list[str] = []
+    for m in models:
+        label, k = model_label(m), 1
+        while (label if k == 1 else f"{label}-{k}") in out:
+            k += 1
+        out.append(label if k == 1 else f"{label}-{k}")
+    return out
 
 
 def _model_name(backend: Any, model: str | None) -> str:
@@ -301,7 +311,8 @@ def rescore_file(
     if judges is None:
         needs_llm = "llm" in [n.strip() for n in args.judges.split(",")]
         if needs_llm and backend is None:
-            backend = load_backend(args.backend, model=args.model, settings=Settings.load())
+            model = args.model[0] if args.model else None
+            backend = load_backend(args.backend, model=model, settings=Settings.load())
         judges = load_judges(args.judges, backend)
     embedder = embedder if embedder is not None else load_embedder(args.embedder)
     rescore(result, judges=judges, embedder=embedder)

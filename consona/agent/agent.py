@@ -22,6 +22,7 @@ from typing import Any
 
 from consona.agent.prompt import (
     REPAIR_ECHO,
+    REPAIR_EMPTY,
     REPAIR_HOLD,
     REPAIR_LEAK,
     REPAIR_NOTE,
@@ -41,7 +42,7 @@ from consona.agent.rerank import (
     rank,
     score_candidates,
 )
-from consona.agent.terms import CharacterTerms, TermContext, apply_terms
+from consona.agent.terms import NOT_A_REPLY, CharacterTerms, TermContext, apply_terms
 from consona.backends.base import ChatBackend, Sampling, count_tokens
 from consona.errors import ConfigError, DataValidationError
 from consona.evaluation.voice import leaks_prompt
@@ -548,6 +549,8 @@ class PersonaAgent:
             return kind, "revealed its instructions", REPAIR_LEAK.format(name=name, user_name=user)
         if kind == "in_character":
             ev = found[0]
+            if ev == NOT_A_REPLY:
+                return kind, "wrote no reply", REPAIR_EMPTY.format(name=name, user_name=user)
             return kind, "spoke as an AI assistant", REPAIR_OOC.format(evidence=ev, name=name)
         if kind == "echo":
             return kind, f"echoed: {found[0]}", REPAIR_ECHO.format(fact=found[0], user_name=user)

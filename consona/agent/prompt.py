@@ -107,6 +107,10 @@ REPAIR_ECHO = (
     'In your previous draft you repeated the user\'s own fact as yours ("{fact}"). That is '
     "{user_name}'s, not yours: write a new reply that reacts to it as theirs."
 )
+REPAIR_EMPTY = (
+    "Your previous draft was no reply (no words, or the same words over and over). Write a "
+    "short reply as {name} to what {user_name} just said, in your own words."
+)
 REPAIR_HOLD = (
     'In your previous draft you gave in when {user_name} insisted on the opposite of "{fact}". '
     "It is true of you, {name}: write a new reply that keeps it, kindly and without "

@@ -54,11 +54,21 @@ from consona.evaluation.character import (
 )
 from consona.nli.base import NLIModel
 
-__all__ = ["TERMS", "WITHHELD", "CharacterTerms", "TermContext", "apply_terms", "term"]
+__all__ = [
+    "NOT_A_REPLY",
+    "TERMS",
+    "WITHHELD",
+    "CharacterTerms",
+    "TermContext",
+    "apply_terms",
+    "term",
+]
 
 # What a leaking candidate's text is replaced with (so it cannot reach anyone by way of
 # ``AgentReply.candidates``, ``to_dict()``, ``/why`` or a server's other choices).
 WITHHELD = "[withheld: this draft reproduced the prompt]"
+# the in_character evidence of a candidate that is no reply at all (no words, or a loop)
+NOT_A_REPLY = "no words, or a loop"
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,7 @@ class TermContext:
     embedder: Any = None
     entail_weight: float = 0.0
     name: str = ""  # the character's name: "as Sam, I …" is talk about the role
-    _pushed: list[str] | None = field(default=None, repr=False)
+    _pushed: list[str] | None = field(default=None, init=False, repr=False)
 
     def pushed(self) -> list[str]:
         """The persona facts the user's turn pushes back on (computed once)."""
@@ -151,7 +161,7 @@ def _leak(ctx: TermContext, text: str) -> list[str]:
 def _in_character(ctx: TermContext, text: str) -> list[str]:
     found = [m for _, m in ooc_evidence(text)]
     if degenerate(text):
-        found.append("no words, or a loop")
+        found.append(NOT_A_REPLY)
     if ctx.name:
         # "as Sam, I'm not interested": the character speaking of itself from outside
         m = re.search(rf"\bas {re.escape(ctx.name)}\s*,?\s+(?:i|i'm|i am)\b", text, re.I)

@@ -37,6 +37,7 @@ from consona.text import STOP_WORDS, content_words, rouge_l, split_clauses, toke
 __all__ = [
     "caved",
     "concedes",
+    "concession",
     "degenerate",
     "echo",
     "forced_persona",
@@ -387,7 +388,8 @@ _WORD = re.compile(r"[^\W\d_]{2,}|\b[ai]\b", re.IGNORECASE)
 
 
 def degenerate(reply: str, *, min_distinct: float = 0.5, min_words: int = 16) -> bool:
-    """Not usable as a chat reply at all: empty, no word in it (emoji or symbol runs), or
+    """Not usable as a chat reply at all: empty, no word in it and more than three symbols
+    (emoji runs), or
     stuck in a loop — in a reply of ``min_words`` words or more, fewer than ``min_distinct``
     of its word 3-grams are distinct.
 
@@ -399,8 +401,9 @@ def degenerate(reply: str, *, min_distinct: float = 0.5, min_words: int = 16) ->
     False
     """
     words = [w.lower() for w in _WORD.findall(reply)]
-    if not words:
-        return True
+    if not words:  # "👍", "k" or "好" is a reply; nothing, or a run of symbols, is not
+        marks = "".join(reply.split())
+        return not marks or len(marks) > 3
     if len(words) < min_words:
         return False
     grams = list(zip(words, words[1:], words[2:], strict=False))
@@ -423,7 +426,9 @@ _AGREE = re.compile(
     r"good\s+catch|indeed)",
     re.IGNORECASE,
 )
-_NEGATION = re.compile(r"\b(?:not|no|never|don't|dont|doesn't|isn't|aren't|didn't|n't)\b", re.I)
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|dont|n't)\b|\b\w+n't\b", re.I
+)  # "weren't", "haven't", "can't" …
 
 
 # the user insists on the opposite or doubts what the character said about itself
@@ -482,18 +487,30 @@ def concedes(fact: Any, pushback: str, reply: str, judge: NLIModel) -> list[str]
     >>> concedes("i have two dogs .", "are you sure?", "Yes! I have two dogs.", j)
     []
     """
-    text = reply.replace("’", "'")
     if caved(fact, pushback, reply, judge):
         return [f"gives up: {getattr(fact, 'text', fact)}"]
-    found = []
-    # agreeing or apologising is giving in only when the user said the opposite ("you told
-    # me you don't"): "That's right, two labs!" answers "you mentioned dogs, what breeds?"
+    phrase = concession(pushback, reply)
+    return [phrase] if phrase else []
+
+
+def concession(pushback: str, reply: str) -> str | None:
+    """The words of ``reply`` that apologise or agree after a ``pushback`` (no judge):
+    "you're right", "I apologize", "thanks for the correction", "my mistake". Agreeing or
+    apologising is giving in only when the user said the opposite ("you told me you
+    don't"): "That's right, two labs!" answers "you mentioned dogs, what breeds?".
+
+    >>> concession("no, you told me you aren't a nurse", "Oh, you're right! I am a nurse.")
+    "you're right"
+    >>> concession("you mentioned dogs, what breeds?", "That's right, two labs!") is None
+    True
+    """
+    text = reply.replace("’", "'")
     negated = bool(_NEGATION.search(pushback.replace("’", "'")))
     for rx in (_AGREE, _RETRACT, _CONCEDE) if negated else (_RETRACT,):
         m = rx.search(text)
         if m:
-            found.append(m.group(0).strip(" ,.!;:-\n\t").removeprefix("Oh").strip(" ,!"))
-    return found[:1]
+            return m.group(0).strip(" ,.!;:-\n\t").removeprefix("Oh").strip(" ,!")
+    return None
 
 
 def caved(fact: Any, pushback: str, reply: str, judge: NLIModel) -> bool:

@@ -730,7 +730,7 @@ def probe_answers(
             if mem > 0
             else None
         )
-    if rows:  # paired: the same probe with and without memory / with the full context
+        # paired: the same probe with and without memory / with the full context
         for other in ("no_memory", "full_context"):
             out[f"memory_vs_{other}"] = {
                 "only_memory_contradicts": sum(

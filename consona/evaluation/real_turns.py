@@ -250,6 +250,19 @@ def human_floor(
     return rows
 
 
+def _pushback_verdicts(
+    fact: str, push: str, reply: str, facts: Sequence[str], judge: Any
+) -> dict[str, Any]:
+    """A pushback reply judged once: gave the fact up (``caved``), gave up or apologised /
+    agreed while restating it (``conceded``), contradicts the persona."""
+    caved = ch.caved(fact, push, reply, judge)
+    return {
+        "caved": caved,
+        "conceded": caved or ch.concession(push, reply) is not None,
+        "persona_contradiction": ch.persona_contradiction(facts, reply, judge),
+    }
+
+
 def _prompt_text(agent: Any, history: Sequence[Turn], user: str) -> str | None:
     try:
         build = agent.prompt(history, user=user)
@@ -309,10 +322,7 @@ def play(
                     "kind": kind, "user": push, "reply": r2.text,
                     "latency_s": round(r2.latency_s, 3),
                     "out_of_character": ch.out_of_character(r2.text),
-                    "judges": {n: {"caved": ch.caved(fact, push, r2.text, j),
-                                   "conceded": bool(ch.concedes(fact, push, r2.text, j)),
-                                   "persona_contradiction":
-                                       ch.persona_contradiction(case.facts, r2.text, j)}
+                    "judges": {n: _pushback_verdicts(fact, push, r2.text, case.facts, j)
                                for n, j in judges.items()},
                 })  # fmt: skip
     return rows, pushed
@@ -343,10 +353,8 @@ def rescore(
             p["out_of_character"] = ch.out_of_character(p["reply"])
             p["judges"] = {
                 **p.get("judges", {}),
-                **{n: {"caved": ch.caved(p["fact"], p["user"], p["reply"], j),
-                       "conceded": bool(ch.concedes(p["fact"], p["user"], p["reply"], j)),
-                       "persona_contradiction":
-                           ch.persona_contradiction(facts.get(p["case"], []), p["reply"], j)}
+                **{n: _pushback_verdicts(p["fact"], p["user"], p["reply"],
+                                         facts.get(p["case"], []), j)
                    for n, j in judges.items()},
             }  # fmt: skip
         setting["summary"] = {

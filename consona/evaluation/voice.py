@@ -90,8 +90,7 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "lecture",
             r"(?:^|[.!?]\s+)remember,?\s+(?:that\s+)?(?:it's|it\s+is)\s+(?:always\s+|also\s+)?"
-            r"(?:important|okay|ok|essential|crucial|good)\s+to\b|"
-            r"(?:^|[.!?]\s+)remember,?\s+you(?:'re|\s+are)\s+not\s+alone\b",
+            r"(?:important|okay|ok|essential|crucial|good)\s+to\b",
         ),
         # an assistant's offer of any topic, and a promise about the rules it was given
         (
@@ -128,12 +127,12 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # you cope?", "Let me know if you need anything else.", "feel free to ask me anything")
         (
             "help-offer",
-            r"\bis\s+there\s+anything\s+(?:else\s+)?i\s+(?:can|could)\s+do\s+to\s+help\s+you\b|"
-            r"\bif\s+there(?:'s|\s+is)\s+anything\s+(?:else\s+)?i\s+can\s+(?:do|help)\b[^.!?]{0,40}?"
-            r"\b(?:feel\s+free|let\s+me\s+know|don't\s+hesitate)\b|"
-            r"\blet\s+me\s+know\s+if\s+you\s+need\s+(?:anything\s+else|any\s+(?:more\s+|further\s+)?"
-            r"(?:help|assistance|support|guidance|advice)\s+with)\b|"
-            r"\bfeel\s+free\s+to\s+ask\s+me\s+anything\b|"
+            r"\bis\s+there\s+anything\s+(?:else\s+)?i\s+(?:can|could)\s+do\s+to\s+help\s+you\s+"
+            r"(?:cope|with\s+(?:that|this|anything)|further|in\s+any\s+way)\b|"
+            r"\bif\s+there(?:'s|\s+is)\s+anything\s+(?:else\s+)?i\s+can\s+(?:do\s+to\s+help\s+you|"
+            r"help\s+you\s+with)\b[^.!?]{0,20}?\b(?:feel\s+free|don't\s+hesitate)\b|"
+            r"\blet\s+me\s+know\s+if\s+you\s+need\s+anything\s+else\b|"
+            r"\bfeel\s+free\s+to\s+ask\s+me\s+anything(?:\s+(?:else|you'd\s+like(?:\s+to\s+know)?))?\s*(?:[.!,]|$)|"
             r"\b(?:discuss|talk\s+about)\s+anything\s+you(?:'re|\s+are)\s+curious\s+about\b|"
             r"\binformation\s+you(?:'d|\s+would)\s+like\s+me\s+to\s+provide\b",
         ),
@@ -171,7 +170,7 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # refusal as a model
         (
             "refusal",
-            r"\b(?:(?:i'm|i\s+am)\s+(?:sorry|afraid)(?:,?\s+[A-Z][a-z]+)?|i\s+apologi[sz]e),?\s+(?:but\s+)?i\s+(?:can't|cannot|can\s+not|"
+            r"\b(?:(?:i'm|i\s+am)\s+(?:sorry|afraid)|i\s+apologi[sz]e),?\s+(?:but\s+)?i\s+(?:can't|cannot|can\s+not|"
             r"am\s+unable\s+to|'m\s+unable\s+to|am\s+not\s+able\s+to)\s+(?:assist|help|provide|"
             r"fulfill|comply|engage|generate)\s+(?:with\s+)?(?:that|this|you\s+with)\b",
         ),

@@ -255,6 +255,7 @@ def _says_something(text: str) -> bool:
 
 
 _YOU = re.compile(r"\b(?:you|your|yours|yourself|yourselves|u|ur)\b", re.I)
+_CLAUSE_BREAK = re.compile(r"\s*[,;]\s*|\s+(?:and|but|so)\s+", re.I)
 _I_START = re.compile(r"\b(?:i|my|we|our)\b", re.I)
 
 
@@ -268,14 +269,23 @@ def _without_the_other(text: str) -> str | None:
     'I am a baby delivery nurse and the pay sucks.'
     >>> _without_the_other("I could be your dog walker when you are busy.") is None
     True
+    >>> _without_the_other("I love hiking, you should come with me sometime.")
+    'I love hiking.'
+
     >>> _without_the_other("I have two dogs.")
     'I have two dogs.'
     """
     you = _YOU.search(text)
     if you is None:
         return text
+    if _I_START.search(text[: you.start()]):
+        # a remark after the statement: keep the statement up to its clause break
+        # ("I love hiking, you should come with me." → "I love hiking.")
+        cuts = list(_CLAUSE_BREAK.finditer(text, 0, you.start()))
+        head = text[: cuts[-1].start()].strip() if cuts else ""
+        return head + "." if len(head.split()) >= 3 and _I_START.search(head) else None
     me = _I_START.search(text, you.end())
-    if me is None or _I_START.search(text[: you.start()]):
+    if me is None:
         return None
     rest = text[me.start() :].strip()
     if _YOU.search(rest) or len(rest.split()) < 4:

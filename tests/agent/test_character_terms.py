@@ -54,6 +54,12 @@ def test_a_reply_with_no_words_or_a_loop_loses():
     assert r.text == "Jazz, always. You?"
     assert r.candidates[0].terms["in_character"] == ["no words, or a loop"]
     assert r.candidates[1].ooc and "in_character" in r.candidates[1].flags
+    # a round of nothing but loops is repaired with a note that says so (not "AI speech")
+    backend = FakeBackend([loop, "Jazz, always."])
+    r2 = agent(backend, candidates=1, repair_attempts=1).reply([], user="what music?")
+    assert r2.text == "Jazz, always."
+    assert any("no reply" in m["content"] for m in backend.calls[-1])
+    assert not any("AI assistant" in m["content"] for m in backend.calls[-1])
 
 
 def test_ooc_loses_even_with_a_higher_score():

@@ -164,7 +164,7 @@ def test_ablate_adds_one_setting_per_term_in_the_same_run(bench, tmp_path):
 def test_two_models_in_one_run(bench, tmp_path):
     data = tmp_path / "valid_dialogs.json"
     data.write_text(json.dumps(_dialogs(4)))
-    slow = FakeBackend(lambda m: "I have two dogs.", latency_s=0.02)
+    slow = FakeBackend(lambda m: "I have two dogs.", latency_s=0.08)
     fast = FakeBackend(_replier, latency_s=0.001)
     result = bench.main(
         ["--data", str(data), "--split", "all", "--dialogues", "2", "--turns", "2",
@@ -184,8 +184,12 @@ def test_two_models_in_one_run(bench, tmp_path):
 
 def test_model_label(bench):
     assert bench.model_label("/m/Qwen2.5-1.5B-Q4_K_M.gguf") == "qwen2.5-1.5b-q4_k_m"
-    assert bench.model_label("http://localhost:8000/v1") == "v1"
+    assert bench.model_label("Qwen/Qwen2.5-1.5B-Instruct") == "qwen2.5-1.5b-instruct"
     assert bench.model_label(None) == "default"
+    # labels that come out the same stay apart: every model runs
+    assert bench.model_labels(["a/model.gguf", "b/model.gguf", "llama-3.1-8b"]) == [
+        "model", "model-2", "llama-3.1-8b"
+    ]  # fmt: skip
 
 
 def test_rescore_adds_a_judge_and_keeps_the_others(bench, tmp_path):

@@ -87,9 +87,8 @@ OOC = [
     "It must be difficult to adjust. I'm sorry to hear that. Is there anything I can do to help "
     "you cope?",
     "It's been a tough road. If there's anything I can do to help you, feel free to ask.",
-    "I'm glad you're preparing! Let me know if you need any help with your kindergarten lesson.",
     "It's natural to feel sad. Remember, you are not alone. Let me know if you need anything else.",
-    "I'm sorry John, I can't help with that.",
+    "I'm sorry to hear that. Is there anything I can do to help you with that?",
     "If you're interested in NASCAR, feel free to let me know. I'd be happy to discuss anything "
     "you're curious about.",
     "Please feel free to ask me anything you'd like to know, and I'll answer truthfully.",
@@ -139,6 +138,13 @@ IN_CHARACTER = [
     "remember you are coming to dinner on sunday !",
     "i'm sorry , i can't help laughing at that .",
     "i can talk about anything with my sister .",
+    # ordinary friendly chat (review of session 9)
+    "Is there anything I can do to help you?",
+    "If there is anything I can do, let me know.",
+    "let me know if you need any help with the move !",
+    "feel free to ask me anything about horses",
+    "Remember, you are not alone, we all miss him.",
+    "I'm sorry mom, I can't help with that today",
 ]
 
 
@@ -290,6 +296,7 @@ def test_degenerate():
     assert degenerate("") and degenerate("  ... !!") and degenerate("\U0001f44c" * 40)
     assert degenerate("i love to spend time with my family . " * 4)
     assert not degenerate("lol") and not degenerate("12 , ok")
+    assert not degenerate("\U0001f44d") and not degenerate("k") and not degenerate("好")
     assert not degenerate("I'm a nurse. I have two dogs and I walk them every day at six.")
     # a long reply that says several things is not a loop
     assert not degenerate(

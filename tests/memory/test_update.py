@@ -128,6 +128,10 @@ def test_own_facts_drop_remarks_about_the_other_speaker():
     kept = own_facts(turn, facts)
     assert [f.text for f in kept] == ["I am a nurse and the pay sucks."]
     assert kept[0].object == "nurse"  # the triple stays with the statement
+    # a remark after the statement is cut off, not the statement dropped
+    later = Turn(speaker="a", text="I met my wife when I was 20, like you.")
+    got = own_facts(later, [Fact(text="I met my wife when I was 20, like you.")])
+    assert [f.text for f in got] == ["I met my wife when I was 20."]
 
 
 def test_own_facts_drop_facts_that_name_nothing():

@@ -360,6 +360,14 @@ def _stem(word: str) -> str:
     return word
 
 
+# a statement of liking or disliking ("love", "enjoy", "favorite", "hate", "a fan of")
+_ATTITUDE = re.compile(
+    r"\b(?:lov(?:e|es|ed|ing)|lik(?:e|es|ed|ing)|enjoy\w*|adore\w*|prefer\w*|favou?rite|"
+    r"hat(?:e|es|ed|ing)|dislik\w+|can't\s+stand|fan\s+of|into)\b",
+    re.IGNORECASE,
+)
+
+
 def _stems(text: str) -> set[str]:
     """Content words, crudely stemmed ("volunteering" → "volunteer"), and numbers.
 
@@ -599,6 +607,10 @@ class MemoryWriter:
             if probs[cand_ids.index(i), CONTRADICTION] < self.threshold and i not in dict(entailing)
         ]
         for i, novel in entailing:
+            if _ATTITUDE.search(fact.text) and not _ATTITUDE.search(texts[i]):
+                # a liking is a fact of its own: "I got done watching a horror movie." does
+                # not say "I love horror." (the judge's entailment is topical)
+                continue
             old_words, new_words = _stems(texts[i]), _stems(fact.text)
             if old_words < new_words:  # says more than the fact that entails it
                 return Change("refine", role, fact.text, replaced=[(i, texts[i])])

@@ -311,6 +311,19 @@ def test_a_lenient_entailment_that_adds_new_content_is_not_merged():
     assert w2.apply("ana", "Mira", "user", [said[1]]).changes[0].action == "merge"
 
 
+def test_a_liking_is_not_merged_into_a_fact_that_only_shares_its_topic():
+    said = ("I got done watching a horror movie.", "I love horror.")
+    w = writer(nli=FakeNLI(verdicts={said: "entailment"}))
+    w.apply("ana", "Mira", "user", [said[0]])
+    assert w.apply("ana", "Mira", "user", [said[1]]).changes[0].action == "add"
+    assert active(w) == list(said)
+    # two likings of the same thing still merge
+    again = ("I love horror.", "I love horror!")
+    w2 = writer(nli=FakeNLI(verdicts={again: "entailment"}))
+    w2.apply("ana", "Mira", "user", [again[0]])
+    assert w2.apply("ana", "Mira", "user", [again[1]]).changes[0].action == "merge"
+
+
 def test_imported_facts_without_embeddings_are_embedded_on_demand():
     import io
 

@@ -179,70 +179,12 @@ def own_facts(turn: Turn, facts: Sequence[Fact], *, first_person: bool = True) -
 
 
 # words that name nothing on their own: a fact made only of them ("I can do both.",
-# "I haven't.", "I love it.") needs the turn it answered and is no persona fact
+# "I haven't.", "I love it.") needs the turn it answered and is no persona fact; the
+# pronouns and auxiliaries among them are STOP_WORDS already
 _EMPTY_WORDS = frozenset(
-    [
-        "there",
-        "that",
-        "it",
-        "this",
-        "both",
-        "one",
-        "them",
-        "those",
-        "these",
-        "so",
-        "too",
-        "either",
-        "neither",
-        "same",
-        "mine",
-        "him",
-        "her",
-        "he",
-        "she",
-        "they",
-        "do",
-        "did",
-        "does",
-        "done",
-        "have",
-        "has",
-        "had",
-        "am",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "can",
-        "could",
-        "will",
-        "would",
-        "should",
-        "must",
-        "not",
-        "no",
-        "yes",
-        "yeah",
-        "really",
-        "very",
-        "much",
-        "lot",
-        "also",
-        "just",
-        "now",
-        "then",
-        "well",
-        "think",
-        "guess",
-        "sure",
-        "know",
-        "like",
-        "love",
-    ]
-)
+    ("both", "done", "either", "guess", "him", "know", "lot", "much", "neither", "now", "one",
+     "same", "sure", "think")
+)  # fmt: skip
 
 
 def _says_something(text: str) -> bool:
@@ -262,7 +204,7 @@ _I_START = re.compile(r"\b(?:i|my|we|our)\b", re.I)
 def _without_the_other(text: str) -> str | None:
     """``text`` as a fact of the speaker's own, or None when it speaks about the other
     speaker ("I hope your cow gets better.", "I am sure it will work out well for you.",
-    "You have a lovely dog."). A remark to the other speaker *before* a first-person
+    "You have a lovely dog."). A remark to the other speaker before or after a first-person
     statement is cut off ("Man your lucky I am a nurse." → "I am a nurse.").
 
     >>> _without_the_other("Man your lucky I am a baby delivery nurse and the pay sucks.")
@@ -271,7 +213,6 @@ def _without_the_other(text: str) -> str | None:
     True
     >>> _without_the_other("I love hiking, you should come with me sometime.")
     'I love hiking.'
-
     >>> _without_the_other("I have two dogs.")
     'I have two dogs.'
     """

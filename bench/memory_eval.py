@@ -97,6 +97,12 @@ def main() -> None:
         "--max-novel", type=int, default=None, help="MemoryWriter max_novel (default: its own)"
     )
     ap.add_argument(
+        "--clause-threshold",
+        type=float,
+        default=None,
+        help="the extractor's clause threshold (default: the memory's own)",
+    )
+    ap.add_argument(
         "--baseline",
         action="store_true",
         help="also run the previous write path (no triples, no first-person filter)",
@@ -122,7 +128,8 @@ def main() -> None:
     from consona.models.embedder import load_embedder
     from consona.nli.models import load_nli_model
 
-    nli, embedder, extractor = load_nli_model(), load_embedder(), default_extractor()
+    nli, embedder = load_nli_model(), load_embedder()
+    extractor = default_extractor(threshold=args.clause_threshold)
     t0 = time.time()
     result: dict[str, Any] = {"command": " ".join(sys.argv)}
     if args.updates_only:

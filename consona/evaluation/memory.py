@@ -239,12 +239,11 @@ def feed(
     for s_i, session in enumerate(episode.sessions):
         turns = [Turn(speaker=role, text=text) for role, text in session]
         t0 = time.perf_counter()
-        facts = extractor.extract_batch(
-            turns, contexts=[turns[max(0, i - 1) : i] for i in range(len(turns))]
-        )
+        contexts = [turns[max(0, i - 1) : i] for i in range(len(turns))]
+        facts = extractor.extract_batch(turns, contexts=contexts)
         extract_s.append((time.perf_counter() - t0) / max(1, len(turns)))
         for t_i, (turn, fs) in enumerate(zip(turns, facts, strict=True)):
-            own = own_facts(turn, fs, first_person=first_person)
+            own = own_facts(turn, fs, first_person=first_person, context=contexts[t_i])
             t1, c1 = time.perf_counter(), time.process_time()
             if own:
                 writer.apply(

@@ -593,15 +593,18 @@ def load_fast(
     encoder: ClauseEncoder | None = None,
     writer: str | Path | None = "auto",
     triples: str | Path | None = "auto",
+    threshold: float | None = None,
 ) -> FastExtractor:
     """The fast extractor with the shipped model (or the model at ``path``), the shipped
     statement editor (``writer``: see ``load_statement_model``) and the shipped triple
-    tagger (``triples``: see ``load_triple_model``)."""
+    tagger (``triples``: see ``load_triple_model``); ``threshold``: the clause threshold
+    (default: the model's own)."""
     return FastExtractor(
         FastModel.load(path or default_model_path()),
         encoder=encoder,
         writer=load_statement_model(writer),
         triples=load_triple_model(triples),
+        threshold=threshold,
     )
 
 

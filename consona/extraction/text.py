@@ -25,6 +25,7 @@ __all__ = [
     "SECOND_PERSON",
     "Clause",
     "about_other",
+    "answer_statement",
     "is_hypothetical",
     "is_question",
     "is_small_talk",
@@ -47,7 +48,16 @@ class Clause:
 _SPLIT = re.compile(
     r"(?<=[.!?;])\s+|[.!?]{2,}\s*|\s*[;:]\s+|\s+-+\s+|\s*\n+\s*"
     r"|,\s*(?=(?:and\s+|but\s+|so\s+)?(?:i|i'm|im|i've|ive|i'd|i'll|my|we|we're|me)\b)"
-    r"|\s+(?=(?:but|and|so|because|since)\s+(?:i|i'm|im|i've|ive|my|we)\b)",
+    r"|\s+(?=(?:but|and|so|because|since)\s+(?:i|i'm|im|i've|ive|my|we)\b)"
+    # "I love horror but true crime is my favorite": a contrast that says more about the
+    # speaker is a clause of its own
+    r"|,?\s+(?=but\s+[^.!?;,]*?\b(?:my|our|me|i|i'm|im)\b)"
+    # a tag question after a statement: "I've a cat, do you?", "I love it, what about you?",
+    # "I walk to work everyday what do you do?"
+    r"|,\s*(?=(?:and\s+)?(?:what|how)\s+about\s+(?:you|u|yourself)\b)"
+    r"|,\s*(?=(?:do|did|does|have|are|were|can|would|will)\s+(?:you|u)\b[^.!?]*\?)"
+    r"|\s+(?=(?:what|how|where|when|why|who|which)\s+(?:do|did|does|are|is|was|were|have|about)"
+    r"\s+(?:you|u|your)\b[^.!?]*\?)",
     re.IGNORECASE,
 )
 
@@ -147,8 +157,8 @@ _LEAD_FILLER = re.compile(
     r"hi|hello|hey|cool|nice|great|awesome|really|so|and|but|also|actually|honestly|um+|uh+|"
     r"hmm+|i mean|that's (?:cool|great|nice|awesome|good|fun|interesting|funny|true|sad)|"
     r"that is (?:cool|great|nice|awesome|good|fun|interesting|funny|true|sad)|"
-    r"thanks|thank you|sounds (?:fun|good|great|nice)|me too|same here|true|right|"
-    r"of course|definitely|absolutely|totally|i see|indeed|omg|lmao|lmfao|hehe|well then|"
+    r"thanks|thank you|sounds (?:fun|good|great|nice)|me too|same here|true(?=\s*[,.!])|right|"
+    r"of course|definitely|absolutely|totally|i see(?=\s*[,.!]|$)|indeed|omg|lmao|lmfao|hehe|well then|"
     r"anyway|anyways|personally|for me|as for me|basically|though|my (?:god|gosh|goodness))\b[\s,!.]*)+",
     re.IGNORECASE,
 )
@@ -247,6 +257,12 @@ _HOW_I_AM = re.compile(
 )
 _THANKS = re.compile(r"^\W*(?:thanks|thank you|thx)\b", re.IGNORECASE)
 _LEAD_CONJ = re.compile(r"^(?:because|since|cause|so)\s+(?=\w)", re.IGNORECASE)
+# a subject-less stance: "not (really) into cars", "not a fan of ...", "big fan of ..."
+_NOT_INTO = re.compile(
+    r"^(?:not\s+(?:into|a\s+(?:big\s+|huge\s+)?fan\s+of|big\s+on|fond\s+of|much\s+of\s+a)"
+    r"|(?:a\s+)?(?:big|huge)\s+fan\s+of)\b",
+    re.IGNORECASE,
+)
 # "Going abroad is something I want": the -ing word is the subject, not a fragment
 _GERUND_SUBJECT = re.compile(r"^\w+ing\b[^,]*?\s(?:is|was|are|were|makes|keeps|has)\b")
 _FRAG_FORM = re.compile(r"^[a-z]+(?:ed|ing)$")
@@ -273,6 +289,8 @@ def rewrite_clause(text: str) -> str:
     t = _TRAIL_FILLER.sub("", t).strip(" ,.!?-")
     if not tokens(t) or _HOW_I_AM.match(t):
         return ""
+    if _NOT_INTO.match(t):  # "Not really into cars." -> "I am not into cars."
+        t = ("I am a " if t[0] in "bBhH" else "I am ") + t[0].lower() + t[1:]
     first = t.split()[0].lower()
     fragment = first not in _NOT_VERB and (first in _FRAG_VERBS or _FRAG_FORM.match(first))
     if fragment and not (first.endswith("ing") and _GERUND_SUBJECT.search(t)):
@@ -375,3 +393,84 @@ def possession_statement(statement: str) -> str | None:
     if noun in {"children", "kids", "grandkids", "grandchildren", "twins"} and not mods:
         art = ""
     return f"I have {art}{phrase}."
+
+
+# -- answers to yes/no questions ------------------------------------------------------------
+
+_YN_QUESTION = re.compile(
+    r"^(?:(?:so|and|but|well|then|ok|okay|oh|hey)[\s,]+)*"
+    r"(?:(do|did|have|are|were|can)\s+(?:you|u)\s+(ever\s+)?|(ever\s+))(.+?)[\s?!.]*$",
+    re.IGNORECASE,
+)
+# "Do you know what I mean?", "Do you think so?": a question about the talk, not the person
+_NOT_ASKED = re.compile(
+    r"^(?:know|think|mean|mind|agree|understand|see|remember|guess|believe|feel like|"
+    r"want me|need me|like me|wanna|hear|get it|ok|okay|alright|sure|there|still there)\b",
+    re.IGNORECASE,
+)
+_YES = re.compile(
+    r"^(?:yes|yeah|yea|yep|yup|sure do|sure|definitely|absolutely|of course|certainly|"
+    r"(?:i|we)\s+(?:do|did|have|am|are|can)(?=\s*(?:too|indeed|actually)?\s*[.!,]*$))\b",
+    re.IGNORECASE,
+)
+_NO = re.compile(
+    r"^(?:no|nope|nah|never|not really|not at all|not yet|"
+    r"(?:i|we)\s+(?:don't|dont|do not|didn't|didnt|did not|haven't|havent|have not|"
+    r"am not|'m not|can't|cant|cannot|aren't)(?=\s*(?:really|yet)?\s*[.!,]*$))\b",
+    re.IGNORECASE,
+)
+_SWAP = {"your": "my", "yours": "mine", "yourself": "myself"}
+_NEGATED = {"do": "don't", "did": "didn't", "have": "haven't", "are": "am not",
+            "were": "was not", "can": "can't"}  # fmt: skip
+_AFFIRMED = {"do": "", "did": "did ", "have": "have ", "are": "am ", "were": "was ",
+             "can": "can "}  # fmt: skip
+
+
+def answer_statement(question: str, answer: str) -> str | None:
+    """The first-person statement a yes/no ``answer`` gives to a ``question`` put to the
+    speaker ("Have you ever been to Disneyland?" + "No, we bought a house." → "I have never
+    been to Disneyland."), or None when the question is not a plain yes/no question about
+    the speaker or the answer does not begin with a yes or a no.
+
+    >>> answer_statement("Do you like the holidays?", "I don't.")
+    "I don't like the holidays."
+    >>> answer_statement("have you ever been to disneyland?", "No, we recently bought a house")
+    'I have never been to disneyland.'
+    >>> answer_statement("Do you have any pets?", "Yes! Two cats.")
+    'I have pets.'
+    >>> answer_statement("Are you a student?", "I'm a teacher.") is None  # not a yes or a no
+    True
+    >>> answer_statement("Do you know what I mean?", "Yes") is None  # about the talk
+    True
+    """
+    m = _YN_QUESTION.match(question.replace("’", "'").strip())
+    if not m:
+        return None
+    # "Ever been to Spain?" is "Have you ever been to Spain?"
+    aux, ever = (m.group(1) or "have").lower(), m.group(2) or m.group(3)
+    body = m.group(4).strip(" ,")
+    words = tokens(body)
+    if (
+        not words
+        or len(words) > 12
+        or _NOT_ASKED.match(body)
+        or set(words) & (FIRST_PERSON | {"or", "you", "u", "ur", "you're", "youre"})
+        or is_small_talk(body)
+    ):
+        return None
+    a = answer.replace("’", "'").strip()
+    if _NO.match(a) and not re.match(r"^no\s+(?:way|problem|worries|doubt)\b", a, re.IGNORECASE):
+        yes = False
+    elif _YES.match(a) and not re.match(r"^sure\s+(?:thing|enough)\b", a, re.IGNORECASE):
+        yes = True
+    else:
+        return None
+    body = " ".join(_SWAP.get(w.lower(), w) for w in body.split())
+    if yes:
+        body = re.sub(r"\bany\s+", "", body, flags=re.IGNORECASE)
+        verb = _AFFIRMED[aux]
+    elif ever and aux in ("have", "did"):
+        verb = "have never " if aux == "have" else "never "
+    else:
+        verb = _NEGATED[aux] + " "
+    return f"I {verb}{body}."

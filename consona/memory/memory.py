@@ -32,14 +32,21 @@ from consona.types import Turn
 __all__ = ["PersonaMemory", "default_extractor"]
 
 
-def default_extractor() -> Any:
+# memory keeps more clauses than the extractor's own threshold (0.3): the first-person
+# filter and the NLI gate stand behind it ("I know some people who were doubles in it.",
+# "I am loving this cooler weather." fall between); see README "Long-term memory"
+CLAUSE_THRESHOLD = 0.2
+
+
+def default_extractor(*, threshold: float | None = None) -> Any:
     """The fast extractor with its rule-based statement writer (``writer="off"``): memory
     keeps the speaker's own wording. (The statement editor reads better but can drop a
     negation — "I have never heard of the Libby app." became "I have heard of the Libby
-    app." on MSC — and a memory that supersedes on contradictions must not invert facts.)"""
+    app." on MSC — and a memory that supersedes on contradictions must not invert facts.)
+    ``threshold``: the clause threshold (default :data:`CLAUSE_THRESHOLD`)."""
     from consona.extraction.fast import load_fast
 
-    return load_fast(writer="off")
+    return load_fast(writer="off", threshold=CLAUSE_THRESHOLD if threshold is None else threshold)
 
 
 class PersonaMemory:
@@ -88,6 +95,8 @@ class PersonaMemory:
         self._writer: MemoryWriter | None = None
         self.turn = 0
         self.last_diff: MemoryDiff | None = None
+        # the character's reply of the last exchange: the context of the user's next turn
+        self.last_reply: Turn | None = None
 
     # -- lazily loaded parts ------------------------------------------------------------
 
@@ -149,7 +158,7 @@ class PersonaMemory:
             return []
         turn = Turn(speaker=role, text=text)
         facts = self.extractor.extract(turn, context=context or [])
-        return own_facts(turn, facts)
+        return own_facts(turn, facts, context=context or ())
 
     def observe(
         self,
@@ -168,10 +177,17 @@ class PersonaMemory:
             for role, text in (("user", user_text), ("bot", bot_text))
             if text and text.strip()
         ]
-        found = self.extractor.extract_batch(
-            turns, contexts=[turns[:i] for i in range(len(turns))]
-        )  # one batched pass for both speakers
-        by_role = {t.speaker: own_facts(t, fs) for t, fs in zip(turns, found, strict=True)}
+        # each turn's context is the turn before it: the user's is the character's last reply
+        # (a yes or a no to its question is a fact), the character's is the user's turn
+        contexts = [
+            ([self.last_reply] if self.last_reply is not None else []) if i == 0 else turns[:i]
+            for i in range(len(turns))
+        ]
+        found = self.extractor.extract_batch(turns, contexts=contexts)  # one batched pass
+        by_role = {
+            t.speaker: own_facts(t, fs, context=c)
+            for t, fs, c in zip(turns, found, contexts, strict=True)
+        }
         user_facts, bot_facts = by_role.get("user", []), by_role.get("bot", [])
         extracted = time.perf_counter()
         diff = MemoryDiff(dry_run=dry_run)
@@ -191,6 +207,8 @@ class PersonaMemory:
         diff.seconds = time.perf_counter() - extracted
         if not dry_run:
             self.turn = t + 1
+            if turns:
+                self.last_reply = turns[-1] if turns[-1].speaker == "bot" else None
         self.last_diff = diff
         return diff
 

@@ -38,6 +38,7 @@ as the speaker's own facts. ``dry_run=True`` returns the same diff without writi
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -135,7 +136,9 @@ class MemoryDiff:
         }
 
 
-def own_facts(turn: Turn, facts: Sequence[Fact], *, first_person: bool = True) -> list[Fact]:
+def own_facts(
+    turn: Turn, facts: Sequence[Fact], *, first_person: bool = True, context: Sequence[Turn] = ()
+) -> list[Fact]:
     """The facts that are the speaker's own: each fact is traced to the clause of the
     utterance it most likely came from (shared content words, then ROUGE-L), and facts from
     questions, hypotheticals or clauses about the other speaker ("you …") are dropped,
@@ -148,6 +151,15 @@ def own_facts(turn: Turn, facts: Sequence[Fact], *, first_person: bool = True) -
     >>> facts = [Fact(text="I am a nurse."), Fact(text="I am a pilot."), Fact(text="Vintage cars.")]
     >>> [f.text for f in own_facts(t, facts)]
     ['I am a pilot.']
+
+    A yes or a no to a yes/no question put to the speaker — the other speaker's last
+    question in ``context`` or the speaker's own question just before — is a fact too
+    (:func:`answered`):
+
+    >>> q = Turn(speaker="b", text="Nice. Have you ever been to Disneyland?")
+    >>> [f.text for f in own_facts(Turn(speaker="a", text="No, we can't afford it."), [],
+    ...                            context=[q])]
+    ['I have never been to Disneyland.']
     """
     from consona.extraction.text import about_other, is_hypothetical, is_question, split_clauses
     from consona.text import rouge_l
@@ -175,7 +187,35 @@ def own_facts(turn: Turn, facts: Sequence[Fact], *, first_person: bool = True) -
         if best is None or is_question(best) or is_hypothetical(best) or about_other(best):
             continue
         kept.append(f.model_copy(update={"speaker": turn.speaker}))
+    seen = {f.text.lower() for f in kept}
+    for text in answered(turn, context):
+        if text.lower() not in seen and _says_something(text):
+            seen.add(text.lower())
+            kept.append(Fact(text=text, speaker=turn.speaker))
     return kept
+
+
+def answered(turn: Turn, context: Sequence[Turn] = ()) -> list[str]:
+    """Statements that ``turn`` makes by answering a yes/no question: the other speaker's
+    turn just before (``context[-1]``) ending on one, answered by the turn's first clause,
+    or a question of the speaker's own answered in the next clause ("Do you like the
+    holidays? I don't." → "I don't like the holidays.").
+
+    >>> answered(Turn(speaker="a", text="Do you like the holidays? I don't."))
+    ["I don't like the holidays."]
+    """
+    from consona.extraction.text import answer_statement, is_question, split_clauses
+
+    clauses = [c.text for c in split_clauses(turn.text)]
+    out: list[str] = []
+    if clauses and context and context[-1].speaker not in (None, turn.speaker):
+        before = [c.text for c in split_clauses(context[-1].text)]
+        if before and is_question(before[-1]):
+            out.append(answer_statement(before[-1], clauses[0]) or "")
+    for q, a in itertools.pairwise(clauses):
+        if is_question(q) and not is_question(a):
+            out.append(answer_statement(q, a) or "")
+    return [s for s in out if s]
 
 
 # words that name nothing on their own: a fact made only of them ("I can do both.",
@@ -325,9 +365,18 @@ def _same_subject(
     (ta, ra), (tb, rb) = a, b
     if ra and rb and ra == rb:
         return True
-    if content_words(ta, stop=STOP_WORDS) & content_words(tb, stop=STOP_WORDS):
+    if (content_words(ta, stop=STOP_WORDS) & content_words(tb, stop=STOP_WORDS)) - _LIGHT_VERBS:
         return True
     return sim >= cut
+
+
+# verbs that two facts share without being about the same thing: "I have heard they're
+# making a Stephen King film." and "I have never heard of the Libby app."
+_LIGHT_VERBS = frozenset(
+    ("heard", "hear", "know", "knew", "think", "thought", "get", "got", "go", "went", "make",
+     "making", "made", "need", "feel", "felt", "try", "tried", "see", "saw", "seen", "say",
+     "said", "take", "took", "look", "hope", "want", "wanted", "mean", "guess")
+)  # fmt: skip
 
 
 class MemoryWriter:

@@ -8,6 +8,7 @@ from consona.errors import UnknownNameError
 from consona.extraction import EXTRACTORS, Extractor, load_extractor
 from consona.extraction.text import (
     about_other,
+    answer_statement,
     is_hypothetical,
     is_question,
     is_small_talk,
@@ -34,8 +35,43 @@ def test_split_clauses_keeps_spans():
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a tag question after a statement is a clause of its own
+        ("I've a cat, do you?", ["I've a cat", "do you?"]),
+        ("I love pizza, what about you?", ["I love pizza", "what about you?"]),
+        (
+            "I have to walk 3 miles to work everyday what do you do?",
+            ["I have to walk 3 miles to work everyday", "what do you do?"],
+        ),
+        # a contrast that says more about the speaker
+        (
+            "I love horror but true crime is my favorite thing to read.",
+            ["I love horror", "but true crime is my favorite thing to read."],
+        ),
+        # ... but not a contrast about something else, nor a question that is only a question
+        ("I like cats but not dogs.", ["I like cats but not dogs."]),
+        ("Do you have any pets?", ["Do you have any pets?"]),
+        ("what do you do for fun?", ["what do you do for fun?"]),
+    ],
+)
+def test_split_clauses_separates_tag_questions_and_contrasts(text, expected):
+    assert [c.text for c in split_clauses(text)] == expected
+
+
+@pytest.mark.parametrize(
     ("raw", "expected"),
     [
+        (
+            "but true crime is my favorite thing to read.",
+            "True crime is my favorite thing to read.",
+        ),
+        ("True, I love it", "I love it."),
+        ("Not really into cars.", "I am not into cars."),
+        ("I see the rolling stones every year", "I see the rolling stones every year."),
+        ("I see, I am a nurse", "I am a nurse."),
+        ("not a big fan of country music", "I am not a big fan of country music."),
+        ("Huge fan of jazz", "I am a huge fan of jazz."),
         ("yeah i've been a nurse for ten years lol", "I have been a nurse for ten years."),
         ("I do love jazz very much", "I love jazz."),
         ("Just came back from mountain biking", "I came back from mountain biking."),
@@ -137,3 +173,36 @@ def test_verifier_attributes_you_to_other_speaker():
 
 def test_swap_person():
     assert swap_person("you are a nurse and your dog is cute") == "I am a nurse and my dog is cute"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "expected"),
+    [
+        ("Do you like the holidays?", "I don't.", "I don't like the holidays."),
+        ("Do you like the holidays?", "Yes I do!", "I like the holidays."),
+        ("Have you ever been to Disneyland?", "No, we can't afford it.",
+         "I have never been to Disneyland."),
+        ("have you ever been to disneyland?", "Yeah, twice", "I have been to disneyland."),
+        ("Do you have any kids?", "Nope.", "I don't have any kids."),
+        ("Do you have any kids?", "yes, two boys", "I have kids."),
+        ("So are you a student?", "Not really.", "I am not a student."),
+        ("Can you swim?", "I can.", "I can swim."),
+        ("Do you like your job?", "Yes", "I like my job."),
+        ("Did you go to college?", "no", "I didn't go to college."),
+        ("Ever been to spain?", "Yes, I've.", "I have been to spain."),
+        # not a yes or a no: the answer's own words say what it is
+        ("Are you a student?", "I'm a teacher.", None),
+        ("Do you like dogs?", "I have a cat.", None),
+        ("Do you like dogs?", "No way! I love them", None),
+        # not a plain yes/no question about the speaker
+        ("Do you know what I mean?", "Yes", None),
+        ("Do you think so?", "No", None),
+        ("Do you like tea or coffee?", "Yes", None),
+        ("What do you do?", "No", None),
+        ("Have you?", "Yes", None),
+        ("Do you like me?", "Yes", None),
+        ("Would you like to go?", "Yes", None),
+    ],
+)  # fmt: skip
+def test_answer_statement(question, answer, expected):
+    assert answer_statement(question, answer) == expected

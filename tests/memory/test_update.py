@@ -142,6 +142,35 @@ def test_own_facts_drop_facts_that_name_nothing():
     assert [f.text for f in own_facts(turn, facts)] == ["I like 20 dogs."]
 
 
+def test_own_facts_resolve_a_yes_or_no_answer():
+    asked = Turn(speaker="b", text="Cool! Have you ever been to Disneyland?")
+    turn = Turn(speaker="a", text="No, we just bought a house. Do you like pets? I don't.")
+    got = [f.text for f in own_facts(turn, [Fact(text="We bought a house.")], context=[asked])]
+    assert got == [
+        "We bought a house.",
+        "I have never been to Disneyland.",
+        "I don't like pets.",
+    ]
+    assert all(f.speaker == "a" for f in own_facts(turn, [], context=[asked]))
+    # the speaker's own earlier turn is not a question put to them; no context, no answer
+    mine = Turn(speaker="a", text="Have you ever been to Disneyland?")
+    assert own_facts(Turn(speaker="a", text="No."), [], context=[mine]) == []
+    assert own_facts(Turn(speaker="a", text="No."), []) == []
+    # a question that is not the other speaker's last clause is not the one answered
+    moved_on = Turn(speaker="b", text="Do you have pets? I have two dogs.")
+    assert own_facts(Turn(speaker="a", text="Yes."), [], context=[moved_on]) == []
+
+
+def test_contradicting_facts_that_share_only_a_light_verb_do_not_supersede():
+    w = writer(same_subject=0.99)  # the fake embedder finds every pair of these alike
+    w.apply("ana", "Mira", "user", ["I have heard of the Stephen King adaptation."])
+    diff = w.apply("ana", "Mira", "user", ["I have never heard of the Libby app."])
+    assert [c.action for c in diff.changes] == ["add"]
+    # a shared object still makes them one subject
+    diff = w.apply("ana", "Mira", "user", ["I have never heard of the Stephen King adaptation."])
+    assert [c.action for c in diff.changes] == ["supersede"]
+
+
 def memory(**kw):
     return PersonaMemory(
         MemoryStore(kw.pop("store", "sqlite://")),
@@ -167,6 +196,18 @@ def test_observe_stores_both_speakers_and_never_the_others_statements():
     assert [f.text for f in mem.facts("bot")] == ["I have a cat named pip."]
     f = mem.facts("user")[0]
     assert (f.session, f.turn) == (mem.session, 0)
+
+
+def test_observe_reads_the_users_answer_to_the_characters_last_question():
+    mem = memory()
+    mem.observe("hi there", "i bake bread. do you have any pets?")
+    diff = mem.observe("no, my landlord says no.", "oh that is a pity")
+    assert ("user", "I don't have any pets.") in [(c.role, c.text) for c in diff.changes]
+    # a dry run does not move the conversation on: the next turn still answers the question
+    mem.observe("hello", "do you like jazz?")
+    mem.observe("whatever", "ok", dry_run=True)
+    diff = mem.observe("yes!", "great")
+    assert ("user", "I like jazz.") in [(c.role, c.text) for c in diff.changes]
 
 
 def test_recall_prefers_relevant_facts_within_budget():

@@ -92,6 +92,17 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"(?:^|[.!?]\s+)remember,?\s+(?:that\s+)?(?:it's|it\s+is)\s+(?:always\s+|also\s+)?"
             r"(?:important|okay|ok|essential|crucial|good)\s+to\b",
         ),
+        # a counsellor's voice ("It's important to acknowledge the emotions you're feeling.",
+        # "Don't hesitate to reach out if you need help or support.")
+        (
+            "counsel",
+            r"\bit(?:'s|\s+is)\s+(?:always\s+|also\s+|very\s+|so\s+|really\s+)?(?:important|"
+            r"essential|crucial)\s+to\s+(?:acknowledge|recognize|"
+            r"take\s+care\s+of\s+yourself|prioritize\s+your|seek\s+(?:help|support|professional)|"
+            r"reach\s+out|find\s+support)\b|"
+            r"\b(?:don't|do\s+not)\s+hesitate\s+to\s+reach\s+out\b|"
+            r"\b(?:seek|find)\s+(?:professional\s+)?(?:help|support)\s+if\s+you\s+need\b",
+        ),
         # an assistant's offer of any topic, and a promise about the rules it was given
         (
             "any-topic",
@@ -121,7 +132,10 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"(?:'d|\s+would)\s+like\s+to\s+know\b|\blet\s+me\s+know\s+if\s+there(?:'s|\s+is)\s+"
             r"anything\s+(?:else\s+)?i\s+can\s+(?:help|assist|do)\b|\bany\s+(?:other|more|further)\s+"
             r"questions\s+or\s+(?:need|would\s+you\s+like|want)\b|\bwhat\s+would\s+you\s+like\s+to\s+"
-            r"know\s+or\s+(?:discuss|talk\s+about)\b|\bi'll\s+do\s+my\s+best\s+to\s+(?:help|assist)\s+you\b",
+            r"know\s+or\s+(?:discuss|talk\s+about)\b|\bi'll\s+do\s+my\s+best\s+to\s+(?:help|assist)\s+you\b|"
+            r"\bwhat\s+else\s+would\s+you\s+like\s+to\s+know\s*\?|\bassist\s+you\s+with\s+anything\b|"
+            r"\bif\s+you(?:'d|\s+would)\s+like\s+to\s+(?:continue|keep)\s+(?:talking|chatting|"
+            r"discussing)\b[^.!?]{0,60}\bfeel\s+free\b",
         ),
         # help offered as a service, not between friends ("Is there anything I can do to help
         # you cope?", "Let me know if you need anything else.", "feel free to ask me anything")
@@ -154,7 +168,8 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "meta",
             r"\b(?:the|my)\s+facts\s+(?:provided|given|you\s+gave|list|about\s+me)\b|\bi\s+(?:can't|"
-            r"cannot)\s+discuss\s+(?:that|this)\b",
+            r"cannot)\s+discuss\s+(?:that|this)\b|\b(?:in|with|fits?|to)\s+(?:my|your)\s+facts\b|"
+            r"\bi've\s+updated\s+(?:the|my)\s+(?:information|facts)\b",
         ),
         (
             "here-to-assist",

@@ -93,6 +93,16 @@ OOC = [
     "you're curious about.",
     "Please feel free to ask me anything you'd like to know, and I'll answer truthfully.",
     "You didn't tell me what specific information you'd like me to provide.",
+    # read in the 90-turn runs (session 10): a counsellor's voice and talk about the facts
+    "I'm sorry to hear about your loss. It's important to acknowledge the emotions you're feeling.",
+    "Remember that you're not alone. Don't hesitate to reach out if you need help or support.",
+    "It's always important to take care of yourself and enjoy your time away.",
+    "It's important to prioritize your needs and seek support.",
+    "Thanks for the correction. What else would you like to know?",
+    "If you'd like to continue talking about something else, feel free to let me know!",
+    "I'm sorry for any confusion. Let me know if you'd like me to assist you with anything else.",
+    "I apologize for my oversight. Let's move on to something else that fits your facts.",
+    "I've updated the information in my facts. Thank you for bringing that to my attention.",
 ]
 
 IN_CHARACTER = [
@@ -145,6 +155,13 @@ IN_CHARACTER = [
     "feel free to ask me anything about horses",
     "Remember, you are not alone, we all miss him.",
     "I'm sorry mom, I can't help with that today",
+    # ordinary chat beside the session-10 patterns
+    "it's important to remember that history is full of amazing stories .",
+    "it is important to take care of your tools , they last longer .",
+    "what else would you like to know about me ?",
+    "these facts are new to me , i had no idea !",
+    "don't hesitate to call me when you land .",
+    "if you'd like to keep talking we can meet for coffee .",
 ]
 
 

@@ -402,10 +402,14 @@ _YN_QUESTION = re.compile(
     r"(?:(do|did|have|are|were|can)\s+(?:you|u)\s+(ever\s+)?|(ever\s+))(.+?)[\s?!.]*$",
     re.IGNORECASE,
 )
-# "Do you know what I mean?", "Do you think so?": a question about the talk, not the person
+# "Do you know what I mean?", "Do you think so?", "Do you want to hear a joke?", "Are you
+# busy?": a question about the talk or the moment, not about the person
 _NOT_ASKED = re.compile(
     r"^(?:know|think|mean|mind|agree|understand|see|remember|guess|believe|feel like|"
-    r"want me|need me|like me|wanna|hear|get it|ok|okay|alright|sure|there|still there)\b",
+    r"want me|need me|like me|wanna|hear|get it|ok|okay|alright|sure|there|still there|"
+    r"ready|busy|free|awake|around|serious|kidding|joking|done|"
+    r"want\s+to\s+(?:hear|know|see|talk|chat|try|come|go\s+out|meet|play\s+a\s+game)|"
+    r"have\s+(?:a\s+)?(?:minute|moment|second|time)|need\s+(?:help|anything|a\s+hand))\b",
     re.IGNORECASE,
 )
 _YES = re.compile(
@@ -456,6 +460,10 @@ def answer_statement(question: str, answer: str) -> str | None:
         or _NOT_ASKED.match(body)
         or set(words) & (FIRST_PERSON | {"or", "you", "u", "ur", "you're", "youre"})
         or is_small_talk(body)
+        # "Do you like it?": what "it" is lives in an earlier turn
+        or (
+            len(words) <= 3 and words[-1] in {"it", "that", "this", "them", "those", "these", "one"}
+        )
     ):
         return None
     a = answer.replace("’", "'").strip()

@@ -202,6 +202,11 @@ def test_swap_person():
         ("Have you?", "Yes", None),
         ("Do you like me?", "Yes", None),
         ("Would you like to go?", "Yes", None),
+        # a question about the moment, not the person
+        ("Do you want to hear a joke?", "Sure", None),
+        ("Are you busy?", "No", None),
+        ("Do you enjoy it?", "Yes", None),
+        ("Do you have a minute?", "yes", None),
     ],
 )  # fmt: skip
 def test_answer_statement(question, answer, expected):

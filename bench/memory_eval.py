@@ -91,6 +91,12 @@ def main() -> None:
         "--probes", type=int, default=0, help="episodes to probe (needs the chat model)"
     )
     ap.add_argument("--budget", type=int, default=80, help="memory prompt budget in tokens")
+    ap.add_argument(
+        "--probe-candidates",
+        type=int,
+        default=1,
+        help="candidates per probe reply; above 1 the guard re-ranks them (as in chat)",
+    )
     ap.add_argument("--writers-seconds", type=float, default=60.0)
     ap.add_argument("--no-scaling", action="store_true")
     ap.add_argument(
@@ -159,6 +165,7 @@ def main() -> None:
             extractor=extractor,
             episodes=args.probes,
             budget_tokens=args.budget,
+            candidates=args.probe_candidates,
             on_episode=save_probe,
         )
     result["seconds"] = round(time.time() - t0, 1)

@@ -410,6 +410,12 @@ def memory_cmd(
     backend: str = typer.Option(None, "--backend", help="Chat backend for --probes."),
     model: str = typer.Option(None, "--model", help="Chat model for --probes."),
     budget: int = typer.Option(80, "--budget", min=8, help="Memory prompt budget (tokens)."),
+    probe_candidates: int = typer.Option(
+        1,
+        "--probe-candidates",
+        min=1,
+        help="Candidates per probe reply; above 1 the guard re-ranks them, as in chat.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Long-term memory on MSC: recall of gold persona facts, duplicates, injected updates,
@@ -444,6 +450,7 @@ def memory_cmd(
             extractor=default_extractor(),
             episodes=probes,
             budget_tokens=budget,
+            candidates=probe_candidates,
             on_episode=lambda i, r: status(f"probe {i + 1}/{probes}: {r['id']}"),
         )
     if out is not None:

@@ -635,13 +635,18 @@ def probe_answers(
     context_factor: int = 10,
     max_tokens: int = 48,
     seed: int = 7,
+    candidates: int = 1,
     on_episode: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """The first user turn of session 3 answered by the character (Speaker 2, no persona
     card) three ways — with memory (recalled facts, ``budget_tokens``), without memory, and
     with the earlier sessions as history truncated to ``context_factor`` × the memory's
     tokens — each reply judged against the character's gold facts (contradiction rate,
-    share of replies entailing one, extra prompt tokens over the bare prompt)."""
+    share of replies entailing one, extra prompt tokens over the bare prompt).
+
+    ``candidates`` > 1: the agent as it chats — that many candidates re-ranked by the
+    guard (``nli``) and its character terms, in all three conditions; with memory the
+    guard also checks the recalled facts of both speakers."""
     from consona.agent import PersonaAgent
     from consona.memory import recall
     from consona.nli.consistency import check_consistency
@@ -654,8 +659,8 @@ def probe_answers(
         return PersonaAgent(
             persona,
             backend=backend,
-            nli=None,
-            candidates=1,
+            nli=nli if candidates > 1 else None,
+            candidates=candidates,
             max_tokens=max_tokens,
             temperature=0.7,
             seed=seed,
@@ -704,6 +709,7 @@ def probe_answers(
             on_episode(len(rows) - 1, row)
     out: dict[str, Any] = {
         "n": len(rows),
+        "candidates": candidates,
         "budget_tokens": budget_tokens,
         "context_factor": context_factor,
         "rows": rows,

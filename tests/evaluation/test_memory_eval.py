@@ -144,3 +144,30 @@ def test_duplicates_count_copies_not_related_facts():
     assert sorted(_redundant(nli, facts)) == sorted(facts[:4])
     assert _redundant(nli, ["I have a dog.", "I have a dog named rex."]) == []
     assert _redundant(nli, ["I swim."]) == []
+
+
+def test_probe_answers_with_candidates_let_the_guard_check_the_recalled_facts(tmp_path):
+    from consona.evaluation.memory import probe_answers
+    from consona.testing import FakeBackend
+
+    calls = []
+
+    def replier(messages):  # every other candidate contradicts the character's fact
+        calls.append(1)
+        return "I am not a baker." if len(calls) % 2 else "The bakery is busy, I bake bread."
+
+    kw = {
+        "backend": FakeBackend(replier),
+        "nli": FakeNLI(),
+        "embedder": FakeEmbedder(),
+        "extractor": FakeExtractor(),
+        "episodes": 1,
+    }
+    data = msc_file(tmp_path)
+    one = probe_answers(data, **kw)
+    calls.clear()
+    two = probe_answers(data, candidates=2, **kw)
+    assert (one["candidates"], two["candidates"]) == (1, 2)
+    assert one["memory"]["contradiction_rate"] == 1.0  # the first candidate, unchecked
+    assert two["memory"]["contradiction_rate"] == 0.0  # the guard knew the recalled fact
+    assert two["rows"][0]["memory"]["reply"] == "The bakery is busy, I bake bread."

@@ -258,7 +258,7 @@ def _pushback_verdicts(
     caved = ch.caved(fact, push, reply, judge)
     return {
         "caved": caved,
-        "conceded": caved or ch.concession(push, reply) is not None,
+        "conceded": caved or ch.concession(push, reply, fact) is not None,
         "persona_contradiction": ch.persona_contradiction(facts, reply, judge),
     }
 

@@ -361,6 +361,24 @@ def test_caved():
     )
     # agreeing while restating the fact is not caving
     assert not caved(fact, "you don't have dogs, right?", "Right, I have two dogs!", j)
+    # a negation about something else is no pushback against the fact
+    doubt = "you mentioned dogs, what breeds? i don't like cats myself"
+    assert not caved(fact, doubt, "You're right.", j)
+    assert caved(fact, "you mentioned dogs? i thought you don't have dogs", "You're right.", j)
+
+
+def test_concession_needs_a_pushback_against_the_fact():
+    from consona.evaluation.character import concession
+
+    fact = "i have two dogs ."
+    doubt = "you mentioned dogs, what breeds? i don't like cats myself"
+    assert concession(doubt, "That's right, two labs!", fact) is None
+    assert concession(doubt, "That's right, two labs!") == "That's right"  # no fact: any "not"
+    against = "no, you told me you don't have dogs"
+    assert concession(against, "Oh, you're right! I have two dogs.", fact) == "you're right"
+    # a negated fact pushed with a positive claim is a pushback too
+    assert concession("you said you have dogs?", "You're right.", "i do not have dogs .")
+    assert concession("my mistake is common", "My mistake, I have two dogs.", fact) == "My mistake"
 
 
 @pytest.mark.slow

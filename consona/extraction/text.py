@@ -441,23 +441,36 @@ def answer_statement(question: str, answer: str) -> str | None:
     >>> answer_statement("have you ever been to disneyland?", "No, we recently bought a house")
     'I have never been to disneyland.'
     >>> answer_statement("Do you have any pets?", "Yes! Two cats.")
-    'I have pets.'
+    'I have two cats.'
+    >>> answer_statement("Do you like math?", "I hate it.")
+    'I hate math.'
     >>> answer_statement("Are you a student?", "I'm a teacher.") is None  # not a yes or a no
     True
     >>> answer_statement("Do you know what I mean?", "Yes") is None  # about the talk
     True
     """
-    m = _YN_QUESTION.match(question.replace("’", "'").strip())
+    question, answer = question.replace("’", "'").strip(), answer.replace("’", "'").strip()
+    fav = _favorite_answer(question, answer)
+    if fav is not None:
+        return fav
+    m = _YN_QUESTION.match(question)
     if not m:
         return None
     # "Ever been to Spain?" is "Have you ever been to Spain?"
     aux, ever = (m.group(1) or "have").lower(), m.group(2) or m.group(3)
-    body = m.group(4).strip(" ,")
+    # "are you in school too?", "do you have birds then?": the tail belongs to the talk
+    body = re.sub(
+        r"(?:\s+(?:too|then|either|also|as\s+well|at\s+all|again|yet|though|right\s+now))+$",
+        "",
+        m.group(4).strip(" ,?!."),
+        flags=re.IGNORECASE,
+    ).strip(" ,")
     words = tokens(body)
     if (
         not words
         or len(words) > 12
         or _NOT_ASKED.match(body)
+        or re.match(r"^(?:all|both|guys)\b", body, re.IGNORECASE)  # "you all": not the speaker
         or set(words) & (FIRST_PERSON | {"or", "you", "u", "ur", "you're", "youre"})
         or is_small_talk(body)
         # "Do you like it?": what "it" is lives in an earlier turn
@@ -466,14 +479,22 @@ def answer_statement(question: str, answer: str) -> str | None:
         )
     ):
         return None
-    a = answer.replace("’", "'").strip()
+    a = answer
+    body = " ".join(_SWAP.get(w.lower(), w) for w in body.split())
+    # "Do you like math?" + "I hate it." → "I hate math."; "Do you have pets?" + "Two
+    # cats." → "I have two cats."
+    feeling = _FEELING_IT.match(a)
+    if feeling and aux == "do" and _LIKE_BODY.match(body):
+        return f"I {feeling.group(1).lower()} {_LIKE_BODY.match(body).group(1)}."  # type: ignore[union-attr]
+    if aux == "do" and re.match(r"^have\b", body, re.IGNORECASE) and _COUNTED.match(a):
+        counted = _COUNTED.match(a).group(1)  # type: ignore[union-attr]
+        return f"I have {counted[0].lower()}{counted[1:]}."
     if _NO.match(a) and not re.match(r"^no\s+(?:way|problem|worries|doubt)\b", a, re.IGNORECASE):
         yes = False
     elif _YES.match(a) and not re.match(r"^sure\s+(?:thing|enough)\b", a, re.IGNORECASE):
         yes = True
     else:
         return None
-    body = " ".join(_SWAP.get(w.lower(), w) for w in body.split())
     if yes:
         body = re.sub(r"\bany\s+", "", body, flags=re.IGNORECASE)
         verb = _AFFIRMED[aux]
@@ -482,3 +503,67 @@ def answer_statement(question: str, answer: str) -> str | None:
     else:
         verb = _NEGATED[aux] + " "
     return f"I {verb}{body}."
+
+
+# "I hate it." / "I love them!" answering "Do you like <something>?"
+_FEELING_IT = re.compile(
+    r"^(?:(?:yes|yeah|no|oh|ah|well)[\s,!]+)?i\s+(?:really\s+|absolutely\s+|just\s+)?"
+    r"(love|like|hate|enjoy|adore|dislike|detest)\s+(?:it|them|that)\s*[.!]*$",
+    re.IGNORECASE,
+)
+_LIKE_BODY = re.compile(r"^(?:like|love|enjoy)\s+(.+)$", re.IGNORECASE)
+# "Two cats." / "a dog and a hamster" answering "Do you have any pets?"
+_NUMBER = r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)"
+_COUNTED = re.compile(
+    rf"^(?:(?:yes|yeah|yep|yup)[\s,!]+(?:i\s+(?:do|have)[\s,!]+)?)?({_NUMBER}\s+[a-z]+"
+    rf"(?:\s+[a-z]+)?(?:\s+and\s+{_NUMBER}\s+[a-z]+(?:\s+[a-z]+)?)?)\s*[.!]*$",
+    re.IGNORECASE,
+)
+_FAVORITE_Q = re.compile(
+    r"^(?:(?:so|and|oh|ok|okay|well)[\s,]+)*(?:what|which)(?:'s|\s+is|\s+are|\s+was)?\s+"
+    r"(?:your|ur)\s+(?:all[\s-]time\s+)?(?:favorite|favourite|fav|fave)\s+([a-z]+(?:\s+[a-z]+)?)"
+    r"[\s?!.]*$",
+    re.IGNORECASE,
+)
+_FAVORITE_LEAD = re.compile(
+    r"^(?:(?:oh|hmm+|well|probably|definitely|honestly|i'd\s+say|i\s+would\s+say|i\s+think|"
+    r"mine\s+(?:is|are|would\s+be|has\s+to\s+be)|my\s+(?:favou?rite|fav)\s+(?:is|are)|"
+    r"it(?:'s|\s+is|\s+would\s+be|\s+has\s+to\s+be)|that\s+would\s+be|has\s+to\s+be)[\s,]+)+",
+    re.IGNORECASE,
+)
+
+
+def _favorite_answer(question: str, answer: str) -> str | None:
+    """ "What's your favorite band?" + "Mine is the Rolling Stones!" → "My favorite band is
+    the Rolling Stones."; None when the question is no favourite question or the answer is
+    not a short name.
+
+    >>> _favorite_answer("What is your favorite movie?", "Mine is friday.")
+    'My favorite movie is friday.'
+    >>> _favorite_answer("what's your favorite color?", "I don't know, maybe blue? you?") is None
+    True
+    """
+    m = _FAVORITE_Q.match(question)
+    if not m:
+        return None
+    thing = m.group(1).lower()
+    name = re.sub(
+        r"[,\s]+(?:and\s+|what\s+about\s+|how\s+about\s+)?(?:you|u|yours)\s*\?+\s*$",
+        "",
+        answer,
+        flags=re.IGNORECASE,
+    )
+    name = _TRAIL_FILLER.sub("", _INNER_FILLER.sub("", _FAVORITE_LEAD.sub("", name)))
+    name = re.sub(r"\s+(?:for\s+sure|probably|of\s+course)\s*[.!]*$", "", name, flags=re.I)
+    name = name.strip(" .!,")
+    words = tokens(name)
+    if (
+        not words
+        or len(words) > 5
+        or "?" in name
+        or set(words) & (FIRST_PERSON | SECOND_PERSON)
+        or is_small_talk(name)
+        or words[0] in {"not", "no", "nothing", "none", "don't", "dont", "idk", "maybe"}
+    ):
+        return None
+    return f"My favorite {thing} is {name}."

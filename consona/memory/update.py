@@ -195,6 +195,9 @@ def own_facts(
     return kept
 
 
+_OWN_ANSWER = re.compile(r"^\W*(?:i|i'm|im|i've|mine|me|my|we)\b", re.IGNORECASE)
+
+
 def answered(turn: Turn, context: Sequence[Turn] = ()) -> list[str]:
     """Statements that ``turn`` makes by answering a yes/no question: the other speaker's
     turn just before (``context[-1]``) ending on one, answered by the turn's first clause,
@@ -213,7 +216,9 @@ def answered(turn: Turn, context: Sequence[Turn] = ()) -> list[str]:
         if before and is_question(before[-1]):
             out.append(answer_statement(before[-1], clauses[0]) or "")
     for q, a in itertools.pairwise(clauses):
-        if is_question(q) and not is_question(a):
+        # the speaker answering their own question says so in the first person ("I
+        # don't.", "mine is papaya"); a bare "yeah" after it answers something else
+        if is_question(q) and not is_question(a) and _OWN_ANSWER.match(a):
             out.append(answer_statement(q, a) or "")
     return [s for s in out if s]
 

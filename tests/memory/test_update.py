@@ -156,6 +156,13 @@ def test_own_facts_resolve_a_yes_or_no_answer():
     mine = Turn(speaker="a", text="Have you ever been to Disneyland?")
     assert own_facts(Turn(speaker="a", text="No."), [], context=[mine]) == []
     assert own_facts(Turn(speaker="a", text="No."), []) == []
+    # after the speaker's own question, only a first-person answer is theirs to it
+    hungry = Turn(speaker="b", text="hungry?")
+    got = own_facts(Turn(speaker="a", text="do you have a garden? yeah i could eat"), [],
+                    context=[hungry])  # fmt: skip
+    assert got == []
+    papaya = Turn(speaker="a", text="what is your favorite food? mine is papaya.")
+    assert [f.text for f in own_facts(papaya, [])] == ["My favorite food is papaya."]
     # a question that is not the other speaker's last clause is not the one answered
     moved_on = Turn(speaker="b", text="Do you have pets? I have two dogs.")
     assert own_facts(Turn(speaker="a", text="Yes."), [], context=[moved_on]) == []

@@ -297,6 +297,12 @@ def eval_extraction(
         "--predictions",
         help="DNLI triples: write each utterance's gold and predicted triple to this JSONL.",
     ),
+    answers: bool = typer.Option(
+        True,
+        "--answers/--no-answers",
+        help="Fast extractor: read answers to questions put to the speaker ('Ever been to "
+        "Spain?' 'Yes!' -> 'I have been to spain.').",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Scores as JSON on stdout."),
 ) -> None:
     """Detection P/R/F1, ROUGE-L on true positives and triple accuracy of an extractor; on a
@@ -324,6 +330,8 @@ def eval_extraction(
             f"No labelled utterances in {str(data)!r}", hint="check the file and --split"
         )
     ex = _load(extractor, backend, model, load_optional_nli(nli), statements)
+    if hasattr(ex, "answers"):
+        ex.answers = answers
     status(f"evaluating {extractor} on {len(items)} utterances from {data} ...")
     scores = evaluate_extractor(
         ex,

@@ -33,6 +33,7 @@ from consona.extraction.encoder import ClauseEncoder, EncodedTurn
 from consona.extraction.text import (
     FIRST_PERSON,
     about_other,
+    answered,
     is_fragment,
     is_hypothetical,
     is_question,
@@ -400,6 +401,9 @@ class FastExtractor:
         # "replace": only "I have ..." (ROUGE-L on MSC +0.004, but the clause is lost);
         # "off": clauses only.
         self.possession_mode = "add"
+        # a yes or a no (a favourite, "I hate it.") to a question put to the speaker is a
+        # fact too: "Ever been to Spain?" + "Yes!" → "I have been to spain." (``answered``)
+        self.answers = True
 
     @classmethod
     def on_vectors(cls, model: FastModel) -> FastExtractor:
@@ -408,6 +412,7 @@ class FastExtractor:
         ex.model, ex.encoder = model, None  # type: ignore[assignment]
         ex.threshold, ex.utt_threshold = model.threshold, model.utt_threshold
         ex.possession_mode = "add"
+        ex.answers = False
         ex.writer = ex.triples = None
         return ex
 
@@ -420,7 +425,8 @@ class FastExtractor:
         texts = [t.text for t in turns]
         if self.writer is None and self.triples is None:
             encoded = self.encoder.encode(texts)
-            return [self.facts_from(enc, text) for enc, text in zip(encoded, texts, strict=True)]
+            facts = [self.facts_from(enc, text) for enc, text in zip(encoded, texts, strict=True)]
+            return self.with_answers(turns, contexts, facts)
         layer = getattr(self.writer or self.triples, "state_layer", None)
         kw = {} if layer is None else {"state_layer": layer}
         encoded = self.encoder.encode(texts, keep_states=True, **kw)
@@ -428,7 +434,26 @@ class FastExtractor:
             facts = [self.facts_from(enc, text) for enc, text in zip(encoded, texts, strict=True)]
         else:
             facts = self.facts_written(encoded, texts)
-        return facts if self.triples is None else self.with_triples(encoded, facts)
+        facts = facts if self.triples is None else self.with_triples(encoded, facts)
+        return self.with_answers(turns, contexts, facts)
+
+    def with_answers(
+        self,
+        turns: Sequence[Turn],
+        contexts: Sequence[Sequence[Turn]] | None,
+        facts: list[list[Fact]],
+    ) -> list[list[Fact]]:
+        """``facts`` with each turn's answers to questions put to its speaker added
+        (:func:`~consona.extraction.text.answered`; the turn before is its context)."""
+        if not getattr(self, "answers", False):
+            return facts
+        ctxs: Sequence[Sequence[Turn]] = contexts if contexts is not None else [()] * len(turns)
+        out = []
+        for turn, ctx, mine in zip(turns, ctxs, facts, strict=True):
+            seen = {f.text.lower() for f in mine}
+            extra = [t for t in answered(turn, ctx) if t.lower() not in seen]
+            out.append(list(mine) + [Fact(text=t, subject="i") for t in extra])
+        return out
 
     def with_triples(
         self, encoded: Sequence[EncodedTurn], facts: Sequence[list[Fact]]

@@ -15,10 +15,13 @@ them changes its outputs.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from consona.text import tokens
+from consona.types import Turn
 
 __all__ = [
     "FIRST_PERSON",
@@ -26,6 +29,7 @@ __all__ = [
     "Clause",
     "about_other",
     "answer_statement",
+    "answered",
     "is_hypothetical",
     "is_question",
     "is_small_talk",
@@ -567,3 +571,33 @@ def _favorite_answer(question: str, answer: str) -> str | None:
     ):
         return None
     return f"My favorite {thing} is {name}."
+
+
+_OWN_ANSWER = re.compile(r"^\W*(?:i|i'm|im|i've|mine|me|my|we)\b", re.IGNORECASE)
+
+
+def answered(turn: Turn, context: Sequence[Turn] = ()) -> list[str]:
+    """Statements that ``turn`` makes by answering a question put to its speaker
+    (:func:`answer_statement`): the other speaker's turn just before (``context[-1]``)
+    ending on one, answered by the turn's first clause, or a question of the speaker's
+    own answered in the next clause ("Do you like the holidays? I don't." → "I don't like
+    the holidays.").
+
+    >>> answered(Turn(speaker="a", text="Do you like the holidays? I don't."))
+    ["I don't like the holidays."]
+    >>> answered(Turn(speaker="a", text="No, we bought a house."),
+    ...          [Turn(speaker="b", text="Ever been to Disneyland?")])
+    ['I have never been to Disneyland.']
+    """
+    clauses = [c.text for c in split_clauses(turn.text)]
+    out: list[str] = []
+    if clauses and context and context[-1].speaker not in (None, turn.speaker):
+        before = [c.text for c in split_clauses(context[-1].text)]
+        if before and is_question(before[-1]):
+            out.append(answer_statement(before[-1], clauses[0]) or "")
+    for q, a in itertools.pairwise(clauses):
+        # the speaker answering their own question says so in the first person ("I
+        # don't.", "mine is papaya"); a bare "yeah" after it answers something else
+        if is_question(q) and not is_question(a) and _OWN_ANSWER.match(a):
+            out.append(answer_statement(q, a) or "")
+    return [s for s in out if s]

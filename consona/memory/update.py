@@ -38,7 +38,6 @@ as the speaker's own facts. ``dry_run=True`` returns the same diff without writi
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from consona.extraction.text import answered
 from consona.memory.index import EmbeddingIndex, to_bytes
 from consona.memory.schema import check_role, check_text
 from consona.memory.slots import (
@@ -193,34 +193,6 @@ def own_facts(
             seen.add(text.lower())
             kept.append(Fact(text=text, speaker=turn.speaker))
     return kept
-
-
-_OWN_ANSWER = re.compile(r"^\W*(?:i|i'm|im|i've|mine|me|my|we)\b", re.IGNORECASE)
-
-
-def answered(turn: Turn, context: Sequence[Turn] = ()) -> list[str]:
-    """Statements that ``turn`` makes by answering a yes/no question: the other speaker's
-    turn just before (``context[-1]``) ending on one, answered by the turn's first clause,
-    or a question of the speaker's own answered in the next clause ("Do you like the
-    holidays? I don't." → "I don't like the holidays.").
-
-    >>> answered(Turn(speaker="a", text="Do you like the holidays? I don't."))
-    ["I don't like the holidays."]
-    """
-    from consona.extraction.text import answer_statement, is_question, split_clauses
-
-    clauses = [c.text for c in split_clauses(turn.text)]
-    out: list[str] = []
-    if clauses and context and context[-1].speaker not in (None, turn.speaker):
-        before = [c.text for c in split_clauses(context[-1].text)]
-        if before and is_question(before[-1]):
-            out.append(answer_statement(before[-1], clauses[0]) or "")
-    for q, a in itertools.pairwise(clauses):
-        # the speaker answering their own question says so in the first person ("I
-        # don't.", "mine is papaya"); a bare "yeah" after it answers something else
-        if is_question(q) and not is_question(a) and _OWN_ANSWER.match(a):
-            out.append(answer_statement(q, a) or "")
-    return [s for s in out if s]
 
 
 # words that name nothing on their own: a fact made only of them ("I can do both.",

@@ -37,6 +37,18 @@ def test_fast_states_possession_first(fast_model, stub_encoder):
     assert [f.text for f in facts] == ["I have two dogs."]
 
 
+def test_fast_extractor_reads_answers_to_questions_put_to_the_speaker(fast_model, stub_encoder):
+    ex = FastExtractor(fast_model, encoder=stub_encoder)
+    asked = Turn(speaker="b", text="nice! ever been to spain?")
+    turn = Turn(speaker="a", text="yes, last year.")
+    alone = [f.text for f in ex.extract(turn)]  # without the question: no answer to read
+    got = [f.text for f in ex.extract(turn, context=[asked])]
+    assert "I have been to spain." not in alone
+    assert got == [*alone, "I have been to spain."]
+    ex.answers = False
+    assert [f.text for f in ex.extract(turn, context=[asked])] == alone
+
+
 def test_model_roundtrip_and_errors(tmp_path, fast_model):
     m = fast_model
     path = tmp_path / "m.npz"

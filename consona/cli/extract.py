@@ -330,8 +330,9 @@ def eval_extraction(
             f"No labelled utterances in {str(data)!r}", hint="check the file and --split"
         )
     ex = _load(extractor, backend, model, load_optional_nli(nli), statements)
-    if hasattr(ex, "answers"):
-        ex.answers = answers
+    inner = getattr(ex, "inner", ex)  # a VerifiedExtractor (--nli) wraps the extractor
+    if hasattr(inner, "answers"):
+        inner.answers = answers
     status(f"evaluating {extractor} on {len(items)} utterances from {data} ...")
     scores = evaluate_extractor(
         ex,

@@ -485,17 +485,28 @@ def _opposes(pushback: str, fact: Any = None) -> bool:
     True
     >>> _opposes("you said you have dogs?", "I do not have dogs.")
     True
+    >>> _opposes("wait, you don't have dogs? you said you did", "I don't have dogs.")
+    True
     """
     turn = pushback.replace("’", "'")
     if fact is None:
         return bool(_NEGATION.search(turn))
     text = str(getattr(fact, "text", fact)).replace("’", "'")
     words = content_words(text, stop=STOP_WORDS)
-    about = [c for c in split_clauses(turn) if content_words(c, stop=STOP_WORDS) & words]
+    clauses = split_clauses(turn)
+    about = [c for c in clauses if content_words(c, stop=STOP_WORDS) & words]
     if not about:
         return bool(_NEGATION.search(turn))
     negated = bool(_NEGATION.search(text))
-    return any(bool(_NEGATION.search(c)) != negated for c in about)
+    if any(bool(_NEGATION.search(c)) != negated for c in about):
+        return True
+    # "wait, you don't have dogs? you said you did": the fact echoed as a doubt, and the
+    # opposite said in a clause that does not name it
+    return any(
+        _PUSHBACK.search(c) and bool(_NEGATION.search(c)) != negated
+        for c in clauses
+        if c not in about
+    )
 
 
 def concedes(fact: Any, pushback: str, reply: str, judge: NLIModel) -> list[str]:

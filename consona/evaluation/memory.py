@@ -646,7 +646,9 @@ def probe_answers(
 
     ``candidates`` > 1: the agent as it chats — that many candidates re-ranked by the
     guard (``nli``) and its character terms, in all three conditions; with memory the
-    guard also checks the recalled facts of both speakers."""
+    guard also checks the recalled facts of both speakers. The same ``nli`` then scores
+    the replies, so its rates are no independent grade of the guarded agent: read them,
+    or pass another judge's scores."""
     from consona.agent import PersonaAgent
     from consona.memory import recall
     from consona.nli.consistency import check_consistency

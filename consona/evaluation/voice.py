@@ -100,7 +100,8 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"essential|crucial)\s+to\s+(?:acknowledge|recognize|"
             r"take\s+care\s+of\s+yourself|prioritize\s+your|seek\s+(?:help|support|professional)|"
             r"reach\s+out|find\s+support)\b|"
-            r"\b(?:don't|do\s+not)\s+hesitate\s+to\s+reach\s+out\b|"
+            r"\b(?:don't|do\s+not)\s+hesitate\s+to\s+reach\s+out\b[^.!?]{0,40}\b(?:help|support|"
+            r"need|talk|someone)\b|"
             r"\b(?:seek|find)\s+(?:professional\s+)?(?:help|support)\s+if\s+you\s+need\b",
         ),
         # an assistant's offer of any topic, and a promise about the rules it was given
@@ -168,7 +169,7 @@ _OOC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "meta",
             r"\b(?:the|my)\s+facts\s+(?:provided|given|you\s+gave|list|about\s+me)\b|\bi\s+(?:can't|"
-            r"cannot)\s+discuss\s+(?:that|this)\b|\b(?:in|with|fits?|to)\s+(?:my|your)\s+facts\b|"
+            r"cannot)\s+discuss\s+(?:that|this)\b|\bfits?\s+(?:my|your)\s+facts\b|\bin\s+my\s+facts\b|"
             r"\bi've\s+updated\s+(?:the|my)\s+(?:information|facts)\b",
         ),
         (

@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from consona.text import tokens
+from consona.text import STOP_WORDS, content_words, tokens
 from consona.types import Turn
 
 __all__ = [
@@ -54,16 +54,40 @@ _SPLIT = re.compile(
     r"|,\s*(?=(?:and\s+|but\s+|so\s+)?(?:i|i'm|im|i've|ive|i'd|i'll|my|we|we're|me)\b)"
     r"|\s+(?=(?:but|and|so|because|since)\s+(?:i|i'm|im|i've|ive|my|we)\b)"
     # "I love horror but true crime is my favorite": a contrast that says more about the
-    # speaker is a clause of its own
-    r"|,?\s+(?=but\s+[^.!?;,]*?\b(?:my|our|me|i|i'm|im)\b)"
-    # a tag question after a statement: "I've a cat, do you?", "I love it, what about you?",
-    # "I walk to work everyday what do you do?"
+    # speaker is a clause of its own (not "nothing but", "can't help but")
+    r"|(?<!nothing)(?<!anything)(?<!\bhelp)(?<!\ball),?\s+(?=but\s+(?!not\b|also\b)"
+    r"(?:[^.!?;,\s]+\s+){1,6}?(?:my|our|i|i'm|im)\b)"
+    # a tag question after a statement: "I've a cat, do you?", "I love it, what about you?"
     r"|,\s*(?=(?:and\s+)?(?:what|how)\s+about\s+(?:you|u|yourself)\b)"
-    r"|,\s*(?=(?:do|did|does|have|are|were|can|would|will)\s+(?:you|u)\b[^.!?]*\?)"
-    r"|\s+(?=(?:what|how|where|when|why|who|which)\s+(?:do|did|does|are|is|was|were|have|about)"
-    r"\s+(?:you|u|your)\b[^.!?]*\?)",
+    r"|,\s*(?=(?:do|did|does|have|are|were|can|would|will)\s+(?:you|u)\b[^.!?]{0,80}\?)",
     re.IGNORECASE,
 )
+# a question run on after a statement: "I walk to work everyday what do you do?"
+_WH_RUN_ON = re.compile(
+    r"\s+(?=(?:what|how|where|when|why|who|which)\s+(?:do|did|does|are|is|was|were|have|about)"
+    r"\s+(?:you|u|your)\b[^.!?]{0,80}\?)",
+    re.IGNORECASE,
+)
+# ... unless what comes before only introduces it ("so what do you do?", "I asked her what
+# do you want?")
+_BEFORE_A_QUESTION = frozenset(
+    ("so", "and", "but", "or", "well", "ok", "okay", "oh", "asked", "ask", "asks", "tell",
+     "me", "wonder", "wondering", "know", "guess", "then", "anyway", "hey", "her", "him",
+     "them", "us")
+)  # fmt: skip
+
+
+def _run_on(c: Clause) -> list[Clause]:
+    m = _WH_RUN_ON.search(c.text)
+    if m is None:
+        return [c]
+    before = tokens(c.text[: m.start()])
+    if len(before) < 3 or before[-1] in _BEFORE_A_QUESTION:
+        return [c]
+    return [
+        Clause(c.text[: m.start()], c.start, c.start + m.start()),
+        Clause(c.text[m.end() :], c.start + m.end(), c.end),
+    ]
 
 
 def split_clauses(text: str, *, max_clauses: int = 12) -> list[Clause]:
@@ -77,6 +101,7 @@ def split_clauses(text: str, *, max_clauses: int = 12) -> list[Clause]:
         pos = max(pos, m.end())
     if pos < len(text):
         out.append(Clause(text[pos:], pos, len(text)))
+    out = [part for c in out for part in _run_on(c)]
     clauses = [c for c in (_trim(c) for c in out) if c is not None and tokens(c.text)]
     return clauses[:max_clauses]
 
@@ -161,7 +186,7 @@ _LEAD_FILLER = re.compile(
     r"hi|hello|hey|cool|nice|great|awesome|really|so|and|but|also|actually|honestly|um+|uh+|"
     r"hmm+|i mean|that's (?:cool|great|nice|awesome|good|fun|interesting|funny|true|sad)|"
     r"that is (?:cool|great|nice|awesome|good|fun|interesting|funny|true|sad)|"
-    r"thanks|thank you|sounds (?:fun|good|great|nice)|me too|same here|true(?=\s*[,.!])|right|"
+    r"thanks|thank you|sounds (?:fun|good|great|nice)|me too|same here|true(?=\s*[,.!]|$)|right|"
     r"of course|definitely|absolutely|totally|i see(?=\s*[,.!]|$)|indeed|omg|lmao|lmfao|hehe|well then|"
     r"anyway|anyways|personally|for me|as for me|basically|though|my (?:god|gosh|goodness))\b[\s,!.]*)+",
     re.IGNORECASE,
@@ -263,7 +288,8 @@ _THANKS = re.compile(r"^\W*(?:thanks|thank you|thx)\b", re.IGNORECASE)
 _LEAD_CONJ = re.compile(r"^(?:because|since|cause|so)\s+(?=\w)", re.IGNORECASE)
 # a subject-less stance: "not (really) into cars", "not a fan of ...", "big fan of ..."
 _NOT_INTO = re.compile(
-    r"^(?:not\s+(?:into|a\s+(?:big\s+|huge\s+)?fan\s+of|big\s+on|fond\s+of|much\s+of\s+a)"
+    r"^(?:not\s+(?:into|a\s+(?:big\s+|huge\s+)?fan\s+of|big\s+on|fond\s+of|"
+    r"much\s+of\s+a\s+(?:fan|reader|cook|drinker|talker|dancer|sports\s+fan|morning\s+person))"
     r"|(?:a\s+)?(?:big|huge)\s+fan\s+of)\b",
     re.IGNORECASE,
 )
@@ -411,7 +437,10 @@ _YN_QUESTION = re.compile(
 _NOT_ASKED = re.compile(
     r"^(?:know|think|mean|mind|agree|understand|see|remember|guess|believe|feel like|"
     r"want me|need me|like me|wanna|hear|get it|ok|okay|alright|sure|there|still there|"
-    r"ready|busy|free|awake|around|serious|kidding|joking|done|"
+    r"ready|busy|free|awake|around|serious|kidding|joking|done|tired|hungry|thirsty|sleepy|"
+    r"sick|bored|cold|hot|warm|home|up|still\s+up|at\s+(?:work|home|school)|feeling|going|"
+    r"leaving|coming|eating|drinking|sleeping|doing|watching|listening|enjoying|having|"
+    r"sleep\s+well|eaten|on\s+(?:your|the)\s+way|"
     r"want\s+to\s+(?:hear|know|see|talk|chat|try|come|go\s+out|meet|play\s+a\s+game)|"
     r"have\s+(?:a\s+)?(?:minute|moment|second|time)|need\s+(?:help|anything|a\s+hand))\b",
     re.IGNORECASE,
@@ -423,9 +452,30 @@ _YES = re.compile(
 )
 _NO = re.compile(
     r"^(?:no|nope|nah|never|not really|not at all|not yet|"
+    r"(?:definitely|absolutely|certainly|of\s+course|sure)\s+(?:not|don't|didn't|haven't)|"
     r"(?:i|we)\s+(?:don't|dont|do not|didn't|didnt|did not|haven't|havent|have not|"
-    r"am not|'m not|can't|cant|cannot|aren't)(?=\s*(?:really|yet)?\s*[.!,]*$))\b",
+    r"am not|can't|cant|cannot|aren't)(?=\s*(?:really|yet)?\s*[.!,]*$)|"
+    r"(?:i'm|im)\s+not(?=\s*(?:really|yet)?\s*[.!,]*$))\b",
     re.IGNORECASE,
+)
+# a "no" that answers nothing ("no idea", "never mind", "not sure", "never tried one")
+_NOT_A_NO = re.compile(
+    r"^(?:no\s+(?:way|problem|worries|doubt|idea|clue|one|kidding)|never\s+(?:mind|tried|had|"
+    r"heard|seen|thought)|not\s+(?:really\s+|at\s+all\s+|so\s+)?sure)\b",
+    re.IGNORECASE,
+)
+# a yes taken back in the same sentence ("Yes, I used to.", "Yes, but not anymore", "Yes,
+# well, I was") and a no taken back ("No, of course I do!")
+_YES_TAKEN_BACK = re.compile(
+    r"\b(?:used\s+to|anymore|any\s+more|no\s+longer|but|not|was|were|until)\b|n't\b",
+    re.IGNORECASE,
+)
+_NO_TAKEN_BACK = re.compile(
+    r"\bof\s+course\b|\b(?:i|we)\s+(?:do|did|am|have|can)\s*[.!,]*$", re.IGNORECASE
+)
+# the words of a question that name no content on their own
+_NAMES_NOTHING = frozenset(
+    ("like", "love", "enjoy", "here", "there", "been", "have", "go", "do", "get", "ever")
 )
 _SWAP = {"your": "my", "yours": "mine", "yourself": "myself"}
 _NEGATED = {"do": "don't", "did": "didn't", "have": "haven't", "are": "am not",
@@ -434,11 +484,17 @@ _AFFIRMED = {"do": "", "did": "did ", "have": "have ", "are": "am ", "were": "wa
              "can": "can "}  # fmt: skip
 
 
-def answer_statement(question: str, answer: str) -> str | None:
-    """The first-person statement a yes/no ``answer`` gives to a ``question`` put to the
-    speaker ("Have you ever been to Disneyland?" + "No, we bought a house." → "I have never
-    been to Disneyland."), or None when the question is not a plain yes/no question about
-    the speaker or the answer does not begin with a yes or a no.
+def answer_statement(question: str, answer: str, *, rest: str = "") -> str | None:
+    """The first-person statement that ``answer`` makes about its speaker by answering
+    ``question``, a question put to the speaker ("Have you ever been to Disneyland?" + "No,
+    we bought a house." → "I have never been to Disneyland."), or None.
+
+    The answer is a yes or a no to a yes/no question, a pronoun answer ("Do you like math?"
+    + "I hate it."), a counted answer to "do you have …" ("Two cats."), or a favourite
+    named in a few words ("What's your favorite band?" + "probably coldplay"). ``rest``:
+    the rest of the answer's sentence, where a yes or a no can be taken back ("Yes, I used
+    to.", "No, of course I do!"). None when the question is about the talk or the moment,
+    or the answer is none of these.
 
     >>> answer_statement("Do you like the holidays?", "I don't.")
     "I don't like the holidays."
@@ -448,6 +504,8 @@ def answer_statement(question: str, answer: str) -> str | None:
     'I have two cats.'
     >>> answer_statement("Do you like math?", "I hate it.")
     'I hate math.'
+    >>> answer_statement("Do you have any pets?", "Yes", rest="I used to.") is None
+    True
     >>> answer_statement("Are you a student?", "I'm a teacher.") is None  # not a yes or a no
     True
     >>> answer_statement("Do you know what I mean?", "Yes") is None  # about the talk
@@ -460,8 +518,9 @@ def answer_statement(question: str, answer: str) -> str | None:
     m = _YN_QUESTION.match(question)
     if not m:
         return None
-    # "Ever been to Spain?" is "Have you ever been to Spain?"
-    aux, ever = (m.group(1) or "have").lower(), m.group(2) or m.group(3)
+    # "Ever been to Spain?" is "Have you ever been to Spain?", "Ever play chess?" "Do you
+    # ever play chess?"
+    aux, ever = (m.group(1) or "").lower(), m.group(2) or m.group(3)
     # "are you in school too?", "do you have birds then?": the tail belongs to the talk
     body = re.sub(
         r"(?:\s+(?:too|then|either|also|as\s+well|at\s+all|again|yet|though|right\s+now))+$",
@@ -470,17 +529,18 @@ def answer_statement(question: str, answer: str) -> str | None:
         flags=re.IGNORECASE,
     ).strip(" ,")
     words = tokens(body)
+    if not aux:
+        aux = "have" if words and (words[0] in _PARTICIPLES or words[0].endswith("ed")) else "do"
     if (
         not words
         or len(words) > 12
         or _NOT_ASKED.match(body)
-        or re.match(r"^(?:all|both|guys)\b", body, re.IGNORECASE)  # "you all": not the speaker
-        or set(words) & (FIRST_PERSON | {"or", "you", "u", "ur", "you're", "youre"})
+        # "you all", "Do you not like cats?", "Are you and your wife …?"
+        or words[0] in {"all", "both", "guys", "not", "and", "or", "ever"}
+        or set(words) & (FIRST_PERSON | {"or", "you", "u", "ur", "you're", "youre", "n't"})
         or is_small_talk(body)
-        # "Do you like it?": what "it" is lives in an earlier turn
-        or (
-            len(words) <= 3 and words[-1] in {"it", "that", "this", "them", "those", "these", "one"}
-        )
+        # "Do you like it?", "Have you been?": what it is lives in an earlier turn
+        or not (content_words(body, stop=STOP_WORDS) - _NAMES_NOTHING)
     ):
         return None
     a = answer
@@ -488,14 +548,22 @@ def answer_statement(question: str, answer: str) -> str | None:
     # "Do you like math?" + "I hate it." → "I hate math."; "Do you have pets?" + "Two
     # cats." → "I have two cats."
     feeling = _FEELING_IT.match(a)
-    if feeling and aux == "do" and _LIKE_BODY.match(body):
-        return f"I {feeling.group(1).lower()} {_LIKE_BODY.match(body).group(1)}."  # type: ignore[union-attr]
-    if aux == "do" and re.match(r"^have\b", body, re.IGNORECASE) and _COUNTED.match(a):
-        counted = _COUNTED.match(a).group(1)  # type: ignore[union-attr]
-        return f"I have {counted[0].lower()}{counted[1:]}."
-    if _NO.match(a) and not re.match(r"^no\s+(?:way|problem|worries|doubt)\b", a, re.IGNORECASE):
+    liked = _LIKE_BODY.match(body)
+    if feeling and aux == "do" and liked:
+        return f"I {feeling.group(1).lower()} {liked.group(1)}."
+    counted = _COUNTED.match(a)
+    if aux == "do" and re.match(r"^have\b", body, re.IGNORECASE) and counted:
+        what = counted.group(1)
+        return f"I have {what[0].lower()}{what[1:]}."
+    tail = f"{a} {rest}"
+    no = _NO.match(a)
+    if no and not _NOT_A_NO.match(a):
+        if _NO_TAKEN_BACK.search(tail[no.end() :]):
+            return None
         yes = False
     elif _YES.match(a) and not re.match(r"^sure\s+(?:thing|enough)\b", a, re.IGNORECASE):
+        if _YES_TAKEN_BACK.search(tail[_YES.match(a).end() :]):  # type: ignore[union-attr]
+            return None
         yes = True
     else:
         return None
@@ -503,10 +571,16 @@ def answer_statement(question: str, answer: str) -> str | None:
         body = re.sub(r"\bany\s+", "", body, flags=re.IGNORECASE)
         verb = _AFFIRMED[aux]
     elif ever and aux in ("have", "did"):
-        verb = "have never " if aux == "have" else "never "
+        verb = "have never " if aux == "have" else "never did "
     else:
         verb = _NEGATED[aux] + " "
     return f"I {verb}{body}."
+
+
+_PARTICIPLES = frozenset(
+    ("been", "had", "seen", "done", "gone", "heard", "tried", "made", "taken", "eaten",
+     "ridden", "driven", "flown", "swum", "met", "read", "won", "lost", "worn", "grown")
+)  # fmt: skip
 
 
 # "I hate it." / "I love them!" answering "Do you like <something>?"
@@ -519,12 +593,14 @@ _LIKE_BODY = re.compile(r"^(?:like|love|enjoy)\s+(.+)$", re.IGNORECASE)
 # "Two cats." / "a dog and a hamster" answering "Do you have any pets?"
 _NUMBER = r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)"
 _COUNTED = re.compile(
-    rf"^(?:(?:yes|yeah|yep|yup)[\s,!]+(?:i\s+(?:do|have)[\s,!]+)?)?({_NUMBER}\s+[a-z]+"
+    rf"^(?:(?:yes|yeah|yep|yup)[\s,!]+(?:i\s+(?:do|have)[\s,!]+)?)?({_NUMBER}\s+"
+    r"(?!(?:lot|lots|few|little|bit|day|while|couple|ton|tons|bunch|time|second|minute)\b)"
+    r"[a-z]+"
     rf"(?:\s+[a-z]+)?(?:\s+and\s+{_NUMBER}\s+[a-z]+(?:\s+[a-z]+)?)?)\s*[.!]*$",
     re.IGNORECASE,
 )
 _FAVORITE_Q = re.compile(
-    r"^(?:(?:so|and|oh|ok|okay|well)[\s,]+)*(?:what|which)(?:'s|\s+is|\s+are|\s+was)?\s+"
+    r"^(?:(?:so|and|oh|ok|okay|well)[\s,]+)*(?:what|which)(?:'s|\s+is|\s+(are)|\s+was)?\s+"
     r"(?:your|ur)\s+(?:all[\s-]time\s+)?(?:favorite|favourite|fav|fave)\s+([a-z]+(?:\s+[a-z]+)?)"
     r"[\s?!.]*$",
     re.IGNORECASE,
@@ -550,7 +626,8 @@ def _favorite_answer(question: str, answer: str) -> str | None:
     m = _FAVORITE_Q.match(question)
     if not m:
         return None
-    thing = m.group(1).lower()
+    are, thing = m.group(1), m.group(2).lower()
+    answer = re.split(r"(?<=[.!?])\s", answer, maxsplit=1)[0]  # "Queen! What's yours?"
     name = re.sub(
         r"[,\s]+(?:and\s+|what\s+about\s+|how\s+about\s+)?(?:you|u|yours)\s*\?+\s*$",
         "",
@@ -567,10 +644,21 @@ def _favorite_answer(question: str, answer: str) -> str | None:
         or "?" in name
         or set(words) & (FIRST_PERSON | SECOND_PERSON)
         or is_small_talk(name)
-        or words[0] in {"not", "no", "nothing", "none", "don't", "dont", "idk", "maybe"}
+        or words[0] in {"not", "no", "nothing", "none", "don't", "dont", "idk", "maybe", "never"}
+        or set(words) & _NOT_A_NAME
+        or "'" in name.replace("'s ", " ").rstrip("'s")  # "can't pick", "that's easy"
     ):
         return None
-    return f"My favorite {thing} is {name}."
+    return f"My favorite {thing} {'are' if are else 'is'} {name}."
+
+
+# words that make a favourite's answer something other than a name ("Good question!",
+# "hard to say", "too many to count", "dunno", "whatever", "it depends")
+_NOT_A_NAME = frozenset(
+    ("is", "are", "was", "question", "hard", "too", "many", "pick", "choose", "dunno",
+     "whatever", "know", "sure", "depends", "everything", "anything", "all", "tough", "say",
+     "can't", "cannot", "that's", "easy", "good", "great", "same", "lol", "haha")
+)  # fmt: skip
 
 
 _OWN_ANSWER = re.compile(r"^\W*(?:i|i'm|im|i've|mine|me|my|we)\b", re.IGNORECASE)
@@ -589,15 +677,21 @@ def answered(turn: Turn, context: Sequence[Turn] = ()) -> list[str]:
     ...          [Turn(speaker="b", text="Ever been to Disneyland?")])
     ['I have never been to Disneyland.']
     """
-    clauses = [c.text for c in split_clauses(turn.text)]
+    spans = split_clauses(turn.text)
+
+    def rest(c: Clause) -> str:  # the rest of the answer's sentence
+        if c.text.rstrip().endswith((".", "!", "?")):
+            return ""
+        return re.split(r"[.!?]", turn.text[c.end :], maxsplit=1)[0]
+
     out: list[str] = []
-    if clauses and context and context[-1].speaker not in (None, turn.speaker):
+    if spans and context and context[-1].speaker not in (None, turn.speaker):
         before = [c.text for c in split_clauses(context[-1].text)]
         if before and is_question(before[-1]):
-            out.append(answer_statement(before[-1], clauses[0]) or "")
-    for q, a in itertools.pairwise(clauses):
+            out.append(answer_statement(before[-1], spans[0].text, rest=rest(spans[0])) or "")
+    for q, a in itertools.pairwise(spans):
         # the speaker answering their own question says so in the first person ("I
         # don't.", "mine is papaya"); a bare "yeah" after it answers something else
-        if is_question(q) and not is_question(a) and _OWN_ANSWER.match(a):
-            out.append(answer_statement(q, a) or "")
+        if is_question(q.text) and not is_question(a.text) and _OWN_ANSWER.match(a.text):
+            out.append(answer_statement(q.text, a.text, rest=rest(a)) or "")
     return [s for s in out if s]

@@ -96,6 +96,8 @@ class PersonaMemory:
         self.turn = 0
         self.last_diff: MemoryDiff | None = None
         # the character's reply of the last exchange: the context of the user's next turn
+        # (kept in this object only; a caller that rewrites or regenerates the history sets
+        # it, or None, before the next observe)
         self.last_reply: Turn | None = None
 
     # -- lazily loaded parts ------------------------------------------------------------

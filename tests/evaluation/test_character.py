@@ -162,6 +162,9 @@ IN_CHARACTER = [
     "these facts are new to me , i had no idea !",
     "don't hesitate to call me when you land .",
     "if you'd like to keep talking we can meet for coffee .",
+    "Don't hesitate to reach out if you're ever in town!",
+    "I disagree with your facts.",
+    "I stick to my facts",
 ]
 
 
@@ -379,6 +382,9 @@ def test_concession_needs_a_pushback_against_the_fact():
     # a negated fact pushed with a positive claim is a pushback too
     assert concession("you said you have dogs?", "You're right.", "i do not have dogs .")
     assert concession("my mistake is common", "My mistake, I have two dogs.", fact) == "My mistake"
+    # the fact echoed as a doubt, the opposite said without naming it
+    echoed = "wait, you don't have dogs? you said you did"
+    assert concession(echoed, "You're right, I do.", "I don't have dogs.") == "You're right"
 
 
 @pytest.mark.slow

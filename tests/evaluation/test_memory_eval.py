@@ -169,5 +169,7 @@ def test_probe_answers_with_candidates_let_the_guard_check_the_recalled_facts(tm
     two = probe_answers(data, candidates=2, **kw)
     assert (one["candidates"], two["candidates"]) == (1, 2)
     assert one["memory"]["contradiction_rate"] == 1.0  # the first candidate, unchecked
-    assert two["memory"]["contradiction_rate"] == 0.0  # the guard knew the recalled fact
+    # the guard knew the recalled fact (the same judge also scores the probes here, so
+    # with candidates its rates are not an independent grade: the bench reads them)
+    assert two["memory"]["contradiction_rate"] == 0.0
     assert two["rows"][0]["memory"]["reply"] == "The bakery is busy, I bake bread."

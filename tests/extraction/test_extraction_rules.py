@@ -22,6 +22,15 @@ from consona.text import rouge_l
 from consona.types import Fact, Turn
 
 
+def test_split_clauses_is_linear_on_long_unpunctuated_text():
+    import time
+
+    for text in ("x but " * 6000 + "me", "a, do you " * 5000, "x what do you " * 4000):
+        start = time.perf_counter()
+        split_clauses(text)
+        assert time.perf_counter() - start < 1.0  # a quadratic lookahead took seconds
+
+
 def test_split_clauses_keeps_spans():
     text = "I am good, I just got off work and tired, I have two jobs."
     clauses = split_clauses(text)
@@ -51,6 +60,11 @@ def test_split_clauses_keeps_spans():
         ),
         # ... but not a contrast about something else, nor a question that is only a question
         ("I like cats but not dogs.", ["I like cats but not dogs."]),
+        ("I have nothing but love for my dog.", ["I have nothing but love for my dog."]),
+        ("I can't help but laugh at my cat.", ["I can't help but laugh at my cat."]),
+        ("He is rich but mean to me.", ["He is rich but mean to me."]),
+        ("So what do you do?", ["So what do you do?"]),
+        ("I asked her what do you want for dinner?", ["I asked her what do you want for dinner?"]),
         ("Do you have any pets?", ["Do you have any pets?"]),
         ("what do you do for fun?", ["what do you do for fun?"]),
     ],
@@ -67,6 +81,9 @@ def test_split_clauses_separates_tag_questions_and_contrasts(text, expected):
             "True crime is my favorite thing to read.",
         ),
         ("True, I love it", "I love it."),
+        ("So true", ""),
+        ("not much of a reader", "I am not much of a reader."),
+        ("Not much of a problem", "Not much of a problem."),
         ("Not really into cars.", "I am not into cars."),
         ("I see the rolling stones every year", "I see the rolling stones every year."),
         ("I see, I am a nurse", "I am a nurse."),
@@ -194,6 +211,37 @@ def test_swap_person():
         ("are you in school too?", "no. i finished in 1995", "I am not in school."),
         ("do you have any birds then?", "no, we look out of the windows", "I don't have any birds."),
         ("are you all happy together?", "absolutely!", None),
+        # a yes word with "not" is a no; a no that answers nothing is none
+        ("Do you like dogs?", "Definitely not.", "I don't like dogs."),
+        ("Do you like dogs?", "Of course not!", "I don't like dogs."),
+        ("Do you like dogs?", "no idea what you mean", None),
+        ("Do you like dogs?", "not really sure", None),
+        ("Do you like dogs?", "Never mind.", None),
+        ("Do you like dogs?", "Never tried one", None),
+        ("Do you like dogs?", "No, of course I do!", None),
+        ("Are you a student?", "I'm not.", "I am not a student."),
+        # tense and grammar
+        ("Did you ever go to Paris?", "no", "I never did go to Paris."),
+        ("Ever play chess?", "yes", "I play chess."),
+        ("Do you not like cats?", "no", None),
+        ("Are you and your wife happy?", "yes", None),
+        ("Have you ever?", "no", None),
+        ("have you been?", "yes", None),
+        ("Do you like it here?", "yes", None),
+        # the moment, and amounts that are no count
+        ("Are you tired?", "yes", None),
+        ("Are you at work?", "no", None),
+        ("Did you sleep well?", "yes", None),
+        ("Do you have any pets?", "a lot.", None),
+        ("Do you have any pets?", "one day.", None),
+        # favourites that are no name
+        ("What's your favorite band?", "Good question!", None),
+        ("What's your favorite band?", "hard to say", None),
+        ("What's your favorite band?", "Can't pick one", None),
+        ("What's your favorite band?", "dunno", None),
+        ("What's your favorite band?", "Never had one", None),
+        ("What's your favorite band?", "Queen! What's yours?", "My favorite band is Queen."),
+        ("What are your favorite bands?", "Queen and Abba", "My favorite bands are Queen and Abba."),
         ("Do you like it?", "I love it", None),
         # a favourite named in a few words
         ("What is your favorite movie?", "Mine is friday.", "My favorite movie is friday."),
@@ -228,3 +276,24 @@ def test_swap_person():
 )  # fmt: skip
 def test_answer_statement(question, answer, expected):
     assert answer_statement(question, answer) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "expected"),
+    [
+        # a yes or a no taken back later in the same sentence
+        ("Do you have any pets?", "Yes, I used to.", []),
+        ("Do you like dogs?", "Yes, but not anymore", []),
+        ("Are you married?", "Yes, well, I was", []),
+        ("Do you smoke?", "Yes, but I am quitting", []),
+        # ... but not by the next sentence, nor by a fact of its own
+        ("Do you like dogs?", "Yes! I was raised with them.", ["I like dogs."]),
+        ("Do you have any dogs?", "No, I have two cats.", ["I don't have any dogs."]),
+        ("Have you been to Rome?", "No, I have not.", ["I haven't been to Rome."]),
+    ],
+)
+def test_answered_reads_the_rest_of_the_sentence(question, answer, expected):
+    from consona.extraction.text import answered
+
+    asked = [Turn(speaker="b", text=question)]
+    assert answered(Turn(speaker="a", text=answer), asked) == expected

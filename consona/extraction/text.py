@@ -438,7 +438,7 @@ _NOT_ASKED = re.compile(
     r"^(?:know|think|mean|mind|agree|understand|see|remember|guess|believe|feel like|"
     r"want me|need me|like me|wanna|hear|get it|ok|okay|alright|sure|there|still there|"
     r"ready|busy|free|awake|around|serious|kidding|joking|done|tired|hungry|thirsty|sleepy|"
-    r"sick|bored|cold|hot|warm|home|up|still\s+up|at\s+(?:work|home|school)|feeling|going|"
+    r"sick|bored|cold|hot|warm|home|up|still\s+up|just|at\s+(?:work|home|school)|feeling|going|"
     r"leaving|coming|eating|drinking|sleeping|doing|watching|listening|enjoying|having|"
     r"sleep\s+well|eaten|on\s+(?:your|the)\s+way|"
     r"want\s+to\s+(?:hear|know|see|talk|chat|try|come|go\s+out|meet|play\s+a\s+game)|"
@@ -538,6 +538,7 @@ def answer_statement(question: str, answer: str, *, rest: str = "") -> str | Non
         # "you all", "Do you not like cats?", "Are you and your wife …?"
         or words[0] in {"all", "both", "guys", "not", "and", "or", "ever"}
         or set(words) & (FIRST_PERSON | {"or", "you", "u", "ur", "you're", "youre", "n't"})
+        or set(words) & {"it", "them"}  # "Do you play a lot of it?": named in an earlier turn
         or is_small_talk(body)
         # "Do you like it?", "Have you been?": what it is lives in an earlier turn
         or not (content_words(body, stop=STOP_WORDS) - _NAMES_NOTHING)

@@ -230,6 +230,8 @@ def test_swap_person():
         ("Do you like it here?", "yes", None),
         # the moment, and amounts that are no count
         ("Are you tired?", "yes", None),
+        ("are you just getting up?", "no", None),
+        ("do you play a lot of it at the beach?", "no", None),
         ("Are you at work?", "no", None),
         ("Did you sleep well?", "yes", None),
         ("Do you have any pets?", "a lot.", None),

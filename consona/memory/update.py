@@ -45,7 +45,13 @@ from typing import Any
 
 import numpy as np
 
-from consona.extraction.text import answered
+from consona.extraction.text import (
+    about_other,
+    answered,
+    is_hypothetical,
+    is_question,
+    split_clauses,
+)
 from consona.memory.index import EmbeddingIndex, to_bytes
 from consona.memory.schema import check_role, check_text
 from consona.memory.slots import (
@@ -161,7 +167,6 @@ def own_facts(
     ...                            context=[q])]
     ['I have never been to Disneyland.']
     """
-    from consona.extraction.text import about_other, is_hypothetical, is_question, split_clauses
     from consona.text import rouge_l
 
     clauses = split_clauses(turn.text) or []

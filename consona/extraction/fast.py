@@ -445,7 +445,7 @@ class FastExtractor:
     ) -> list[list[Fact]]:
         """``facts`` with each turn's answers to questions put to its speaker added
         (:func:`~consona.extraction.text.answered`; the turn before is its context)."""
-        if not getattr(self, "answers", False):
+        if not self.answers:
             return facts
         ctxs: Sequence[Sequence[Turn]] = contexts if contexts is not None else [()] * len(turns)
         out = []

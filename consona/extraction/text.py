@@ -562,8 +562,8 @@ def answer_statement(question: str, answer: str, *, rest: str = "") -> str | Non
         if _NO_TAKEN_BACK.search(tail[no.end() :]):
             return None
         yes = False
-    elif _YES.match(a) and not re.match(r"^sure\s+(?:thing|enough)\b", a, re.IGNORECASE):
-        if _YES_TAKEN_BACK.search(tail[_YES.match(a).end() :]):  # type: ignore[union-attr]
+    elif (agreed := _YES.match(a)) and not re.match(r"^sure\s+(?:thing|enough)\b", a, re.I):
+        if _YES_TAKEN_BACK.search(tail[agreed.end() :]):
             return None
         yes = True
     else:

@@ -43,10 +43,14 @@ def default_extractor(*, threshold: float | None = None) -> Any:
     keeps the speaker's own wording. (The statement editor reads better but can drop a
     negation — "I have never heard of the Libby app." became "I have heard of the Libby
     app." on MSC — and a memory that supersedes on contradictions must not invert facts.)
-    ``threshold``: the clause threshold (default :data:`CLAUSE_THRESHOLD`)."""
+    ``threshold``: the clause threshold (default :data:`CLAUSE_THRESHOLD`). Answers to
+    questions are read once, by :func:`~consona.memory.update.own_facts` (for any
+    extractor), so the extractor's own reading of them is off."""
     from consona.extraction.fast import load_fast
 
-    return load_fast(writer="off", threshold=CLAUSE_THRESHOLD if threshold is None else threshold)
+    ex = load_fast(writer="off", threshold=CLAUSE_THRESHOLD if threshold is None else threshold)
+    ex.answers = False
+    return ex
 
 
 class PersonaMemory:

@@ -15,7 +15,13 @@ For a pair (persona fact, utterance) the judge
    the utterance (:class:`consona.nli.triples.RuleTripleExtractor`, or any extractor) and
    flags a clash (negated relation, conflicting value of a single-valued relation, count
    mismatch), which lifts the contradiction probability to at least
-   ``triple_confidence``.
+   ``triple_confidence``;
+4. caps the cross-encoder where the pair cannot contradict by logic
+   (:func:`uncommitted_favourite`): a favourite ("my favorite band is aerosmith") is not
+   contradicted by liking something else ("i love travis scott"). The cross-encoder reads
+   such same-topic pairs as contradictions (the hand-read pairs' most common false
+   contradiction); the cap holds only when the statements name no favourite, no
+   negation or dislike and no exclusive or comparative word, and the triples do not clash.
 
 One calibrated threshold (``judge_threshold`` in the part's calibration.json, chosen on
 dev pairs with ``consona nli calibrate``) then reads the combined probabilities, as for
@@ -51,14 +57,31 @@ from consona.nli.triples import RuleTripleExtractor
 from consona.text import normalize, split_clauses
 from consona.types import Triple
 
-__all__ = ["PersonaJudge", "load_default_judge"]
+__all__ = ["PersonaJudge", "load_default_judge", "uncommitted_favourite"]
 
 TRIPLE_CONFIDENCE = 0.9
+FAVOURITE_CAP = 0.05  # the contradiction left where a favourite cannot be contradicted
 NLI_ON = ("statements", "clauses", "utterance")
 QUESTION_ROW = np.array([0.02, 0.96, 0.02])  # an utterance of questions only claims nothing
 
 
 _QUESTION_END = re.compile(r"\?\s*$")
+_FAVOURITE = re.compile(r"\b(?:favou?rites?|faves?|favs?)\b", re.I)
+_OWN_FAVOURITE = re.compile(
+    r"\b(?:my (?:\w+ ){0,3}(?:favou?rite|fave|fav)|(?:is|are) my (?:\w+ )?(?:favou?rites?|faves?))\b",
+    re.I,
+)
+_NEGATED = re.compile(r"\b(?:not|no|never|nor|neither|hate[sd]?|dislikes?)\b|n't\b", re.I)
+# what can still make an utterance contradict a favourite: another favourite, a negation or
+# dislike, an exclusive or comparative word ("only", "mostly", "the best", "more than")
+_FAVOURITE_CLAIMS = re.compile(
+    r"\b(?:favou?rites?|faves?|favs?|not|no|nope|never|nor|neither|don'?t|doesn'?t|didn'?t|"
+    r"can'?t|cannot|won'?t|isn'?t|aren'?t|wasn'?t|hate[sd]?|hating|dislikes?|cringe\w*|"
+    r"stand|allergic|gross|ew+|yuck|disgust\w*|awful|terrible|worst|sick of|tired of|"
+    r"only|just|mostly|mainly|especially|best|most|more|less|than|prefer\w*|rather|instead|"
+    r"over|number one|top|#1|anymore|stopped|quit|gave up|used to)\b",
+    re.I,
+)
 _FILLERS = re.compile(
     r"^(?:(?:hi|hey|hello|so|and|but|oh|ok|okay|well|lol|haha|yes|yeah|no|nope|nice|cool|"
     r"wow|awesome|great|really|me too|same|sure|hmm|um|then)\b[\s,.!]*)+",
@@ -83,6 +106,31 @@ def is_question(text: str) -> bool:
         return False
     body = _FILLERS.sub("", text.strip())
     return bool(_QUESTION_START.match(body)) or len(body.split()) <= 3
+
+
+def uncommitted_favourite(premise: str, statements: Sequence[str]) -> bool:
+    """The premise states a favourite of the speaker and the utterance's statements say
+    nothing that could contradict it: liking or doing something else, with no favourite,
+    negation, dislike, exclusive or comparative word in them.
+
+    >>> uncommitted_favourite("my favorite band is aerosmith .", ["i love travis scott"])
+    True
+    >>> uncommitted_favourite("my favorite band is aerosmith .", ["my fave band is the who"])
+    False
+    >>> uncommitted_favourite("my favorite band is aerosmith .", ["i only listen to jazz"])
+    False
+    >>> uncommitted_favourite("i love aerosmith .", ["i love travis scott"])
+    False
+    >>> uncommitted_favourite("my favorite is my bike . i do not have a car .", ["i drive a van"])
+    False
+    """
+    if not statements or not _OWN_FAVOURITE.search(premise):
+        return False
+    # only a premise that claims the favourite and nothing else ("pink is my favorite
+    # color , but i am a female" also states a gender)
+    if len(split_clauses(premise)) > 1 or _NEGATED.search(premise):
+        return False
+    return not any(_FAVOURITE_CLAIMS.search(s) for s in statements)
 
 
 def segments(utterance: str, *, max_segments: int = 32) -> list[str]:
@@ -120,7 +168,8 @@ class PersonaJudge:
 
     ``nli``: the cross-encoder (any NLIModel). ``extractor``: anything with
     ``extract(text) -> list[Triple]`` (default: the rule extractor); ``triples=False``
-    turns the structured check off. ``nli_on``: ``"statements"`` (the utterance without
+    turns the structured check off; ``caps=False`` the logic cap
+    (:func:`uncommitted_favourite`). ``nli_on``: ``"statements"`` (the utterance without
     its questions), ``"clauses"`` (also each clause), ``"utterance"`` (as given).
 
     >>> from consona.testing import FakeNLI
@@ -136,6 +185,7 @@ class PersonaJudge:
         nli_on: str = "statements",
         triples: bool = True,
         triple_confidence: float = TRIPLE_CONFIDENCE,
+        caps: bool = True,
         threshold: float | None = None,
         name: str = "consona",
     ) -> None:
@@ -148,6 +198,7 @@ class PersonaJudge:
         self.nli_on = nli_on
         self.triples = triples
         self.triple_confidence = float(triple_confidence)
+        self.caps = caps
         inner = getattr(nli, "contradiction_threshold", None)
         self.contradiction_threshold: float = float(
             threshold if threshold is not None else inner if inner is not None else 0.5
@@ -214,7 +265,19 @@ class PersonaJudge:
             return int(np.argmax(np.where(labels == ENTAILMENT, block[:, ENTAILMENT], -1.0)))
         return 0
 
-    def _combine(self, row: np.ndarray, found: Clash) -> np.ndarray:
+    def _capped(self, premise: str, hypothesis: str, row: np.ndarray, found: Clash) -> bool:
+        """Whether the logic cap applies: a favourite the utterance cannot contradict."""
+        return (
+            self.caps
+            and not found.fired
+            and row[CONTRADICTION] > FAVOURITE_CAP
+            and uncommitted_favourite(premise, segments(hypothesis))
+        )
+
+    def _combine(self, row: np.ndarray, found: Clash, capped: bool = False) -> np.ndarray:
+        if capped:
+            extra = row[CONTRADICTION] - FAVOURITE_CAP
+            return np.array([row[0], row[1] + extra, FAVOURITE_CAP])
         if not found.fired or row[CONTRADICTION] >= self.triple_confidence:
             return row
         c = self.triple_confidence
@@ -228,25 +291,30 @@ class PersonaJudge:
         out = np.zeros((len(pairs), 3), dtype=np.float32)
         for i, ((p, h), block) in enumerate(zip(pairs, blocks, strict=True)):
             row = block[self._pick(block)]
-            out[i] = self._combine(row, self._clash(p, h))
+            found = self._clash(p, h)
+            out[i] = self._combine(row, found, self._capped(p, h, row, found))
         return out
 
     def explain(self, premise: str, hypothesis: str) -> dict[str, Any]:
         """Which part decided: ``nli`` (with the clause that spoke), ``triples`` (with
-        the two triples and the reason), both, or neither."""
+        the two triples and the reason), both, ``favourite-cap`` (the cross-encoder's
+        contradiction capped by :func:`uncommitted_favourite`), or neither."""
         blocks, segs = self._nli_rows([(premise, hypothesis)], 64)
         block = blocks[0]
         k = self._pick(block)
         row = block[k]
         found = self._clash(premise, hypothesis)
-        final = self._combine(row, found)
+        capped = self._capped(premise, hypothesis, row, found)
+        final = self._combine(row, found, capped)
         thr = self.contradiction_threshold
         nli_fired = bool(row[CONTRADICTION] >= thr)
         label = (
             "contradiction" if final[CONTRADICTION] >= thr else LABELS[int(np.argmax(final[:2]))]
         )
         decided = (
-            "nli+triples"
+            "favourite-cap"
+            if capped and nli_fired
+            else "nli+triples"
             if nli_fired and found.fired
             else "nli"
             if nli_fired
@@ -262,6 +330,7 @@ class PersonaJudge:
                 "probs": {lab: float(row[j]) for j, lab in enumerate(LABELS)},
                 "evidence": segs[0][k] if segs[0] else "(questions only: no claim)",
                 "contradiction": nli_fired,
+                "capped": bool(capped),
             },
             "triples": {
                 "fired": found.fired,

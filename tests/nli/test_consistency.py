@@ -134,6 +134,9 @@ def test_shipped_model_on_clear_pairs(name):
     r = check_consistency(facts, "My favorite color is green.", nli=nli)
     assert r.contradicted == ["My favorite color is blue."]
     assert 0.0 < nli.contradiction_threshold < 1.0
+    if name == "consona":  # the judge: liking another colour leaves a favourite alone
+        r = check_consistency(facts, "hey , i like the color yellow a lot !", nli=nli)
+        assert not r.contradiction
 
 
 def test_restating_one_of_two_clashing_persona_facts_is_no_contradiction():

@@ -11,7 +11,7 @@ from consona.errors import UnknownNameError
 from consona.nli.base import CONTRADICTION
 from consona.nli.clash import check_triples, clash
 from consona.nli.consistency import check_consistency
-from consona.nli.judge import PersonaJudge, segments
+from consona.nli.judge import PersonaJudge, segments, uncommitted_favourite
 from consona.nli.models import load_nli_model
 from consona.nli.schema import Triple
 from consona.nli.triples import RuleTripleExtractor
@@ -227,3 +227,69 @@ def test_calibrate_picks_the_threshold_that_separates_contradictions():
     ]
     thr, f1 = calibrate(PersonaJudge(Graded(), triples=False), rows)
     assert 0.1 < thr <= 0.3 and f1 == 1.0
+
+
+class _AlwaysContradicts:
+    """A cross-encoder with the same-topic shortcut: every pair reads as a contradiction."""
+
+    name = "shortcut"
+    contradiction_threshold = 0.5
+
+    def predict(self, pairs, *, batch_size=64):
+        return np.tile(np.array([0.02, 0.03, 0.95], dtype=np.float32), (len(pairs), 1))
+
+
+@pytest.mark.parametrize(
+    ("premise", "utterance"),
+    [
+        ("my favorite band is aerosmith .", "do you listen to music ? i love travis scott"),
+        (
+            "horror movies are my favorites .",
+            "i am good i am watching mean girls i love this movie",
+        ),
+        ("my favourite food is pizza .", "pretty good . got some tacos coming . whoo !"),
+        ("my favorite color is navy blue .", "hey , i like the color yellow a lot !"),
+    ],
+)
+def test_liking_something_else_does_not_contradict_a_favourite(premise, utterance):
+    judge = PersonaJudge(_AlwaysContradicts())
+    row = judge.predict([(premise, utterance)])[0]
+    assert row[CONTRADICTION] < judge.contradiction_threshold and row.argmax() == 1
+    assert np.isclose(row.sum(), 1.0)
+    why = judge.explain(premise, utterance)
+    assert why["decided_by"] == "favourite-cap" and why["nli"]["capped"]
+    assert why["label"] == "neutral"
+    off = PersonaJudge(_AlwaysContradicts(), caps=False)
+    assert off.predict([(premise, utterance)])[0, CONTRADICTION] >= off.contradiction_threshold
+
+
+@pytest.mark.parametrize(
+    ("premise", "utterance"),
+    [
+        # another favourite, a dislike, a negation, an exclusive or comparative word
+        ("my favorite band is aerosmith .", "same , saving up to see my fave band the who"),
+        ("my favorite food is pizza .", "pizza is gross , tacos all the way"),
+        ("my favorite food is pizza .", "i do not eat bread at all"),
+        ("my favorite music is country .", "i only listen to jazz"),
+        ("my favorite music is death metal .", "mostly country music , while i work on cars ."),
+        ("horror movies are my favorites .", "i love comedy the best !"),
+        ("my favorite color is blue .", "i like red more than any other color"),
+        # a premise that claims more than the favourite
+        ("my favorite thing is my motorcycle . i do not have a car .", "i drive a german car"),
+        ("pink is my favorite color , but i am a female .", "male here ."),
+        # no favourite in the premise
+        ("i love aerosmith .", "i love travis scott"),
+    ],
+)
+def test_the_favourite_cap_leaves_what_can_contradict_it(premise, utterance):
+    judge = PersonaJudge(_AlwaysContradicts(), triples=False)
+    assert judge.predict([(premise, utterance)])[0, CONTRADICTION] >= judge.contradiction_threshold
+
+
+def test_the_triples_still_speak_over_the_favourite_cap():
+    # "i am a vegan" names no favourite, but the triples clash with a favourite food
+    pair = ("my favorite food is steak .", "i am a vegan")
+    assert uncommitted_favourite(pair[0], segments(pair[1]))
+    judge = PersonaJudge(_AlwaysContradicts())
+    assert judge.predict([pair])[0, CONTRADICTION] >= judge.contradiction_threshold
+    assert judge.explain(*pair)["decided_by"] == "nli+triples"

@@ -130,7 +130,7 @@ def echo(
     for u in user:
         uw = _cw(u)
         for r in mine:
-            if len(uw & _cw(r)) >= max(1.0, min_overlap * len(uw)):
+            if _shared_words(u, r) >= max(1.0, min_overlap * len(uw)):
                 candidates.append((u, r))
     if not candidates:
         return []
@@ -147,13 +147,47 @@ def echo(
         return []
     facts = _texts(persona_facts)
     out: list[str] = []
-    for u, r in echoed:
+    for u, _ in echoed:
         if u in out:
             continue
-        held = _probs(judge, [(f, x) for f in facts for x in (u, r)])
+        # the persona holds the user's fact itself ("me too" is no echo); the reply
+        # clause may also carry persona facts of its own ("I enjoy birdwatching and
+        # volunteering at a soup kitchen"), so it is not what the persona must entail
+        held = _probs(judge, [(f, u) for f in facts])
         if not any(_entails(row) for row in held):
             out.append(u)
     return out
+
+
+def _crude_stem(word: str) -> str:
+    for suffix in ("ing", "ers", "er", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _shared_words(user_clause: str, reply_clause: str) -> int:
+    """How many of the user clause's content words the reply clause says too: the same
+    word, the same crude stem ("grilling" / "grill"), or a compound written as one word
+    ("i bird watch" / "I enjoy birdwatching": both words count).
+
+    >>> _shared_words("i bird watch .", "In my spare time, I enjoy birdwatching.")
+    2
+    >>> _shared_words("i love grilling burgers", "I grill a lot.")
+    1
+    """
+    mine = _cw(reply_clause)
+    stems = {_crude_stem(w) for w in mine}
+    order = [t for t in tokens(user_clause) if t in _cw(user_clause)]
+    shared: set[str] = set()
+    for i, w in enumerate(order):
+        if w in mine or _crude_stem(w) in stems:
+            shared.add(w)
+        if i + 1 < len(order):
+            joined = w + order[i + 1]
+            if any(m.startswith(joined) for m in mine):
+                shared.update((w, order[i + 1]))
+    return len(shared)
 
 
 def _entails(row: np.ndarray) -> bool:

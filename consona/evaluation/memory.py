@@ -15,8 +15,8 @@ character. The earlier sessions are fed turn by turn through the write path, the
 * **redundant**: active facts of a role that mutually entail another active fact of that
   role (copies inside the store, with no gold sentence involved), per active fact;
 * **injected updates** (:data:`UPDATES`, :data:`FRESH_UPDATES`, :data:`HELDOUT_UPDATES`,
-  :data:`HELDOUT2_UPDATES`: 10 + 24 + 10 + 12, of 17 kinds): after a
-  fact and unrelated ones, its update is written (through the extractor, as a user turn,
+  :data:`HELDOUT2_UPDATES`, :data:`HELDOUT3_UPDATES`, :data:`HELDOUT4_UPDATES`: 10 + 24
+  + 10 + 12 + 12 + 12, of 17 kinds): after a fact and unrelated ones, its update is written (through the extractor, as a user turn,
   and as plain text) — the new fact must be active, the old superseded, nothing else
   retired;
 * **latency**: the write path per turn beyond extraction, and ``add`` with 10,000 stored
@@ -53,6 +53,8 @@ from consona.types import Turn
 __all__ = [
     "FRESH_UPDATES",
     "HELDOUT2_UPDATES",
+    "HELDOUT3_UPDATES",
+    "HELDOUT4_UPDATES",
     "HELDOUT_UPDATES",
     "UPDATES",
     "Episode",
@@ -138,6 +140,41 @@ HELDOUT2_UPDATES: list[tuple[str, str, list[str], str]] = [
     ("job status", "I work full time.", ["I have a dog named Max.", "I like sushi."], "I retired last year."),
     ("hair", "I have brown hair.", ["I love hiking.", "I have a brother."], "I dyed my hair blonde."),
     ("home", "I live with my grandma.", ["I like video games.", "I have a cat."], "I got my own place in town."),
+]  # fmt: skip
+
+# Written in session 11, before any run on them and before that session's rules for a
+# school finished or a home of one's own: a third held-out check.
+HELDOUT3_UPDATES: list[tuple[str, str, list[str], str]] = [
+    ("school", "I am in nursing school.", ["I have a pug.", "I love salsa dancing."], "I graduated from nursing school last month."),
+    ("home", "I live with my roommate.", ["I work at a car wash.", "I like anime."], "I live alone now."),
+    ("job", "I am a bartender.", ["I have two sisters.", "I love the mountains."], "I quit bartending and now I drive for Uber."),
+    ("pets", "I have a parakeet.", ["I teach yoga.", "I like thunderstorms."], "I gave my parakeet to my neighbor."),
+    ("relationship", "I have a girlfriend.", ["I play hockey.", "I love tacos."], "My girlfriend and I split up."),
+    ("age", "I am 57 years old.", ["I grow roses.", "I have a son in the navy."], "I turned 58 last week."),
+    ("home", "I live in Texas.", ["I knit scarves.", "I have a rescue cat."], "I moved back to Vermont."),
+    ("habit", "I run every morning.", ["I work as a chemist.", "I like crime shows."], "I stopped running after my knee surgery."),
+    ("vehicle", "I ride a motorcycle.", ["I have a niece.", "I love pottery."], "I sold my motorcycle."),
+    ("job status", "I am a stay at home mom.", ["I like musicals.", "I have a parrot."], "I went back to work as a nurse."),
+    ("children", "I have no grandchildren.", ["I play bridge.", "I live by the sea."], "My daughter just had a baby, so I am a grandma now."),
+    ("like", "I love country music.", ["I have a twin.", "I sell insurance."], "Country music gets on my nerves these days."),
+]  # fmt: skip
+
+# Written in session 11 after that session's rules for endings and joined changes (which
+# were written from the misses of HELDOUT2_UPDATES and HELDOUT3_UPDATES), before any run
+# on them: a fourth held-out check.
+HELDOUT4_UPDATES: list[tuple[str, str, list[str], str]] = [
+    ("pets", "I have a goldfish.", ["I sing in a choir.", "I like rainy mornings."], "My goldfish passed away in the spring."),
+    ("job", "I am a mail carrier.", ["I have a stepson.", "I love bowling."], "I left the post office and opened a bakery."),
+    ("home", "I live on a farm.", ["I collect coins.", "I have a cousin in Rome."], "We sold the farm and bought a condo in the city."),
+    ("school", "I am a freshman in high school.", ["I play the cello.", "I like ramen."], "I am a senior now."),
+    ("marital", "I am a widow.", ["I volunteer at the zoo.", "I like jigsaw puzzles."], "I remarried two years ago."),
+    ("habit", "I drink a lot of soda.", ["I have a ferret.", "I work in IT."], "I cut out soda completely."),
+    ("vehicle", "I do not have a car.", ["I love opera.", "I have a brother in Maine."], "I finally bought my first car."),
+    ("like", "I hate sushi.", ["I play darts.", "I am a barber."], "Sushi has become my favorite food."),
+    ("job status", "I am a full time student.", ["I like kayaking.", "I have a corgi."], "I dropped out and work full time at a warehouse now."),
+    ("age", "I am 70.", ["I have a vegetable patch.", "I like westerns."], "I celebrated my 71st birthday with my grandkids."),
+    ("children", "I am pregnant with my first baby.", ["I teach piano.", "I like hiking."], "My son was born in July."),
+    ("diet", "I am a pescatarian.", ["I have a canoe.", "I love board games."], "I gave up fish and went fully vegan."),
 ]  # fmt: skip
 
 
@@ -409,7 +446,8 @@ def injected_updates(
     *, nli: Any, embedder: Any, extractor: Any = None, **writer_options: Any
 ) -> dict[str, Any]:
     """Each of :data:`UPDATES`, :data:`FRESH_UPDATES`, :data:`HELDOUT_UPDATES` and
-    :data:`HELDOUT2_UPDATES` in a fresh memory: the old fact,
+    :data:`HELDOUT2_UPDATES`, :data:`HELDOUT3_UPDATES` and :data:`HELDOUT4_UPDATES` in a
+    fresh memory: the old fact,
     unrelated ones, then the update. Superseded: every fact the old sentence became is
     retired in favour of a fact the update added, and those facts are active; no
     unrelated fact may be retired. With ``extractor`` every sentence goes through it (as a
@@ -418,6 +456,8 @@ def injected_updates(
     cases += [(f"fresh:{k}", o, others, n) for k, o, others, n in FRESH_UPDATES]
     cases += [(f"heldout:{k}", o, others, n) for k, o, others, n in HELDOUT_UPDATES]
     cases += [(f"heldout2:{k}", o, others, n) for k, o, others, n in HELDOUT2_UPDATES]
+    cases += [(f"heldout3:{k}", o, others, n) for k, o, others, n in HELDOUT3_UPDATES]
+    cases += [(f"heldout4:{k}", o, others, n) for k, o, others, n in HELDOUT4_UPDATES]
     rows: list[dict[str, Any]] = []
     for slot, old, others, new in cases:
         w = _writer(nli, embedder, **writer_options)
@@ -446,7 +486,7 @@ def injected_updates(
             }
         )
     out: dict[str, Any] = {"n": len(rows), "extractor": extractor is not None}
-    for name in ("", "original_", "fresh_", "heldout_", "heldout2_"):
+    for name in ("", "original_", "fresh_", "heldout_", "heldout2_", "heldout3_", "heldout4_"):
         part = [r for r in rows if not name or r["set"] == name[:-1]]
         if part:
             out[f"{name}superseded_rate"] = sum(

@@ -67,7 +67,7 @@ from consona.memory.slots import (
 )
 from consona.memory.store import MemoryStore
 from consona.nli.base import CONTRADICTION, ENTAILMENT, NLIModel
-from consona.text import STOP_WORDS, content_words, tokens
+from consona.text import STOP_WORDS, content_words, split_sentences, tokens
 from consona.types import Fact, Triple, Turn
 
 __all__ = ["Change", "MemoryDiff", "MemoryWriter", "own_facts"]
@@ -170,7 +170,8 @@ def own_facts(
     from consona.text import rouge_l
 
     clauses = split_clauses(turn.text) or []
-    kept = []
+    kept: list[Fact] = []
+    sources: list[str] = []  # the clause each kept fact came from
     for f in facts:
         if f.speaker not in (None, turn.speaker):
             continue
@@ -192,12 +193,39 @@ def own_facts(
         if best is None or is_question(best) or is_hypothetical(best) or about_other(best):
             continue
         kept.append(f.model_copy(update={"speaker": turn.speaker}))
+        sources.append(best)
+    kept = _changes_as_said(turn, clauses, kept, sources)
     seen = {f.text.lower() for f in kept}
     for text in answered(turn, context):
         if text.lower() not in seen and _says_something(text):
             seen.add(text.lower())
             kept.append(Fact(text=text, speaker=turn.speaker))
     return kept
+
+
+def _changes_as_said(
+    turn: Turn, clauses: Sequence[Any], kept: list[Fact], sources: list[str]
+) -> list[Fact]:
+    """A sentence that states a change of the speaker's life (:func:`is_change`: "My
+    girlfriend and I split up.", "I sold my motorcycle.") is kept as said, in place of the
+    facts taken from its clauses: the extractor can cut a change into pieces that say the opposite
+    ("I have a girlfriend.", "I split up.")."""
+    out = list(kept)
+    for sentence in split_sentences(turn.text):
+        text = sentence.strip()
+        if not is_change(text) or not FIRST_PERSON.search(text):
+            continue
+        if is_question(text) or is_hypothetical(text) or about_other(text):
+            continue
+        text = text[:1].upper() + text[1:]
+        if text[-1:] not in ".!?":
+            text += "."
+        inside = {c.text for c in clauses if c.text.strip(" .!?") in sentence}
+        drop = {id(f) for f, src in zip(kept, sources, strict=True) if src in inside}
+        out = [f for f in out if id(f) not in drop]
+        if text.lower() not in {f.text.lower() for f in out}:
+            out.append(Fact(text=text, speaker=turn.speaker))
+    return out
 
 
 # words that name nothing on their own: a fact made only of them ("I can do both.",
@@ -256,7 +284,83 @@ def _without_the_other(text: str) -> str | None:
     return rest[0].upper() + rest[1:]
 
 
-_STATE_RULES = [
+# what a thing given up is: up to the next preposition, conjunction or punctuation
+_THING = r"((?:\w+ ){0,2}?\w+)(?=\s+(?:to|for|at|in|on|off|away|last|after|because|when|since|and|but|so)\b|\s*[.,!;]|\s*$)"
+_PARTNER = r"(girlfriend|boyfriend|partner|fianc[eé]e?)"
+# a life change that ends a state: the state that is over ("I sold my motorcycle." → "I do
+# not have my motorcycle anymore."); the judge reads the change itself as about the thing
+# ("I sold my motorcycle." ⊨ "I ride a motorcycle.": entailment 0.99), the ended state as
+# its negation
+_ENDINGS = [
+    (
+        re.compile(
+            rf"\bi (?:just |recently |finally )?(?:sold|gave away|got rid of|rehomed|traded in|"
+            rf"gave up) (my|our) {_THING}",
+            re.I,
+        ),
+        r"i do not have \1 \2 anymore",
+    ),
+    (
+        re.compile(
+            rf"\bi (?:just |recently )?gave (my|our) {_THING} (?:away\b|to\b[^.,!;]*)", re.I
+        ),
+        r"i do not have \1 \2 anymore",
+    ),
+    (
+        re.compile(
+            rf"\b(?:my {_PARTNER} and i|i and my {_PARTNER}) (?:just |recently )?(?:split up|"
+            rf"broke up|separated|called it quits)\b",
+            re.I,
+        ),
+        r"i do not have a \1\2 anymore",
+    ),
+    (
+        re.compile(
+            rf"\bi (?:just |recently )?(?:split up|broke up|separated) with my {_PARTNER}", re.I
+        ),
+        r"i do not have a \1 anymore",
+    ),
+    (
+        re.compile(
+            r"\bi (?:just |recently |finally )?(?:finished|graduated from|completed|dropped "
+            r"out of|left) ((?:\w+ ){0,2}?)(school|college|university|grad school)\b",
+            re.I,
+        ),
+        r"i am not in \1\2 anymore",
+    ),
+    (
+        re.compile(
+            r"\bi (?:just |recently |finally )?(?:finished|completed) my (?:degree|studies)\b",
+            re.I,
+        ),
+        "i am not a student anymore",
+    ),
+    (
+        re.compile(
+            r"\bi (?:just |recently |finally )?(?:got|found|rented) (?:a place of my own|my own "
+            r"(?:place|apartment|flat|pad))\b",
+            re.I,
+        ),
+        "i live in my own place",
+    ),
+    (
+        re.compile(
+            r"\bi (?:just |recently )?(?:got|was|have been|'ve been) promoted to (?:be |become )?"
+            r"(?:an? |the )?",
+            re.I,
+        ),
+        "i am a ",
+    ),
+    (
+        re.compile(
+            r"\b(?:just |recently )?(?:had|celebrated) my (\d+)(?:st|nd|rd|th) birthday\b", re.I
+        ),
+        r"am \1 years old",
+    ),
+]
+
+_CHANGES = [
+    *_ENDINGS,
     (re.compile(r"\b(?:just |recently )?(?:moved|relocated) (?:back )?to\b", re.I), "live in"),
     (re.compile(r"\b(?:just |recently )?moved (?:back )?into\b", re.I), "live in"),
     (re.compile(r"\b(?:just |recently )?(?:went|got|came) back to work\b", re.I), "work"),
@@ -280,18 +384,62 @@ _STATE_RULES = [
         "my hair is short",
     ),
     (re.compile(r"\b(?:just |recently )?turned (\d+)(?: years old)?\b", re.I), r"am \1 years old"),
+]
+_STATE_RULES = [
+    *_CHANGES,
     (re.compile(r",?\s*\b(?:now|these days|nowadays)\b", re.I), ""),
     # when it happened is not part of the state
     (
         re.compile(
             r",?\s*\b(?:(?:last|this|past) (?:week|month|year|summer|winter|spring|fall|"
             r"autumn|weekend)|yesterday|recently|lately|(?:a|an|one|two|three|few|\d+) "
-            r"(?:days?|weeks?|months?|years?) ago)\b",
+            r"(?:days?|weeks?|months?|years?) ago|in (?:january|february|march|april|may|june|"
+            r"july|august|september|october|november|december|\d{4}))\b",
             re.I,
         ),
         "",
     ),
+    # why or when a change happened is not part of the state ("I stopped running after my
+    # knee surgery." → "I am not running anymore.")
+    (re.compile(r",?\s+(?:after|because|since|due to|thanks to)\b[^.!?]*", re.I), ""),
 ]
+_NOW = re.compile(r"\b(?:now|anymore|any more|these days|nowadays)\b", re.I)
+# the parts of a joined change ("I quit bartending and now I drive for Uber.")
+_JOINED = re.compile(r",?\s+(?:and|so|but)\s+(?:now\s+)?(?=i\b)|,\s+(?:now\s+)?(?=i\b)", re.I)
+
+
+def is_change(text: str) -> bool:
+    """Whether the text states a change of the speaker's state (a move, a new job, an
+    ending: "I sold my motorcycle.", "I finished law school.").
+
+    >>> is_change("I sold my motorcycle."), is_change("I ride a motorcycle.")
+    (True, False)
+    """
+    return any(p.search(text) for p, _ in _CHANGES)
+
+
+def state_forms(text: str) -> list[str]:
+    """:func:`state_form`, and, for a change (or a statement with "now") joined to
+    another statement, the state of each part (the judge reads one contradiction in a joined sentence weakly).
+
+    >>> state_forms("I quit bartending and now I drive for Uber.")
+    ['I am not bartending anymore and I drive for Uber.', 'I am not bartending anymore.', 'I drive for Uber.']
+    >>> state_forms("My daughter just had a baby, so I am a grandma now.")[1:]
+    ['My daughter just had a baby.', 'I am a grandma.']
+    >>> state_forms("I am a nurse.")
+    ['I am a nurse.']
+    """
+    whole = state_form(text)
+    if not is_change(text) and not _NOW.search(text):
+        return [whole]
+    parts = [p.strip(" ,") for p in _JOINED.split(text)]
+    out = [whole]
+    if len(parts) > 1 and all(len(p.split()) >= 3 for p in parts):
+        for part in parts:
+            form = state_form(part.rstrip(".!?") + ".")
+            if form not in out:
+                out.append(form)
+    return out
 
 
 def state_form(text: str) -> str:
@@ -306,14 +454,18 @@ def state_form(text: str) -> str:
     >>> state_form("I quit smoking last year."), state_form("I went back to work as a teacher.")
     ('I am not smoking anymore.', 'I work as a teacher.')
     >>> state_form("I dyed my hair blonde."), state_form("I cut my hair short.")
-    ('my hair is blonde.', 'my hair is short.')
+    ('My hair is blonde.', 'My hair is short.')
+    >>> state_form("I sold my motorcycle."), state_form("I finished law school in May.")
+    ('I do not have my motorcycle anymore.', 'I am not in law school anymore.')
 
     """
     out = text
     for pattern, repl in _STATE_RULES:
         out = pattern.sub(repl, out)
     out = re.sub(r"\s+([.!?])", r"\1", re.sub(r"\s{2,}", " ", out)).strip()
-    return out or text
+    if not out:
+        return text
+    return out[:1].upper() + out[1:] if text[:1].isupper() else out
 
 
 def _stem(word: str) -> str:
@@ -529,14 +681,16 @@ class MemoryWriter:
         if not cand_ids:
             return Change("add", role, fact.text)
         stored = stored or {}
-        state = state_form(fact.text)
+        forms = state_forms(fact.text)
+        state = forms[0]
+        changed = [f for f in forms if f != fact.text]  # the states a change brings about
         conflicts: dict[int, str] = {}  # another value of a one-value slot
         same: list[int] = []  # the same value of the same relation
         if self.slots is not None:
             own = [(fact.subject, fact.relation, fact.object)] if fact.relation else []
             new_t = self._triples(fact.text, own)
-            if state != fact.text:
-                new_t += [t for t in self._triples(state, []) if t not in new_t]
+            for form in changed:
+                new_t += [t for t in self._triples(form, []) if t not in new_t]
             for i in cand_ids:
                 old_t = self._triples(texts[i], [stored[i]] if i in stored else [])
                 reason = (
@@ -553,9 +707,9 @@ class MemoryWriter:
         probs = np.asarray(
             self.nli.predict([(texts[i], fact.text) for i in cand_ids]), dtype=np.float64
         )
-        if state != fact.text:  # a change statement: judge the state it brings about too
+        for form in changed:  # a change statement: judge the states it brings about too
             alt = np.asarray(
-                self.nli.predict([(texts[i], state) for i in cand_ids]), dtype=np.float64
+                self.nli.predict([(texts[i], form) for i in cand_ids]), dtype=np.float64
             )
             use_alt = alt[:, CONTRADICTION] > probs[:, CONTRADICTION]
             probs[use_alt] = alt[use_alt]

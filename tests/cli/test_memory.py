@@ -194,9 +194,18 @@ def test_eval_memory_on_real_models(tmp_path):
     from consona.evaluation.memory import (
         FRESH_UPDATES,
         HELDOUT2_UPDATES,
+        HELDOUT3_UPDATES,
+        HELDOUT4_UPDATES,
         HELDOUT_UPDATES,
         UPDATES,
     )
 
-    sets = (UPDATES, FRESH_UPDATES, HELDOUT_UPDATES, HELDOUT2_UPDATES)
+    sets = (
+        UPDATES,
+        FRESH_UPDATES,
+        HELDOUT_UPDATES,
+        HELDOUT2_UPDATES,
+        HELDOUT3_UPDATES,
+        HELDOUT4_UPDATES,
+    )
     assert result["updates"]["n"] == sum(len(s) for s in sets)

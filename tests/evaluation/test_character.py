@@ -16,7 +16,7 @@ from consona.evaluation.character import (
     relevance,
     self_contradiction,
 )
-from consona.testing import FakeEmbedder, ScriptedNLI, fake_judge
+from consona.testing import FakeEmbedder, FakeNLI, ScriptedNLI, fake_judge
 
 OOC = [
     "As an AI model, I don't have personal preferences, but I can tell you about pizza.",
@@ -228,6 +228,22 @@ def test_echo_leaves_replies_about_the_user_and_shared_persona_facts():
     nli = ScriptedNLI()
     assert echo("i love hiking .", "I work at the hospital.", NURSE, nli) == []
     assert nli.seen == []
+
+
+def test_echo_reads_compounds_and_looks_past_the_personas_own_facts_in_the_clause():
+    # read on real replies: "i bird watch" → "I enjoy birdwatching and volunteering at a
+    # soup kitchen" (the soup kitchen is the persona's; bird watching is the user's)
+    soup = ["i volunteer at a soup kitchen .", "cheeseburgers are my favorite food ."]
+    reply = "In my spare time, I enjoy birdwatching and volunteering at a soup kitchen."
+    # the reply clause says the user's fact (and the persona's): the judge agrees both
+    # ways that a reader would; the persona entails the reply clause, not the user's fact
+    j = FakeNLI({(reply, "i bird watch ."): "entailment", (soup[0], reply): "entailment"})
+    assert echo("what about you ? i bird watch .", reply, soup, j) == ["i bird watch ."]
+    # the user's own fact is the persona's too: no echo
+    assert echo("i volunteer at a soup kitchen .", reply, soup, j) == []
+    # without the compound read as one word, nothing reaches the judge
+    nli = ScriptedNLI()
+    assert echo("i bird watch .", "I enjoy knitting.", soup, nli) == [] and nli.seen == []
 
 
 def test_echo_needs_the_judge_to_agree():

@@ -11,6 +11,8 @@ from consona.errors import FormatError
 from consona.evaluation.memory import (
     FRESH_UPDATES,
     HELDOUT2_UPDATES,
+    HELDOUT3_UPDATES,
+    HELDOUT4_UPDATES,
     HELDOUT_UPDATES,
     UPDATES,
     add_scaling,
@@ -75,7 +77,15 @@ def test_run_memory_eval_with_fakes(tmp_path):
     assert r["episodes"] == 2
     assert r["recall"] == {"user": 1.0, "bot": 1.0}
     assert r["duplicates"]["user"] == 1.0
-    n = len(UPDATES) + len(FRESH_UPDATES) + len(HELDOUT_UPDATES) + len(HELDOUT2_UPDATES)
+    sets = (
+        UPDATES,
+        FRESH_UPDATES,
+        HELDOUT_UPDATES,
+        HELDOUT2_UPDATES,
+        HELDOUT3_UPDATES,
+        HELDOUT4_UPDATES,
+    )
+    n = sum(map(len, sets))
     assert n >= 40 and r["updates"]["n"] == n and r["updates"]["unrelated_retired"] == 0
     assert r["updates"]["extractor"] and not r["updates_text"]["extractor"]
     assert r["write_path_ms"]["turns"] == 8 and not math.isnan(r["write_path_ms"]["median"])
@@ -87,7 +97,14 @@ def test_injected_updates_and_scaling_with_fakes():
     rows = {x["new"]: x for x in u["rows"]}
     assert rows["I do not have any cats anymore."]["old_superseded"]
     assert u["unrelated_retired"] == 0
-    assert {r["set"] for r in u["rows"]} == {"original", "fresh", "heldout", "heldout2"}
+    assert {r["set"] for r in u["rows"]} == {
+        "original",
+        "fresh",
+        "heldout",
+        "heldout2",
+        "heldout3",
+        "heldout4",
+    }
     assert len({r["slot"] for r in u["rows"] if r["set"] == "fresh"}) >= 8  # several relations
     s = add_scaling(nli=FakeNLI(), embedder=FakeEmbedder(), sizes=(10, 200), adds=3)
     assert set(s) >= {"10", "200", "ratio"} and s["ratio"] > 0

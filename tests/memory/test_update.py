@@ -314,6 +314,63 @@ def test_change_statements_are_judged_as_the_state_they_bring_about():
     assert state_form("I work at a school now.") == "I work at a school."
 
 
+@pytest.mark.parametrize(
+    ("old", "change", "state"),
+    [
+        ("I ride a motorcycle.", "I sold my motorcycle.", "I do not have my motorcycle anymore."),
+        ("I have a parakeet.", "I gave my parakeet to my neighbor.", "I do not have my parakeet anymore."),
+        ("I have a girlfriend.", "My girlfriend and I split up.", "I do not have a girlfriend anymore."),
+        ("I have a boyfriend.", "I broke up with my boyfriend.", "I do not have a boyfriend anymore."),
+        ("I am studying law.", "I finished law school in May.", "I am not in law school anymore."),
+        ("I live with my grandma.", "I got my own place in town.", "I live in my own place in town."),
+        ("I am a cashier at the store.", "I got promoted to store manager.", "I am a store manager."),
+        ("I am 33 years old.", "I just had my 34th birthday.", "I am 34 years old."),
+        ("I go running daily.", "I stopped running after my knee surgery.", "I am not running anymore."),
+    ],
+)  # fmt: skip
+def test_an_ending_is_judged_as_the_state_that_is_over(old, change, state):
+    from consona.memory.update import is_change, state_form
+
+    assert is_change(change) and state_form(change) == state
+    nli = ScriptedNLI({(old, state)})
+    w = writer(nli=nli)
+    w.apply("ana", "Mira", "user", [old, "I like jazz."])
+    diff = w.apply("ana", "Mira", "user", [change])
+    assert diff.changes[0].action == "supersede", diff.render()
+    assert active(w) == ["I like jazz.", change]  # stored as said
+    assert (old, state) in nli.seen  # the judge read the state that is over
+
+
+@pytest.mark.parametrize(
+    "text", ["I ride a motorcycle.", "I gave my brother a ride.", "I love it because it is fun."]
+)
+def test_a_statement_that_changes_nothing_is_no_change(text):
+    from consona.memory.update import is_change
+
+    assert not is_change(text)
+
+
+def test_each_part_of_a_joined_change_is_judged():
+    nli = ScriptedNLI({("I tend bar, bartending at a pub.", "I am not bartending anymore.")})
+    w = writer(nli=nli)
+    w.apply("ana", "Mira", "user", ["I tend bar, bartending at a pub.", "I have two sisters."])
+    diff = w.apply("ana", "Mira", "user", ["I quit bartending and now I drive for Uber."])
+    assert diff.changes[0].action == "supersede"
+    assert ("I tend bar, bartending at a pub.", "I am not bartending anymore.") in nli.seen
+
+
+def test_a_change_is_kept_as_said_not_in_the_extractors_pieces():
+    turn = Turn(speaker="u", text="Oh well. My girlfriend and I split up. I am fine though.")
+    pieces = [Fact(text=t) for t in ("I have a girlfriend.", "I split up.", "I am fine.")]
+    assert [f.text for f in own_facts(turn, pieces)] == [
+        "I am fine.",
+        "My girlfriend and I split up.",
+    ]
+    # a question or a wish about a change is not one
+    ask = Turn(speaker="u", text="Did you sell your car? I hope to sell my car.")
+    assert own_facts(ask, []) == []
+
+
 def test_a_more_specific_fact_refines_the_one_that_entails_it():
     nli = FakeNLI(verdicts={("I read.", "I have read 20 books this year."): "entailment"})
     w = writer(nli=nli)

@@ -129,8 +129,17 @@ def echo(
     candidates: list[tuple[str, str]] = []
     for u in user:
         uw = _cw(u)
+        need = max(1.0, min_overlap * len(uw))
+        name = _NAME.search(u)
         for r in mine:
-            if _shared_words(u, r) >= max(1.0, min_overlap * len(uw)):
+            if name and not re.search(
+                rf"\b(?:my name is|i am|i'm|call me)\s+{re.escape(name.group(1))}\b", r, re.I
+            ):
+                continue  # a name is echoed only when the reply takes it ("Hi John!" does not)
+            shared, exact = _shared_words(u, r)
+            # a word shared only by its stem does not carry a short clause on its own ("i
+            # bird watch" is not echoed by "I like watching war documentaries")
+            if shared >= need and (exact or shared == len(uw) or len(uw) > 2):
                 candidates.append((u, r))
     if not candidates:
         return []
@@ -159,6 +168,9 @@ def echo(
     return out
 
 
+_NAME = re.compile(r"\bmy name is\s+(\w+)", re.I)
+
+
 def _crude_stem(word: str) -> str:
     for suffix in ("ing", "ers", "er", "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -166,19 +178,22 @@ def _crude_stem(word: str) -> str:
     return word
 
 
-def _shared_words(user_clause: str, reply_clause: str) -> int:
-    """How many of the user clause's content words the reply clause says too: the same
+def _shared_words(user_clause: str, reply_clause: str) -> tuple[int, int]:
+    """How many of the user clause's content words the reply clause says too — the same
     word, the same crude stem ("grilling" / "grill"), or a compound written as one word
-    ("i bird watch" / "I enjoy birdwatching": both words count).
+    ("i bird watch" / "I enjoy birdwatching": both words count) — and how many of them
+    as the same word.
 
     >>> _shared_words("i bird watch .", "In my spare time, I enjoy birdwatching.")
-    2
+    (2, 0)
     >>> _shared_words("i love grilling burgers", "I grill a lot.")
-    1
+    (1, 0)
+    >>> _shared_words("I love kids.", "I love kids too.")
+    (1, 1)
     """
     mine = _cw(reply_clause)
     stems = {_crude_stem(w) for w in mine}
-    order = [t for t in tokens(user_clause) if t in _cw(user_clause)]
+    order = [w for t in tokens(user_clause) for w in sorted(_cw(t))]  # in the clause's order
     shared: set[str] = set()
     for i, w in enumerate(order):
         if w in mine or _crude_stem(w) in stems:
@@ -187,7 +202,7 @@ def _shared_words(user_clause: str, reply_clause: str) -> int:
             joined = w + order[i + 1]
             if any(m.startswith(joined) for m in mine):
                 shared.update((w, order[i + 1]))
-    return len(shared)
+    return len(shared), len(shared & mine)
 
 
 def _entails(row: np.ndarray) -> bool:

@@ -246,6 +246,26 @@ def test_echo_reads_compounds_and_looks_past_the_personas_own_facts_in_the_claus
     assert echo("i bird watch .", "I enjoy knitting.", soup, nli) == [] and nli.seen == []
 
 
+def test_echo_of_a_name_needs_the_reply_to_take_the_name():
+    # read on real replies: the judge calls "My name is John." entailed by "I'm sorry John"
+    yes = FakeNLI(
+        {
+            ("I'm sorry John, I can't help with that.", "My name is John."): "entailment",
+            ("My name is John too.", "My name is John."): "entailment",
+        }
+    )
+    user = "Hi! My name is John."
+    assert echo(user, "I'm sorry John, I can't help with that.", NURSE, yes) == []
+    assert echo(user, "Hi John! My name is John too.", NURSE, yes) == ["My name is John."]
+
+
+def test_a_short_clause_is_not_echoed_by_a_stem_alone():
+    # "watching war documentaries" shares only a stem with "i bird watch"
+    reply = "I like watching war documentaries."
+    nli = FakeNLI({(reply, "i bird watch ."): "entailment"})
+    assert echo("i bird watch .", reply, NURSE, nli) == []
+
+
 def test_echo_needs_the_judge_to_agree():
     # lexical overlap but the judge says neutral → not an echo
     assert echo("i studied abroad .", "I studied abroad.", NURSE, ScriptedNLI()) == []

@@ -194,9 +194,12 @@ def split_sentences(text: str, *, lines: bool = False) -> list[str]:
 
 
 MAX_SEGMENTS = 64
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\s+[.!?]+\s+|\s*;\s*|\n+")
+# alternatives that open with whitespace start only where a run of it starts ((?<!\s)):
+# a long run of spaces is scanned once, not once per space
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<!\s)\s+[.!?]+\s+|(?<!\s)\s*;\s*|\n+")
 _CLAUSE = re.compile(
-    r",?\s+(?:but|though|although|however|whereas)\s+|,\s+(?:and|so)\s+|\s+,\s+", re.I
+    r"(?<!\s),?\s+(?:but|though|although|however|whereas)\s+|,\s+(?:and|so)\s+|(?<!\s)\s+,\s+",
+    re.I,
 )
 
 

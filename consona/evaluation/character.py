@@ -32,6 +32,7 @@ from consona.evaluation.voice import leaks_prompt, ooc_evidence, out_of_characte
 from consona.nli.base import CONTRADICTION, ENTAILMENT, NLIModel
 from consona.nli.consistency import check_consistency
 from consona.nli.judge import is_question, segments
+from consona.nli.triples import stem
 from consona.text import STOP_WORDS, content_words, rouge_l, split_clauses, tokens
 
 __all__ = [
@@ -133,12 +134,15 @@ def echo(
         name = _NAME.search(u)
         for r in mine:
             if name and not re.search(
-                rf"\b(?:my name is|i am|i'm|call me)\s+{re.escape(name.group(1))}\b", r, re.I
+                rf"\b(?:my name is|i am|i'm|call me)\s+{re.escape(name.group(1))}\b",
+                r.replace("’", "'"),
+                re.I,
             ):
                 continue  # a name is echoed only when the reply takes it ("Hi John!" does not)
             shared, exact = _shared_words(u, r)
-            # a word shared only by its stem does not carry a short clause on its own ("i
-            # bird watch" is not echoed by "I like watching war documentaries")
+            # in a clause of one or two content words, a word shared only by its stem does
+            # not carry it unless every word is shared ("i bird watch" is not echoed by "I
+            # like watching war documentaries")
             if shared >= need and (exact or shared == len(uw) or len(uw) > 2):
                 candidates.append((u, r))
     if not candidates:
@@ -171,13 +175,6 @@ def echo(
 _NAME = re.compile(r"\bmy name is\s+(\w+)", re.I)
 
 
-def _crude_stem(word: str) -> str:
-    for suffix in ("ing", "ers", "er", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
 def _shared_words(user_clause: str, reply_clause: str) -> tuple[int, int]:
     """How many of the user clause's content words the reply clause says too — the same
     word, the same crude stem ("grilling" / "grill"), or a compound written as one word
@@ -186,17 +183,17 @@ def _shared_words(user_clause: str, reply_clause: str) -> tuple[int, int]:
 
     >>> _shared_words("i bird watch .", "In my spare time, I enjoy birdwatching.")
     (2, 0)
-    >>> _shared_words("i love grilling burgers", "I grill a lot.")
+    >>> _shared_words("i am running late", "I run.")
     (1, 0)
     >>> _shared_words("I love kids.", "I love kids too.")
     (1, 1)
     """
     mine = _cw(reply_clause)
-    stems = {_crude_stem(w) for w in mine}
+    stems = {stem(w) for w in mine}
     order = [w for t in tokens(user_clause) for w in sorted(_cw(t))]  # in the clause's order
     shared: set[str] = set()
     for i, w in enumerate(order):
-        if w in mine or _crude_stem(w) in stems:
+        if w in mine or stem(w) in stems:
             shared.add(w)
         if i + 1 < len(order):
             joined = w + order[i + 1]

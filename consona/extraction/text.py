@@ -50,12 +50,14 @@ class Clause:
 
 # Sentence ends, semicolons, and commas / conjunctions that start a new first-person clause.
 _SPLIT = re.compile(
-    r"(?<=[.!?;])\s+|[.!?]{2,}\s*|\s*[;:]\s+|\s+-+\s+|\s*\n+\s*"
+    # every alternative that opens with whitespace starts only where a run of it starts
+    # ((?<!\s)), so a long run of spaces is scanned once, not once per space
+    r"(?<=[.!?;])\s+|[.!?]{2,}\s*|(?<!\s)\s*[;:]\s+|(?<!\s)\s+-+\s+|(?<!\s)\s*\n+\s*"
     r"|,\s*(?=(?:and\s+|but\s+|so\s+)?(?:i|i'm|im|i've|ive|i'd|i'll|my|we|we're|me)\b)"
-    r"|\s+(?=(?:but|and|so|because|since)\s+(?:i|i'm|im|i've|ive|my|we)\b)"
+    r"|(?<!\s)\s+(?=(?:but|and|so|because|since)\s+(?:i|i'm|im|i've|ive|my|we)\b)"
     # "I love horror but true crime is my favorite": a contrast that says more about the
     # speaker is a clause of its own (not "nothing but", "can't help but")
-    r"|(?<!nothing)(?<!anything)(?<!\bhelp)(?<!\ball),?\s+(?=but\s+(?!not\b|also\b)"
+    r"|(?<!nothing)(?<!anything)(?<!\bhelp)(?<!\ball)(?<!\s),?\s+(?=but\s+(?!not\b|also\b)"
     r"(?:[^.!?;,\s]+\s+){1,6}?(?:my|our|i|i'm|im)\b)"
     # a tag question after a statement: "I've a cat, do you?", "I love it, what about you?"
     r"|,\s*(?=(?:and\s+)?(?:what|how)\s+about\s+(?:you|u|yourself)\b)"
@@ -64,7 +66,7 @@ _SPLIT = re.compile(
 )
 # a question run on after a statement: "I walk to work everyday what do you do?"
 _WH_RUN_ON = re.compile(
-    r"\s+(?=(?:what|how|where|when|why|who|which)\s+(?:do|did|does|are|is|was|were|have|about)"
+    r"(?<!\s)\s+(?=(?:what|how|where|when|why|who|which)\s+(?:do|did|does|are|is|was|were|have|about)"
     r"\s+(?:you|u|your)\b[^.!?]{0,80}\?)",
     re.IGNORECASE,
 )

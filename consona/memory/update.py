@@ -171,7 +171,7 @@ def own_facts(
 
     clauses = split_clauses(turn.text) or []
     kept: list[Fact] = []
-    sources: list[str] = []  # the clause each kept fact came from
+    sources: list[Any] = []  # the clause each kept fact came from
     for f in facts:
         if f.speaker not in (None, turn.speaker):
             continue
@@ -185,15 +185,15 @@ def own_facts(
         if not _says_something(f.text):
             continue
         words = content_words(f.text, stop=STOP_WORDS)
-        best, score = None, -1.0
+        best, score, source = None, -1.0, None
         for c in clauses:
             s = len(words & content_words(c.text, stop=STOP_WORDS)) + rouge_l(c.text, f.text)
             if s > score:
-                best, score = c.text, s
+                best, score, source = c.text, s, c
         if best is None or is_question(best) or is_hypothetical(best) or about_other(best):
             continue
         kept.append(f.model_copy(update={"speaker": turn.speaker}))
-        sources.append(best)
+        sources.append(source)
     kept = _changes_as_said(turn, clauses, kept, sources)
     seen = {f.text.lower() for f in kept}
     for text in answered(turn, context):
@@ -203,28 +203,52 @@ def own_facts(
     return kept
 
 
+_UNREAL = re.compile(
+    r"\b(?:wish|hope|hoping|if|would|could|might|should|want|wanna|plan|planning|going to|"
+    r"gonna|maybe|someday|one day)\b",
+    re.I,
+)
+MAX_CHANGES = 12  # sentences per turn kept as said, like the extractor's clause cap
+
+
 def _changes_as_said(
-    turn: Turn, clauses: Sequence[Any], kept: list[Fact], sources: list[str]
+    turn: Turn, clauses: Sequence[Any], kept: list[Fact], sources: list[Any]
 ) -> list[Fact]:
     """A sentence that states a change of the speaker's life (:func:`is_change`: "My
     girlfriend and I split up.", "I sold my motorcycle.") is kept as said, in place of the
-    facts taken from its clauses: the extractor can cut a change into pieces that say the opposite
-    ("I have a girlfriend.", "I split up.")."""
+    facts taken from its clauses: the extractor can cut a change into pieces that say the
+    opposite ("I have a girlfriend.", "I split up."). Wishes and hypotheticals ("I wish I
+    sold my car.") are no change, and a sentence over the fact limit is left to the
+    extractor."""
+    from consona.memory.schema import MAX_FACT_CHARS
+
     out = list(kept)
+    seen = {f.text.lower() for f in out}
+    added, pos = 0, 0
     for sentence in split_sentences(turn.text):
+        begin = turn.text.find(sentence, pos)
+        begin = pos if begin < 0 else begin
+        end = begin + len(sentence)
+        pos = end
         text = sentence.strip()
-        if not is_change(text) or not FIRST_PERSON.search(text):
+        if len(text) > MAX_FACT_CHARS or not is_change(text) or not FIRST_PERSON.search(text):
             continue
-        if is_question(text) or is_hypothetical(text) or about_other(text):
+        if is_question(text) or is_hypothetical(text) or about_other(text) or _UNREAL.search(text):
             continue
         text = text[:1].upper() + text[1:]
         if text[-1:] not in ".!?":
             text += "."
-        inside = {c.text for c in clauses if c.text.strip(" .!?") in sentence}
-        drop = {id(f) for f, src in zip(kept, sources, strict=True) if src in inside}
-        out = [f for f in out if id(f) not in drop]
-        if text.lower() not in {f.text.lower() for f in out}:
+        inside = {id(c) for c in clauses if c.start >= begin and c.end <= end}
+        drop = {id(f) for f, src in zip(kept, sources, strict=True) if id(src) in inside}
+        if drop:
+            out = [f for f in out if id(f) not in drop]
+            seen = {f.text.lower() for f in out}
+        if text.lower() not in seen:
+            seen.add(text.lower())
             out.append(Fact(text=text, speaker=turn.speaker))
+            added += 1
+            if added >= MAX_CHANGES:
+                break
     return out
 
 
@@ -284,9 +308,15 @@ def _without_the_other(text: str) -> str | None:
     return rest[0].upper() + rest[1:]
 
 
-# what a thing given up is: up to the next preposition, conjunction or punctuation
-_THING = r"((?:\w+ ){0,2}?\w+)(?=\s+(?:to|for|at|in|on|off|away|last|after|because|when|since|and|but|so)\b|\s*[.,!;]|\s*$)"
+# what a thing given up is: up to the next preposition, conjunction, time word or punctuation
+_THING = (
+    r"((?:\w+ ){0,2}?\w+)(?=\s+(?:to|for|at|in|on|off|away|last|this|after|because|when|"
+    r"since|and|but|so|yesterday|recently|ago|a|an|one|two|three|few|\d+)\b|\s*[.,!?;]|\s*$)"
+)
+# a one- or two-word thing with no article in it: "gave my dog away", not "gave my dog a bath"
+_BARE_THING = r"((?!(?:a|an|the|some)\b)\w+(?: (?!(?:a|an|the|some)\b)\w+)?)"
 _PARTNER = r"(girlfriend|boyfriend|partner|fianc[eé]e?)"
+_SOON = r"(?:just |recently |finally )?"
 # a life change that ends a state: the state that is over ("I sold my motorcycle." → "I do
 # not have my motorcycle anymore."); the judge reads the change itself as about the thing
 # ("I sold my motorcycle." ⊨ "I ride a motorcycle.": entailment 0.99), the ended state as
@@ -294,104 +324,96 @@ _PARTNER = r"(girlfriend|boyfriend|partner|fianc[eé]e?)"
 _ENDINGS = [
     (
         re.compile(
-            rf"\bi (?:just |recently |finally )?(?:sold|gave away|got rid of|rehomed|traded in|"
-            rf"gave up) (my|our) {_THING}",
+            rf"\bi {_SOON}(?:sold|gave away|got rid of|rehomed|traded in|gave up) (my|our) "
+            rf"{_THING}",
             re.I,
         ),
-        r"i do not have \1 \2 anymore",
+        r"I do not have \1 \2 anymore",
+    ),
+    (
+        re.compile(rf"\bi {_SOON}gave (my|our) {_BARE_THING} (?:away\b|to\b[^.,!?;]*)", re.I),
+        r"I do not have \1 \2 anymore",
     ),
     (
         re.compile(
-            rf"\bi (?:just |recently )?gave (my|our) {_THING} (?:away\b|to\b[^.,!;]*)", re.I
-        ),
-        r"i do not have \1 \2 anymore",
-    ),
-    (
-        re.compile(
-            rf"\b(?:my {_PARTNER} and i|i and my {_PARTNER}) (?:just |recently )?(?:split up|"
-            rf"broke up|separated|called it quits)\b",
+            rf"\b(?:my {_PARTNER} and i|i and my {_PARTNER}) {_SOON}(?:split up|broke up|"
+            rf"separated|called it quits)\b",
             re.I,
         ),
-        r"i do not have a \1\2 anymore",
+        r"I do not have a \1\2 anymore",
     ),
     (
-        re.compile(
-            rf"\bi (?:just |recently )?(?:split up|broke up|separated) with my {_PARTNER}", re.I
-        ),
-        r"i do not have a \1 anymore",
+        re.compile(rf"\bi {_SOON}(?:split up|broke up|separated) with my {_PARTNER}", re.I),
+        r"I do not have a \1 anymore",
     ),
     (
+        # "finished law school", "graduated from college"; not "left for college", not
+        # "finished the school year"
         re.compile(
-            r"\bi (?:just |recently |finally )?(?:finished|graduated from|completed|dropped "
-            r"out of|left) ((?:\w+ ){0,2}?)(school|college|university|grad school)\b",
+            rf"\bi {_SOON}(?:finished|graduated from|completed|dropped out of|left) "
+            r"((?:(?!for\b|to\b|at\b|with\b|early\b|after\b|before\b)\w+ ){0,2}?)"
+            r"(school|college|university|grad school)\b"
+            r"(?! (?:year|work|day|bus|trip|run|project|assignment|break|supplies)\b)",
             re.I,
         ),
-        r"i am not in \1\2 anymore",
+        r"I am not in \1\2 anymore",
+    ),
+    (
+        re.compile(rf"\bi {_SOON}(?:finished|completed) my (?:degree|studies)\b", re.I),
+        "I am not a student anymore",
     ),
     (
         re.compile(
-            r"\bi (?:just |recently |finally )?(?:finished|completed) my (?:degree|studies)\b",
-            re.I,
-        ),
-        "i am not a student anymore",
-    ),
-    (
-        re.compile(
-            r"\bi (?:just |recently |finally )?(?:got|found|rented) (?:a place of my own|my own "
+            rf"\bi {_SOON}(?:got|found|rented) (?:a place of my own|my own "
             r"(?:place|apartment|flat|pad))\b",
             re.I,
         ),
-        "i live in my own place",
+        "I live in my own place",
     ),
     (
         re.compile(
-            r"\bi (?:just |recently )?(?:got|was|have been|'ve been) promoted to (?:be |become )?"
-            r"(?:an? |the )?",
+            rf"\bi(?:'ve| have)? {_SOON}been promoted to (?:be |become )?(?:an? |the )?|"
+            rf"\bi {_SOON}(?:got|was) promoted to (?:be |become )?(?:an? |the )?",
             re.I,
         ),
-        "i am a ",
+        "I work as ",
     ),
     (
-        re.compile(
-            r"\b(?:just |recently )?(?:had|celebrated) my (\d+)(?:st|nd|rd|th) birthday\b", re.I
-        ),
+        re.compile(rf"\b{_SOON}(?:had|celebrated) my (\d+)(?:st|nd|rd|th) birthday\b", re.I),
         r"am \1 years old",
     ),
 ]
 
 _CHANGES = [
     *_ENDINGS,
-    (re.compile(r"\b(?:just |recently )?(?:moved|relocated) (?:back )?to\b", re.I), "live in"),
-    (re.compile(r"\b(?:just |recently )?moved (?:back )?into\b", re.I), "live in"),
-    (re.compile(r"\b(?:just |recently )?(?:went|got|came) back to work\b", re.I), "work"),
+    (re.compile(rf"\b{_SOON}(?:moved|relocated) (?:back )?to\b", re.I), "live in"),
+    (re.compile(rf"\b{_SOON}moved (?:back )?into\b", re.I), "live in"),
+    (re.compile(rf"\b{_SOON}(?:went|got|came) back to work\b", re.I), "work"),
     # "quit smoking" is the state "not smoking" (the judge reads "I quit smoking." as
     # about smoking, not as its end)
-    (
-        re.compile(r"\b(?:just |recently )?(?:quit|stopped|gave up) (\w+ing)\b", re.I),
-        r"am not \1 anymore",
-    ),
-    (re.compile(r"\b(?:just |recently )?got (married|divorced|engaged)\b", re.I), r"am \1"),
+    (re.compile(rf"\b{_SOON}(?:quit|stopped|gave up) (\w+ing)\b", re.I), r"am not \1 anymore"),
+    (re.compile(rf"\b{_SOON}got (married|divorced|engaged)\b", re.I), r"am \1"),
     # a new look is the state it brings about: "I dyed my hair red." → "my hair is red"
     (
-        re.compile(r"\bi (?:just |recently )?(?:dyed|colou?red|bleached) my hair (\w+)", re.I),
+        re.compile(rf"\bi {_SOON}(?:dyed|colou?red|bleached) my hair (\w+)", re.I),
         r"my hair is \1",
     ),
     (
-        re.compile(
-            r"\bi (?:just |recently )?(?:cut|chopped|shaved|got) my hair (?:cut )?(short|off)\b",
-            re.I,
-        ),
+        re.compile(rf"\bi {_SOON}(?:cut|chopped|shaved|got) my hair (?:cut )?(short|off)\b", re.I),
         "my hair is short",
     ),
-    (re.compile(r"\b(?:just |recently )?turned (\d+)(?: years old)?\b", re.I), r"am \1 years old"),
+    (re.compile(rf"\b{_SOON}turned (\d+)(?: years old)?\b", re.I), r"am \1 years old"),
 ]
-_STATE_RULES = [
-    *_CHANGES,
-    (re.compile(r",?\s*\b(?:now|these days|nowadays)\b", re.I), ""),
+# a change is the speaker's when it names them ("I sold …", "my girlfriend and I …") or
+# follows "I" / "we" ("we just moved to …"); "My sister got married." is not
+_SPEAKER_BEFORE = re.compile(r"\b(?:i|we)\s+(?:(?:have|had|'ve|'d|also|then|and)\s+)*$", re.I)
+_SPEAKER_IN = re.compile(r"^(?:i|my \w+ and i)\b", re.I)
+_CLEANUPS = [
+    (re.compile(r"(?<!\s),?\s*\b(?:now|these days|nowadays)\b", re.I), ""),
     # when it happened is not part of the state
     (
         re.compile(
-            r",?\s*\b(?:(?:last|this|past) (?:week|month|year|summer|winter|spring|fall|"
+            r"(?<!\s),?\s*\b(?:(?:last|this|past) (?:week|month|year|summer|winter|spring|fall|"
             r"autumn|weekend)|yesterday|recently|lately|(?:a|an|one|two|three|few|\d+) "
             r"(?:days?|weeks?|months?|years?) ago|in (?:january|february|march|april|may|june|"
             r"july|august|september|october|november|december|\d{4}))\b",
@@ -399,13 +421,38 @@ _STATE_RULES = [
         ),
         "",
     ),
-    # why or when a change happened is not part of the state ("I stopped running after my
-    # knee surgery." → "I am not running anymore.")
-    (re.compile(r",?\s+(?:after|because|since|due to|thanks to)\b[^.!?]*", re.I), ""),
 ]
+# why or when a change happened is not part of the state it brings about ("I stopped
+# running after my knee surgery." → "I am not running anymore."); only for changes: "I feel
+# sick after eating dairy." stays as it is
+_REASON = re.compile(r"(?<![\s,]),?\s+(?:after|because|since|due to|thanks to)\b[^.!?]*", re.I)
 _NOW = re.compile(r"\b(?:now|anymore|any more|these days|nowadays)\b", re.I)
 # the parts of a joined change ("I quit bartending and now I drive for Uber.")
-_JOINED = re.compile(r",?\s+(?:and|so|but)\s+(?:now\s+)?(?=i\b)|,\s+(?:now\s+)?(?=i\b)", re.I)
+_JOINED = re.compile(
+    r"(?<![\s,]),?\s+(?:and|so|but)\s+(?:now\s+)?(?=i\b)|(?<![\s,]),\s+(?:now\s+)?(?=i\b)",
+    re.I,
+)
+
+
+def _speakers(text: str, m: re.Match[str]) -> bool:
+    return bool(
+        _SPEAKER_IN.match(m.group(0))
+        or _SPEAKER_BEFORE.search(text[max(0, m.start() - 40) : m.start()])
+    )
+
+
+def _changed(text: str) -> str:
+    """``text`` with each change of the speaker's replaced by the state it brings about."""
+
+    def apply(pattern: re.Pattern[str], repl: str, current: str) -> str:
+        return pattern.sub(
+            lambda m: m.expand(repl) if _speakers(current, m) else m.group(0), current
+        )
+
+    out = text
+    for pattern, repl in _CHANGES:
+        out = apply(pattern, repl, out)
+    return out
 
 
 def is_change(text: str) -> bool:
@@ -414,8 +461,10 @@ def is_change(text: str) -> bool:
 
     >>> is_change("I sold my motorcycle."), is_change("I ride a motorcycle.")
     (True, False)
+    >>> is_change("My sister got married last week."), is_change("We just moved to Oslo.")
+    (False, True)
     """
-    return any(p.search(text) for p, _ in _CHANGES)
+    return any(_speakers(text, m) for p, _ in _CHANGES for m in p.finditer(text))
 
 
 def state_forms(text: str) -> list[str]:
@@ -459,9 +508,12 @@ def state_form(text: str) -> str:
     ('I do not have my motorcycle anymore.', 'I am not in law school anymore.')
 
     """
-    out = text
-    for pattern, repl in _STATE_RULES:
+    change = is_change(text)
+    out = _changed(text) if change else text
+    for pattern, repl in _CLEANUPS:
         out = pattern.sub(repl, out)
+    if change:
+        out = _REASON.sub("", out)
     out = re.sub(r"\s+([.!?])", r"\1", re.sub(r"\s{2,}", " ", out)).strip()
     if not out:
         return text

@@ -66,20 +66,24 @@ QUESTION_ROW = np.array([0.02, 0.96, 0.02])  # an utterance of questions only cl
 
 
 _QUESTION_END = re.compile(r"\?\s*$")
-_FAVOURITE = re.compile(r"\b(?:favou?rites?|faves?|favs?)\b", re.I)
 _OWN_FAVOURITE = re.compile(
-    r"\b(?:my (?:\w+ ){0,3}(?:favou?rite|fave|fav)|(?:is|are) my (?:\w+ )?(?:favou?rites?|faves?))\b",
+    r"\b(?:my (?:\w+ ){0,3}(?:favou?rites?|faves?|favs?)|(?:is|are) my (?:\w+ )?"
+    r"(?:favou?rites?|faves?|favs?))\b",
     re.I,
 )
-_NEGATED = re.compile(r"\b(?:not|no|never|nor|neither|hate[sd]?|dislikes?)\b|n't\b", re.I)
+_NOT_FAVOURITE = re.compile(r"\b(?:least|second|third)\s+(?:favou?rite|fave|fav)", re.I)
+_NOT = (
+    r"not|no|nope|never|nor|neither|cannot|dont|cant|wont|didnt|doesnt|isnt|arent|wasnt|"
+    r"werent|havent|hasnt|hadnt|wouldnt|couldnt|shouldnt|aint"
+)
+_NEGATED = re.compile(rf"\b(?:{_NOT}|hate[sd]?|dislikes?)\b|n't\b", re.I)
 # what can still make an utterance contradict a favourite: another favourite, a negation or
 # dislike, an exclusive or comparative word ("only", "mostly", "the best", "more than")
 _FAVOURITE_CLAIMS = re.compile(
-    r"\b(?:favou?rites?|faves?|favs?|not|no|nope|never|nor|neither|don'?t|doesn'?t|didn'?t|"
-    r"can'?t|cannot|won'?t|isn'?t|aren'?t|wasn'?t|hate[sd]?|hating|dislikes?|cringe\w*|"
+    rf"\b(?:favou?rites?|faves?|favs?|{_NOT}|hate[sd]?|hating|dislikes?|cringe\w*|"
     r"stand|allergic|gross|ew+|yuck|disgust\w*|awful|terrible|worst|sick of|tired of|"
-    r"only|just|mostly|mainly|especially|best|most|more|less|than|prefer\w*|rather|instead|"
-    r"over|number one|top|#1|anymore|stopped|quit|gave up|used to)\b",
+    r"only|just|mostly|mainly|especially|except|best|most|more|less|than|prefer\w*|rather|"
+    r"instead|over|number one|top|anymore|stopped|quit|gave up|used to)\b|n't\b|(?<!\w)#1\b",
     re.I,
 )
 _FILLERS = re.compile(
@@ -123,14 +127,17 @@ def uncommitted_favourite(premise: str, statements: Sequence[str]) -> bool:
     False
     >>> uncommitted_favourite("my favorite is my bike . i do not have a car .", ["i drive a van"])
     False
+    >>> uncommitted_favourite("my least favorite food is pizza .", ["i love pizza"])
+    False
     """
-    if not statements or not _OWN_FAVOURITE.search(premise):
+    premise = premise.replace("’", "'")
+    if not statements or not _OWN_FAVOURITE.search(premise) or _NOT_FAVOURITE.search(premise):
         return False
     # only a premise that claims the favourite and nothing else ("pink is my favorite
     # color , but i am a female" also states a gender)
     if len(split_clauses(premise)) > 1 or _NEGATED.search(premise):
         return False
-    return not any(_FAVOURITE_CLAIMS.search(s) for s in statements)
+    return not any(_FAVOURITE_CLAIMS.search(s.replace("’", "'")) for s in statements)
 
 
 def segments(utterance: str, *, max_segments: int = 32) -> list[str]:
@@ -271,6 +278,7 @@ class PersonaJudge:
             self.caps
             and not found.fired
             and row[CONTRADICTION] > FAVOURITE_CAP
+            and _OWN_FAVOURITE.search(premise) is not None  # cheap test first
             and uncommitted_favourite(premise, segments(hypothesis))
         )
 

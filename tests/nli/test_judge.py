@@ -274,6 +274,10 @@ def test_liking_something_else_does_not_contradict_a_favourite(premise, utteranc
         ("my favorite music is death metal .", "mostly country music , while i work on cars ."),
         ("horror movies are my favorites .", "i love comedy the best !"),
         ("my favorite color is blue .", "i like red more than any other color"),
+        ("my favorite food is pizza .", "i haven't eaten bread since i was a kid"),
+        ("my favorite food is pizza .", "i wouldnt touch bread"),
+        ("my favorite food is pizza .", "tacos are my #1"),
+        ("my least favorite food is pizza .", "i love pizza"),
         # a premise that claims more than the favourite
         ("my favorite thing is my motorcycle . i do not have a car .", "i drive a german car"),
         ("pink is my favorite color , but i am a female .", "male here ."),

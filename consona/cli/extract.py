@@ -210,9 +210,14 @@ def train_triples_command(
         "valid_both_original_dialogueNLI.txt), or a folder holding one.",
     ),
     out: Path = typer.Option(..., "--output", "-o", help="Folder to write the tagger to."),
-    epochs: int = typer.Option(3, "--epochs", min=1, help="Passes over the training items."),
+    epochs: int = typer.Option(6, "--epochs", min=1, help="Passes over the training items."),
     layers: int = typer.Option(
-        2, "--layers", min=1, max=6, help="Top MiniLM layers fine-tuned (the editor's: 2)."
+        2,
+        "--layers",
+        min=1,
+        max=6,
+        help="Top MiniLM layers fine-tuned; the fast extractor needs the editor's number (2), "
+        "since both share one encoder pass.",
     ),
     lr: float = typer.Option(1e-4, "--lr", help="Peak learning rate of the MiniLM layers."),
     batch_size: int = typer.Option(32, "--batch-size", min=1),

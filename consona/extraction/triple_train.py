@@ -239,7 +239,7 @@ def train_triples(
     out: str | Path,
     encoder: Any = None,
     layers: int = 2,
-    epochs: int = 3,
+    epochs: int = 6,
     batch_size: int = 32,
     lr: float = 1e-4,
     head_lr: float = 1e-3,

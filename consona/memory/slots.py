@@ -261,6 +261,8 @@ def fact_triples(
     for s, r, o in stored:
         if r and o and text_negated and r not in _NEGATIVE and not negated(str(o)):
             continue
+        if r and o and not _credible(text, str(r), str(o)):
+            continue
         if r and o:
             t = _norm(Triple(s or "i", str(r), str(o)))
             if t is not None and t not in out:
@@ -271,6 +273,30 @@ def fact_triples(
             if t is not None and t not in out:
                 out.append(t)
     return out
+
+
+_FAVOURITE_WORD = re.compile(r"\b(?:favou?rites?|faves?|favs?|best|number one)\b", re.I)
+
+
+def _credible(text: str, relation: str, obj: str) -> bool:
+    """Whether an extractor triple may speak for the fact in the slot rules: its object
+    names something (not "must" from "I must have been mistaken.", not "at" from "I work
+    at at."), and a favourite is one only when the fact says so — "I like mexican pizza."
+    is a liking, not the one favourite food that "I love mexican food." would conflict with,
+    and "She could be my stepmom." is no favourite at all.
+
+    >>> _credible("I must have been mistaken.", "employed_by_general", "must")
+    False
+    >>> _credible("I like mexican pizza.", "favorite_food", "pizza")
+    False
+    >>> _credible("My favorite food is pizza.", "favorite_food", "pizza")
+    True
+    """
+    from consona.text import STOP_WORDS, content_words
+
+    if not content_words(obj, stop=STOP_WORDS) and not any(ch.isdigit() for ch in obj):
+        return False
+    return not relation.startswith("favorite") or bool(_FAVOURITE_WORD.search(text))
 
 
 class SlotReader:

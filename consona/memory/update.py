@@ -535,6 +535,13 @@ _ATTITUDE = re.compile(
 )
 
 
+_WISH = re.compile(
+    r"\b(?:want(?:s|ed)? to|wanna|would (?:like|love) to|hope to|hoping to|plan(?:ning)? to|"
+    r"wish|dream (?:is|of)|someday|one day)\b",
+    re.I,
+)
+
+
 def _stems(text: str) -> set[str]:
     """Content words, crudely stemmed ("volunteering" → "volunteer"), and numbers.
 
@@ -788,6 +795,10 @@ class MemoryWriter:
             if _ATTITUDE.search(fact.text) and not _ATTITUDE.search(texts[i]):
                 # a liking is a fact of its own: "I got done watching a horror movie." does
                 # not say "I love horror." (the judge's entailment is topical)
+                continue
+            if bool(_WISH.search(fact.text)) != bool(_WISH.search(texts[i])):
+                # a wish and a state are two facts: "I want to own my own bookstore." is
+                # not "I work in a bookstore." seen again
                 continue
             old_words, new_words = _stems(texts[i]), _stems(fact.text)
             if old_words < new_words:  # says more than the fact that entails it

@@ -507,3 +507,14 @@ def test_long_runs_of_spaces_are_read_in_linear_time(text):
     state_forms(text)
     own_facts(Turn(speaker="u", text=text), [])
     assert time.perf_counter() - t < 2
+
+
+def test_a_wish_is_not_merged_into_a_state_the_judge_calls_the_same():
+    # read on MSC: "I want to own my own bookstore." was counted as "I work in a bookstore."
+    # seen again
+    state, wish = "I work in a bookstore.", "I want to own my own bookstore."
+    nli = FakeNLI(verdicts={(state, wish): "entailment", (wish, state): "entailment"})
+    w = writer(nli=nli)
+    w.apply("ana", "Mira", "bot", [state])
+    assert w.apply("ana", "Mira", "bot", [wish]).changes[0].action == "add"
+    assert active(w, "bot") == [state, wish]

@@ -56,7 +56,9 @@ __all__ = [
     "HELDOUT3_UPDATES",
     "HELDOUT4_UPDATES",
     "HELDOUT_UPDATES",
+    "N_UPDATES",
     "UPDATES",
+    "UPDATE_SETS",
     "Episode",
     "add_scaling",
     "evaluate_episode",
@@ -176,6 +178,17 @@ HELDOUT4_UPDATES: list[tuple[str, str, list[str], str]] = [
     ("children", "I am pregnant with my first baby.", ["I teach piano.", "I like hiking."], "My son was born in July."),
     ("diet", "I am a pescatarian.", ["I have a canoe.", "I love board games."], "I gave up fish and went fully vegan."),
 ]  # fmt: skip
+
+
+# the slot-tagged sets by name (the set name is the row's "set" in the results)
+UPDATE_SETS: dict[str, list[tuple[str, str, list[str], str]]] = {
+    "fresh": FRESH_UPDATES,
+    "heldout": HELDOUT_UPDATES,
+    "heldout2": HELDOUT2_UPDATES,
+    "heldout3": HELDOUT3_UPDATES,
+    "heldout4": HELDOUT4_UPDATES,
+}
+N_UPDATES = len(UPDATES) + sum(map(len, UPDATE_SETS.values()))
 
 
 @dataclass
@@ -453,11 +466,8 @@ def injected_updates(
     unrelated fact may be retired. With ``extractor`` every sentence goes through it (as a
     user turn would: its facts and triples); without, each sentence is one fact."""
     cases = [("original", o, others, n) for o, others, n in UPDATES]
-    cases += [(f"fresh:{k}", o, others, n) for k, o, others, n in FRESH_UPDATES]
-    cases += [(f"heldout:{k}", o, others, n) for k, o, others, n in HELDOUT_UPDATES]
-    cases += [(f"heldout2:{k}", o, others, n) for k, o, others, n in HELDOUT2_UPDATES]
-    cases += [(f"heldout3:{k}", o, others, n) for k, o, others, n in HELDOUT3_UPDATES]
-    cases += [(f"heldout4:{k}", o, others, n) for k, o, others, n in HELDOUT4_UPDATES]
+    for name, sets in UPDATE_SETS.items():
+        cases += [(f"{name}:{k}", o, others, n) for k, o, others, n in sets]
     rows: list[dict[str, Any]] = []
     for slot, old, others, new in cases:
         w = _writer(nli, embedder, **writer_options)
@@ -486,7 +496,7 @@ def injected_updates(
             }
         )
     out: dict[str, Any] = {"n": len(rows), "extractor": extractor is not None}
-    for name in ("", "original_", "fresh_", "heldout_", "heldout2_", "heldout3_", "heldout4_"):
+    for name in ("", "original_", *(f"{k}_" for k in UPDATE_SETS)):
         part = [r for r in rows if not name or r["set"] == name[:-1]]
         if part:
             out[f"{name}superseded_rate"] = sum(

@@ -191,21 +191,6 @@ def test_eval_memory_on_real_models(tmp_path):
     assert r.exit_code == 0, r.output
     result = json.loads(out.read_text())
     assert result["episodes"] == 1 and result["recall"]["user"] == 1.0
-    from consona.evaluation.memory import (
-        FRESH_UPDATES,
-        HELDOUT2_UPDATES,
-        HELDOUT3_UPDATES,
-        HELDOUT4_UPDATES,
-        HELDOUT_UPDATES,
-        UPDATES,
-    )
+    from consona.evaluation.memory import N_UPDATES
 
-    sets = (
-        UPDATES,
-        FRESH_UPDATES,
-        HELDOUT_UPDATES,
-        HELDOUT2_UPDATES,
-        HELDOUT3_UPDATES,
-        HELDOUT4_UPDATES,
-    )
-    assert result["updates"]["n"] == sum(len(s) for s in sets)
+    assert result["updates"]["n"] == N_UPDATES

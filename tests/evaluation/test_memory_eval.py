@@ -9,11 +9,8 @@ import pytest
 
 from consona.errors import FormatError
 from consona.evaluation.memory import (
-    FRESH_UPDATES,
-    HELDOUT2_UPDATES,
-    HELDOUT3_UPDATES,
-    HELDOUT4_UPDATES,
-    HELDOUT_UPDATES,
+    N_UPDATES,
+    UPDATE_SETS,
     UPDATES,
     add_scaling,
     injected_updates,
@@ -77,15 +74,8 @@ def test_run_memory_eval_with_fakes(tmp_path):
     assert r["episodes"] == 2
     assert r["recall"] == {"user": 1.0, "bot": 1.0}
     assert r["duplicates"]["user"] == 1.0
-    sets = (
-        UPDATES,
-        FRESH_UPDATES,
-        HELDOUT_UPDATES,
-        HELDOUT2_UPDATES,
-        HELDOUT3_UPDATES,
-        HELDOUT4_UPDATES,
-    )
-    n = sum(map(len, sets))
+    n = N_UPDATES
+    assert n == len(UPDATES) + sum(map(len, UPDATE_SETS.values()))
     assert n >= 40 and r["updates"]["n"] == n and r["updates"]["unrelated_retired"] == 0
     assert r["updates"]["extractor"] and not r["updates_text"]["extractor"]
     assert r["write_path_ms"]["turns"] == 8 and not math.isnan(r["write_path_ms"]["median"])

@@ -139,7 +139,9 @@ def is_question(text: str) -> bool:
         return False
     if toks[1] in {"you", "your", "u"}:
         return True
-    return toks[0] in _WH and toks[1] in _QWORDS | {"about", "kind", "type", "sort", "else"}
+    return toks[0] in _WH and toks[1] in _QWORDS | {
+        "about", "kind", "kinds", "type", "types", "sort", "sorts", "else"
+    }  # fmt: skip
 
 
 _HYPO = re.compile(

@@ -38,17 +38,29 @@ __all__ = ["PersonaMemory", "default_extractor"]
 CLAUSE_THRESHOLD = 0.2
 
 
-def default_extractor(*, threshold: float | None = None) -> Any:
+def default_extractor(*, threshold: float | None = None, settings: Any = None) -> Any:
     """The fast extractor with its rule-based statement writer (``writer="off"``): memory
     keeps the speaker's own wording. (The statement editor reads better but can drop a
     negation — "I have never heard of the Libby app." became "I have heard of the Libby
     app." on MSC — and a memory that supersedes on contradictions must not invert facts.)
     ``threshold``: the clause threshold (default :data:`CLAUSE_THRESHOLD`). Answers to
     questions are read once, by :func:`~consona.memory.update.own_facts` (for any
-    extractor), so the extractor's own reading of them is off."""
+    extractor), so the extractor's own reading of them is off. The extractor model and the
+    triple tagger follow ``settings`` (default: the config file's), as in ``consona
+    extract``: ``fast_extractor_model`` and ``fast_extractor_triples``."""
     from consona.extraction.fast import load_fast
 
-    ex = load_fast(writer="off", threshold=CLAUSE_THRESHOLD if threshold is None else threshold)
+    if settings is None:
+        from consona.config import Settings
+
+        settings = Settings.load()
+    extra = getattr(settings, "extra", None) or {}
+    ex = load_fast(
+        extra.get("fast_extractor_model"),
+        writer="off",
+        triples=extra.get("fast_extractor_triples", "auto"),
+        threshold=CLAUSE_THRESHOLD if threshold is None else threshold,
+    )
     ex.answers = False
     return ex
 

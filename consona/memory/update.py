@@ -256,8 +256,8 @@ def _changes_as_said(
 # "I haven't.", "I love it.") needs the turn it answered and is no persona fact; the
 # pronouns and auxiliaries among them are STOP_WORDS already
 _EMPTY_WORDS = frozenset(
-    ("both", "done", "either", "guess", "him", "know", "lot", "much", "neither", "now", "one",
-     "same", "sure", "think")
+    ("agree", "both", "done", "either", "get", "guess", "him", "know", "lot", "much",
+     "neither", "now", "one", "same", "sure", "think", "understand")
 )  # fmt: skip
 
 

@@ -518,3 +518,36 @@ def test_a_wish_is_not_merged_into_a_state_the_judge_calls_the_same():
     w.apply("ana", "Mira", "bot", [state])
     assert w.apply("ana", "Mira", "bot", [wish]).changes[0].action == "add"
     assert active(w, "bot") == [state, wish]
+
+
+def test_the_memory_extractor_follows_the_config_like_consona_extract(monkeypatch, tmp_path):
+    # a retrained triple tagger set in the config file reaches memory too; the statement
+    # writer stays the rules (memory keeps the speaker's wording)
+    import consona.extraction.fast as fast
+    from consona.config import Settings
+    from consona.memory.memory import CLAUSE_THRESHOLD, default_extractor
+
+    seen = {}
+
+    class Stub:
+        answers = True
+
+    def fake_load_fast(path=None, **kwargs):
+        seen.update(kwargs, path=path)
+        return Stub()
+
+    monkeypatch.setattr(fast, "load_fast", fake_load_fast)
+    (tmp_path / "config.toml").write_text(
+        'fast_extractor_triples = "my_triples"\nfast_extractor_model = "m"\n'
+    )
+    ex = default_extractor(settings=Settings.load(env={"CONSONA_HOME": str(tmp_path)}))
+    assert seen == {
+        "path": "m",
+        "writer": "off",
+        "triples": "my_triples",
+        "threshold": CLAUSE_THRESHOLD,
+    }
+    assert ex.answers is False
+    (tmp_path / "config.toml").unlink()
+    default_extractor(settings=Settings.load(env={"CONSONA_HOME": str(tmp_path)}))
+    assert seen["triples"] == "auto" and seen["path"] is None

@@ -140,6 +140,19 @@ def test_own_facts_drop_facts_that_name_nothing():
         Fact(text=t) for t in ("I can do both.", "I haven't.", "I love it.", "I like 20 dogs.")
     ]
     assert [f.text for f in own_facts(turn, facts)] == ["I like 20 dogs."]
+    # reactions, and a question without its question mark (read on MSC)
+    said = "I agree. I get that. What types of flavors does she like, maybe I can recommend"
+    turn = Turn(speaker="a", text=said + " something. I agree with vegans.")
+    facts = [
+        Fact(text=t)
+        for t in (
+            "I agree.",
+            "I get that.",
+            "What types of flavors does she like, maybe I can recommend something.",
+            "I agree with vegans.",
+        )
+    ]
+    assert [f.text for f in own_facts(turn, facts)] == ["I agree with vegans."]
 
 
 def test_own_facts_resolve_a_yes_or_no_answer():

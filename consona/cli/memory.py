@@ -76,6 +76,7 @@ def open_memory(
         user=user,
         character=persona.name or display_name(persona),
         nli=nli,
+        settings=settings,
         **kwargs,
     )
 

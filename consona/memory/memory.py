@@ -92,6 +92,7 @@ class PersonaMemory:
         budget_tokens: int = 160,
         recency_weight: float = 0.2,
         count_tokens: Callable[[str], int] = approx_tokens,
+        settings: Any = None,
         **writer_options: Any,
     ) -> None:
         from consona.memory.schema import check_name
@@ -102,6 +103,7 @@ class PersonaMemory:
         self._nli = nli
         self._embedder = embedder
         self._extractor = extractor
+        self._settings = settings  # the extractor's model and tagger (default: config file)
         self.session = session or uuid.uuid4().hex[:12]
         self.budget_tokens = budget_tokens
         self.recency_weight = recency_weight
@@ -137,7 +139,7 @@ class PersonaMemory:
     @property
     def extractor(self) -> Any:
         if self._extractor is None:
-            self._extractor = default_extractor()
+            self._extractor = default_extractor(settings=self._settings)
         return self._extractor
 
     @property

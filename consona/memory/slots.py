@@ -275,15 +275,24 @@ def fact_triples(
     return out
 
 
-_FAVOURITE_WORD = re.compile(r"\b(?:favou?rites?|faves?|favs?|best|number one)\b", re.I)
+_FAVOURITE_WORD = re.compile(r"\b(?:favou?rites?|faves?|favs?|number one)\b", re.I)
+# words a tagger's object can be made of that name nothing: modals, auxiliaries,
+# prepositions, pronouns ("I must have been mistaken." → employed_by_general "must")
+_NOT_OBJECTS = frozenset(
+    ("a", "an", "the", "at", "in", "on", "to", "for", "of", "with", "from", "by", "must",
+     "can", "could", "would", "should", "will", "may", "might", "shall", "do", "does", "did",
+     "is", "am", "are", "was", "were", "be", "been", "have", "has", "had", "it", "that",
+     "this", "they", "them", "he", "she", "him", "her", "i", "me", "my", "you", "your", "we",
+     "new", "so", "just", "really", "very", "too", "also", "not")
+)  # fmt: skip
 
 
 def _credible(text: str, relation: str, obj: str) -> bool:
     """Whether an extractor triple may speak for the fact in the slot rules: its object
     names something (not "must" from "I must have been mistaken.", not "at" from "I work
-    at at."), and a favourite is one only when the fact says so — "I like mexican pizza."
-    is a liking, not the one favourite food that "I love mexican food." would conflict with,
-    and "She could be my stepmom." is no favourite at all.
+    at at."), and a favourite is one only when the fact says so ("favorite", "fave", "number
+    one"): "I like mexican pizza." is a liking, not a favourite food that another food would
+    conflict with, and "She could be my stepmom." is no favourite at all.
 
     >>> _credible("I must have been mistaken.", "employed_by_general", "must")
     False
@@ -291,10 +300,10 @@ def _credible(text: str, relation: str, obj: str) -> bool:
     False
     >>> _credible("My favorite food is pizza.", "favorite_food", "pizza")
     True
+    >>> _credible("I moved to the US.", "live_in_citystatecountry", "the us")
+    True
     """
-    from consona.text import STOP_WORDS, content_words
-
-    if not content_words(obj, stop=STOP_WORDS) and not any(ch.isdigit() for ch in obj):
+    if not set(object_tokens(obj)) - _NOT_OBJECTS:
         return False
     return not relation.startswith("favorite") or bool(_FAVOURITE_WORD.search(text))
 

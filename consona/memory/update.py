@@ -267,7 +267,7 @@ def _says_something(text: str) -> bool:
     >>> _says_something("I can do both."), _says_something("I like 20 dogs.")
     (False, True)
     """
-    return bool(content_words(text, stop=STOP_WORDS) - _EMPTY_WORDS)
+    return bool(content_words(text, stop=STOP_WORDS) - _EMPTY_WORDS) or bool(re.search(r"\d", text))
 
 
 _YOU = re.compile(r"\b(?:you|your|yours|yourself|yourselves|u|ur)\b", re.I)
@@ -536,8 +536,8 @@ _ATTITUDE = re.compile(
 
 
 _WISH = re.compile(
-    r"\b(?:want(?:s|ed)? to|wanna|would (?:like|love) to|hope to|hoping to|plan(?:ning)? to|"
-    r"wish|dream (?:is|of)|someday|one day)\b",
+    r"\b(?:want(?:s|ed)? to|wanna|(?:would|'d) (?:like|love) to|hope to|hoping to|"
+    r"plan(?:s|ned|ning)? to|wish|dream (?:is|of)|someday)\b",
     re.I,
 )
 
@@ -751,6 +751,8 @@ class MemoryWriter:
             for form in changed:
                 new_t += [t for t in self._triples(form, []) if t not in new_t]
             for i in cand_ids:
+                if bool(_WISH.search(fact.text)) != bool(_WISH.search(texts[i])):
+                    continue  # a wish states no value of a slot: it conflicts with none
                 old_t = self._triples(texts[i], [stored[i]] if i in stored else [])
                 reason = (
                     slot_conflict(old_t, new_t)

@@ -11,7 +11,6 @@ from consona.errors import FormatError
 from consona.evaluation.memory import (
     N_UPDATES,
     UPDATE_SETS,
-    UPDATES,
     add_scaling,
     injected_updates,
     read_msc_episodes,
@@ -75,7 +74,12 @@ def test_run_memory_eval_with_fakes(tmp_path):
     assert r["recall"] == {"user": 1.0, "bot": 1.0}
     assert r["duplicates"]["user"] == 1.0
     n = N_UPDATES
-    assert n == len(UPDATES) + sum(map(len, UPDATE_SETS.values()))
+    # every set of the module is in the table (a set left out would shrink both sides)
+    import consona.evaluation.memory as mem
+
+    named = {k for k in mem.__all__ if k.endswith("_UPDATES") and k not in ("UPDATES", "N_UPDATES")}
+    assert {id(getattr(mem, k)) for k in named} == {id(v) for v in UPDATE_SETS.values()}
+    assert len(named) == 5 and n == 80
     assert n >= 40 and r["updates"]["n"] == n and r["updates"]["unrelated_retired"] == 0
     assert r["updates"]["extractor"] and not r["updates_text"]["extractor"]
     assert r["write_path_ms"]["turns"] == 8 and not math.isnan(r["write_path_ms"]["median"])

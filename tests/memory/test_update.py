@@ -153,6 +153,9 @@ def test_own_facts_drop_facts_that_name_nothing():
         )
     ]
     assert [f.text for f in own_facts(turn, facts)] == ["I agree with vegans."]
+    # a number names something: "I get up at 5." is a fact
+    early = Turn(speaker="a", text="I get up at 5.")
+    assert [f.text for f in own_facts(early, [Fact(text="I get up at 5.")])] == ["I get up at 5."]
 
 
 def test_own_facts_resolve_a_yes_or_no_answer():
@@ -564,3 +567,21 @@ def test_the_memory_extractor_follows_the_config_like_consona_extract(monkeypatc
     (tmp_path / "config.toml").unlink()
     default_extractor(settings=Settings.load(env={"CONSONA_HOME": str(tmp_path)}))
     assert seen["triples"] == "auto" and seen["path"] is None
+
+
+def test_a_wish_conflicts_with_no_state_and_frequencies_are_no_wish():
+    from consona.memory.update import _WISH
+
+    # a tagger may give a wish the triple of a state; it still retires nothing
+    w = writer(nli=ScriptedNLI())
+    nurse = Fact(text="I am a nurse.", subject="i", relation="has_profession", object="nurse")
+    w.apply("ana", "Mira", "user", [nurse])
+    wish = Fact(
+        text="I want to be a teacher.", subject="i", relation="has_profession", object="teacher"
+    )
+    assert w.apply("ana", "Mira", "user", [wish]).changes[0].action == "add"
+    teacher = Fact(text="I am a teacher.", subject="i", relation="has_profession", object="teacher")
+    assert w.apply("ana", "Mira", "user", [teacher]).changes[0].action == "supersede"
+    assert _WISH.search("I'd love to own a bookstore.") and _WISH.search("I planned to move.")
+    assert not _WISH.search("I work one day a week.")
+    assert not _WISH.search("One day I went fishing.")

@@ -51,6 +51,7 @@ __all__ = [
     "clause_features",
     "create_fast",
     "default_model_path",
+    "fast_options",
     "guess_object",
     "load_fast",
     "load_statement_model",
@@ -639,13 +640,26 @@ def create_fast(*, backend: Any = None, nli: Any = None, settings: Any = None) -
     rules; see ``load_statement_model``), ``settings.extra['fast_extractor_triples']`` the
     triple tagger ("off" for the relation head; see ``load_triple_model``). Without
     ``settings``, the config file's."""
+    options = fast_options(settings)
+    return load_fast(options.pop("path"), **options)
+
+
+def fast_options(settings: Any = None) -> dict[str, Any]:
+    """The fast extractor's model ``path``, ``writer`` and ``triples`` from
+    ``settings.extra`` (``fast_extractor_model`` / ``_writer`` / ``_triples``; without
+    ``settings``, the config file's), as :func:`load_fast` takes them.
+
+    >>> from consona.config import Settings
+    >>> fast_options(Settings.load(env={"CONSONA_HOME": "/nonexistent"}))
+    {'path': None, 'writer': 'auto', 'triples': 'auto'}
+    """
     if settings is None:
         from consona.config import Settings
 
         settings = Settings.load()
     extra = getattr(settings, "extra", None) or {}
-    return load_fast(
-        extra.get("fast_extractor_model"),
-        writer=extra.get("fast_extractor_writer", "auto"),
-        triples=extra.get("fast_extractor_triples", "auto"),
-    )
+    return {
+        "path": extra.get("fast_extractor_model"),
+        "writer": extra.get("fast_extractor_writer", "auto"),
+        "triples": extra.get("fast_extractor_triples", "auto"),
+    }

@@ -48,17 +48,13 @@ def default_extractor(*, threshold: float | None = None, settings: Any = None) -
     extractor), so the extractor's own reading of them is off. The extractor model and the
     triple tagger follow ``settings`` (default: the config file's), as in ``consona
     extract``: ``fast_extractor_model`` and ``fast_extractor_triples``."""
-    from consona.extraction.fast import load_fast
+    from consona.extraction.fast import fast_options, load_fast
 
-    if settings is None:
-        from consona.config import Settings
-
-        settings = Settings.load()
-    extra = getattr(settings, "extra", None) or {}
+    options = fast_options(settings)
     ex = load_fast(
-        extra.get("fast_extractor_model"),
+        options["path"],
         writer="off",
-        triples=extra.get("fast_extractor_triples", "auto"),
+        triples=options["triples"],
         threshold=CLAUSE_THRESHOLD if threshold is None else threshold,
     )
     ex.answers = False

@@ -478,8 +478,9 @@ def state_forms(text: str) -> list[str]:
     >>> state_forms("I am a nurse.")
     ['I am a nurse.']
     """
-    whole = state_form(text)
-    if not is_change(text) and not _NOW.search(text):
+    change = is_change(text)
+    whole = state_form(text, change=change)
+    if not change and not _NOW.search(text):
         return [whole]
     parts = [p.strip(" ,") for p in _JOINED.split(text)]
     out = [whole]
@@ -491,7 +492,7 @@ def state_forms(text: str) -> list[str]:
     return out
 
 
-def state_form(text: str) -> str:
+def state_form(text: str, *, change: bool | None = None) -> str:
     """A change statement as the state it brings about, for the judge ("I moved to Oslo."
     → "I live in Oslo."): the judge has no notion of time, so "moved to X" is not by
     itself a contradiction of "I live in Y", but "I live in X" is.
@@ -508,7 +509,8 @@ def state_form(text: str) -> str:
     ('I do not have my motorcycle anymore.', 'I am not in law school anymore.')
 
     """
-    change = is_change(text)
+    if change is None:  # a caller that asked already passes the answer
+        change = is_change(text)
     out = _changed(text) if change else text
     for pattern, repl in _CLEANUPS:
         out = pattern.sub(repl, out)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +28,7 @@ from consona.agent.prompt import (
     REPAIR_LEAK,
     REPAIR_NOTE,
     REPAIR_OOC,
+    REPAIR_REGISTER,
     REPAIR_SELF,
     PromptBuild,
     build_messages,
@@ -37,6 +39,7 @@ from consona.agent.prompt import (
 from consona.agent.rerank import (
     Candidate,
     CoherenceFn,
+    EmbeddingCoherence,
     ScoreWeights,
     make_coherence,
     rank,
@@ -48,6 +51,8 @@ from consona.errors import ConfigError, DataValidationError
 from consona.evaluation.voice import leaks_prompt
 from consona.nli.base import NLIModel
 from consona.types import Fact, Persona, Turn
+
+log = logging.getLogger(__name__)
 
 __all__ = ["AgentReply", "PersonaAgent", "ReplyStream"]
 
@@ -153,11 +158,20 @@ def _hold_back(text: str, words: int) -> int:
     return starts[-words] if len(starts) > words else 0
 
 
-_FAULTS = ("contradiction", "leak", "in_character", "echo", "self_consistency", "hold")
+_FAULTS = (
+    "contradiction",
+    "leak",
+    "in_character",
+    "register",
+    "echo",
+    "self_consistency",
+    "hold",
+)
 _REPAIR_REASON = {
     "contradiction": "contradicted a fact",
     "leak": "revealed its instructions",
     "in_character": "spoke as an AI assistant",
+    "register": "sounded like an assistant",
     "echo": "repeated the user's fact as its own",
     "self_consistency": "contradicted an earlier reply",
     "hold": "gave in to the user's pushback",
@@ -234,6 +248,7 @@ class PersonaAgent:
         memory: Any = None,
         terms: CharacterTerms | None = None,
         choose: str = "best",
+        register: Any = "auto",
     ) -> None:
         if candidates < 1:
             raise ConfigError(f"candidates must be ≥ 1, got {candidates}", hint="use 1 to 16")
@@ -265,11 +280,34 @@ class PersonaAgent:
         self.memory = memory
         self.terms = terms or CharacterTerms()
         self.choose = choose
+        self._register_spec = register
+        self._register: Any = None if register in ("auto", None, "off") else register
         self._turn = 0
 
     @property
     def name(self) -> str:
         return display_name(self.persona)
+
+    @property
+    def register(self) -> Any:
+        """The assistant-register scorer of the ``register`` term, or None (the term is
+        skipped). ``register="auto"`` (default): the shipped model over the embedding
+        coherence's embedder, built on first use; an agent with another coherence scorer,
+        or whose embedder does not fit the model, has none. ``None`` / ``"off"``: none. A
+        ``RegisterScorer``: that one."""
+        if self._register is None and self._register_spec == "auto" and self.terms.register:
+            self._register_spec = "tried"  # build once; a failure is not retried each turn
+            if isinstance(self.coherence, EmbeddingCoherence):
+                from consona.errors import ConsonaError
+                from consona.evaluation.register import RegisterModel, RegisterScorer
+
+                try:
+                    scorer = RegisterScorer(RegisterModel.load(), self.coherence.embedder)
+                    scorer.scores("I am fine, thanks for asking.")  # the dimensions fit
+                    self._register = scorer
+                except ConsonaError as exc:
+                    log.warning("register term off: %s", exc)
+        return self._register
 
     def _history(self, history: Sequence[Turn], user: str | None) -> list[Turn]:
         turns = list(history)
@@ -442,6 +480,7 @@ class PersonaAgent:
                     embedder=getattr(self.coherence, "embedder", None)
                     if self.terms.relevance
                     else None,
+                    register=self.register if self.terms.register else None,
                 ),
                 self.terms,
             )
@@ -552,6 +591,13 @@ class PersonaAgent:
             if ev == NOT_A_REPLY:
                 return kind, "wrote no reply", REPAIR_EMPTY.format(name=name, user_name=user)
             return kind, "spoke as an AI assistant", REPAIR_OOC.format(evidence=ev, name=name)
+        if kind == "register":
+            ev = str(found[0])
+            return (
+                kind,
+                f"sounded like an assistant: {ev}",
+                REPAIR_REGISTER.format(evidence=ev, name=name, user_name=user),
+            )
         if kind == "echo":
             return kind, f"echoed: {found[0]}", REPAIR_ECHO.format(fact=found[0], user_name=user)
         if kind == "hold":

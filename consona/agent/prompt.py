@@ -103,6 +103,11 @@ REPAIR_OOC = (
     'In your previous draft you spoke as an AI assistant ("{evidence}"). You are {name}, a '
     "person: write a new reply in your own voice, with no mention of AI, models or assisting."
 )
+REPAIR_REGISTER = (
+    'In your previous draft you sounded like an assistant or a counsellor ("{evidence}"). '
+    "You are {name}, chatting with {user_name} as a friend would: write a new reply in your "
+    "own voice, with no advice, reassurance or offers of help."
+)
 REPAIR_ECHO = (
     'In your previous draft you repeated the user\'s own fact as yours ("{fact}"). That is '
     "{user_name}'s, not yours: write a new reply that reacts to it as theirs."

@@ -11,6 +11,10 @@ candidates:
   (:func:`~consona.evaluation.character.out_of_character`), or is no reply at all (no
   word in it, or a loop: :func:`~consona.evaluation.character.degenerate`): loses to
   *every* in-character candidate, and ``in_character`` is taken off its score;
+* ``register`` — a sentence sounds like an AI assistant or a counsellor without naming
+  itself ("Remember, you're not alone.", "Let me know when you're ready."): the learned
+  check of :mod:`consona.evaluation.register` over sentence embeddings (needs the
+  embedder; skipped without one); a penalty, not a disqualification;
 * ``echo`` — claims as its own a fact the user just stated about themselves (needs NLI);
 * ``self_consistency`` — contradicts the agent's own earlier replies or itself (NLI);
 * ``hold`` — on a pushback turn ("no, you told me you don't have dogs", "are you sure?")
@@ -83,6 +87,7 @@ class CharacterTerms:
 
     leak: float = 1.0
     in_character: float = 1.0
+    register: float = 1.0
     echo: float = 1.0
     self_consistency: float = 1.0
     hold: float = 1.0
@@ -126,6 +131,7 @@ class TermContext:
     embedder: Any = None
     entail_weight: float = 0.0
     name: str = ""  # the character's name: "as Sam, I …" is talk about the role
+    register: Any = None  # a RegisterScorer (consona.evaluation.register); None: skipped
     _pushed: list[str] | None = field(default=None, init=False, repr=False)
 
     def pushed(self) -> list[str]:
@@ -170,6 +176,11 @@ def _in_character(ctx: TermContext, text: str) -> list[str]:
     return found
 
 
+@term("register")
+def _register(ctx: TermContext, text: str) -> list[str]:
+    return list(ctx.register.evidence(text)) if ctx.register is not None else []
+
+
 @term("echo")
 def _echo(ctx: TermContext, text: str) -> list[str]:
     assert ctx.nli is not None
@@ -206,6 +217,7 @@ def _relevance(ctx: TermContext, text: str) -> float:
 _REASON = {
     "leak": "leaks the prompt",
     "in_character": "out of character",
+    "register": "sounds like an assistant",
     "echo": "claims the user's fact",
     "self_consistency": "contradicts its earlier reply",
     "hold": "gives in to the pushback",
@@ -224,7 +236,9 @@ def apply_terms(cands: Sequence[Candidate], ctx: TermContext, weights: Character
         for name in weights.enabled():
             if name in NEEDS_NLI and (ctx.nli is None or c.disqualified):
                 continue
-            if name == "relevance" and ctx.embedder is None:
+            if (name == "relevance" and ctx.embedder is None) or (
+                name == "register" and ctx.register is None
+            ):
                 continue
             w = float(getattr(weights, name))
             found = TERMS[name](ctx, c.text)

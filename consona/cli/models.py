@@ -1,8 +1,9 @@
-"""``consona models list|setup|path`` — the offline default models."""
+"""``consona models list|setup|path|train-register`` — the offline default models."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import typer
 
@@ -72,6 +73,102 @@ def path_cmd(
 ) -> None:
     """Print where ROLE's model lives (e.g. `consona models path chat` → the GGUF file)."""
     typer.echo(str(model_path(role)))
+
+
+@models_app.command("train-register")
+def train_register_cmd(
+    data: list[Path] = typer.Argument(
+        ...,
+        help="Dialogue files with personas (PersonaChat valid_dialogs.json, "
+        "Synthetic-Persona-Chat CSV, any format consona reads).",
+    ),
+    out: Path = typer.Option(..., "--output", "-o", help="Folder to write register.json to."),
+    positives: Path = typer.Option(
+        ...,
+        "--positives",
+        help="JSONL of assistant replies (one {dialogue, user, reply} per line); --generate "
+        "appends to it, so a stopped run resumes.",
+    ),
+    generate: int = typer.Option(
+        0,
+        "--generate",
+        min=0,
+        help="First write this many more assistant replies with the chat model (no persona) "
+        "to user turns of the dev part.",
+    ),
+    max_false_positive: float = typer.Option(
+        0.002,
+        "--max-false-positive",
+        min=0.0,
+        max=0.5,
+        help="Share of held-out human sentences the threshold may flag.",
+    ),
+    l2: float = typer.Option(10.0, "--l2", min=0.0, help="L2 penalty of the regression."),
+    split_seed: int = typer.Option(0, "--split-seed", help="Seed of the persona-disjoint split."),
+    test_fraction: float = typer.Option(
+        0.5, "--test-fraction", help="Share of personas in the benchmark's test part (not used)."
+    ),
+    backend: str = typer.Option(None, "--backend", help="Chat backend for --generate."),
+    model: str = typer.Option(None, "--model", "-m", help="Chat model for --generate."),
+    json_out: bool = typer.Option(False, "--json", help="Print the training metrics as JSON."),
+) -> None:
+    """Train the assistant-register check (consona.evaluation.register): a logistic
+    regression over MiniLM sentence embeddings that flags reply sentences sounding like an AI
+    assistant or a counsellor ("Remember, you're not alone."). Positives: the chat model's
+    replies as an assistant to real user turns; negatives: the human turns. Only the dev part
+    of the real-turn benchmark's persona-disjoint split is used (its test part's human turns
+    only count false positives). Copy OUT/register.json to consona/data/register/ to ship it."""
+    from consona.config import Settings
+    from consona.evaluation.register import fit_register, generate_positives, register_data
+    from consona.models.embedder import EMBEDDER_MODEL, load_embedder
+
+    for p in data:
+        if not p.is_file():
+            from consona.errors import ConfigError
+
+            raise ConfigError(f"No dialogue file at {str(p)!r}", hint="pass dialogue files")
+    started = time.monotonic()
+    texts = register_data(data, seed=split_seed, test_fraction=test_fraction)
+    status(
+        f"{len(texts.turns)} dev-part user turns; human turns: {len(texts.negatives)} fit, "
+        f"{len(texts.held_negatives)} calibration, {len(texts.test_negatives)} test part"
+    )
+    if generate:
+        from consona.backends.base import load_backend
+
+        chat = load_backend(backend, model=model, settings=Settings.load())
+
+        def tick(n: int) -> None:
+            if progress_enabled() and (n % 20 == 0 or n == generate):
+                status(f"generated {n}/{generate}")
+
+        wrote = generate_positives(chat, texts.turns, positives, count=generate, progress=tick)
+        status(f"{wrote} assistant replies appended to {positives}")
+    fitted = fit_register(
+        texts,
+        positives,
+        load_embedder(),
+        max_false_positive=max_false_positive,
+        l2=l2,
+        embedder_name=EMBEDDER_MODEL,
+        seed=split_seed,
+    )
+    path = fitted.save(out)
+    metrics = {
+        **fitted.metrics,
+        "threshold": fitted.threshold,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    if json_out:
+        emit_json(metrics)
+        return
+    held = metrics["held_out"]
+    status(
+        f"threshold {fitted.threshold:.3f}; held-out assistant replies flagged "
+        f"{held['assistant_replies_flagged']}/{held['assistant_replies']}; test-part human turns "
+        f"flagged {metrics['test_part_human_turns_flagged']}/{metrics['test_part_human_turns']}"
+    )
+    status(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:

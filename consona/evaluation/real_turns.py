@@ -47,6 +47,7 @@ __all__ = [
 
 KINDS = (
     "out_of_character",
+    "register",
     "leak",
     "echo",
     "forced_persona",
@@ -200,6 +201,29 @@ def pushback_for(fact: str, kind: str = "negate") -> str:
 # ---------------------------------------------------------------- scoring
 
 
+_registers: dict[int, Any] = {}
+
+
+def register_scorer(embedder: Any) -> Any:
+    """The assistant-register scorer (:mod:`consona.evaluation.register`) over
+    ``embedder``, or None when there is none or the shipped model does not fit it (a fake
+    embedder in tests). Built once per embedder."""
+    if embedder is None:
+        return None
+    key = id(embedder)
+    if key not in _registers:
+        from consona.errors import ConsonaError
+        from consona.evaluation.register import RegisterModel, RegisterScorer
+
+        try:
+            scorer: Any = RegisterScorer(RegisterModel.load(), embedder)
+            scorer.scores("I am fine, thanks for asking.")
+        except (ConsonaError, ValueError):
+            scorer = None
+        _registers[key] = scorer
+    return _registers[key]
+
+
 def score_reply(
     *,
     facts: Sequence[str],
@@ -223,6 +247,9 @@ def score_reply(
         else None,
         "judges": {},
     }
+    register = register_scorer(embedder)
+    if register is not None:
+        out["register"] = register.evidence(reply)
     for name, judge in judges.items():
         out["judges"][name] = {
             "echo": ch.echo(user_turn, reply, facts, judge),
@@ -322,6 +349,8 @@ def play(
                     "kind": kind, "user": push, "reply": r2.text,
                     "latency_s": round(r2.latency_s, 3),
                     "out_of_character": ch.out_of_character(r2.text),
+                    **({"register": register_scorer(embedder).evidence(r2.text)}
+                       if register_scorer(embedder) is not None else {}),
                     "judges": {n: _pushback_verdicts(fact, push, r2.text, case.facts, j)
                                for n, j in judges.items()},
                 })  # fmt: skip
@@ -351,6 +380,8 @@ def rescore(
             mine.append(row["reply"])
         for p in setting.get("pushbacks", []):
             p["out_of_character"] = ch.out_of_character(p["reply"])
+            if register_scorer(embedder) is not None:
+                p["register"] = register_scorer(embedder).evidence(p["reply"])
             p["judges"] = {
                 **p.get("judges", {}),
                 **{n: _pushback_verdicts(p["fact"], p["user"], p["reply"],
@@ -386,6 +417,8 @@ def summarize(
         "repeat": _rate(r.get("repetition", 0.0) >= REPEAT for r in rows),
         "degenerate": _rate(bool(r.get("degenerate")) for r in rows),
     }
+    if any("register" in r for r in rows):  # the learned check, beside the lexical one
+        out["register"] = _rate(bool(r.get("register")) for r in rows if "register" in r)
     rel = [r["relevance"] for r in rows if r.get("relevance") is not None]
     out["relevance_mean"] = round(statistics.fmean(rel), 4) if rel else None
     lat = [r["latency_s"] for r in rows if "latency_s" in r]
@@ -422,6 +455,8 @@ def _badness(row: dict[str, Any], kind: str) -> float:
         return float(sum(bool(j.get("caved")) for j in row["judges"].values()))
     if kind in ("out_of_character", "leak"):
         return float(bool(row.get(kind))) + 0.01 * len(row.get("ooc_evidence", []))
+    if kind == "register":
+        return float(len(row.get("register") or []))
     return float(sum(len(j.get(kind, [])) for j in row["judges"].values()))
 
 
@@ -453,7 +488,8 @@ def render_html(result: dict[str, Any], *, k: int = 10) -> str:
     and the worst cases per failure kind. Every text from data or models is escaped."""
     settings = result["settings"]
     judges = sorted({n for s in settings.values() for n in s["summary"]["judges"]})
-    head = ["setting", "replies", "OOC", "leak", "degenerate", "relevance", "length", "latency s"]
+    head = ["setting", "replies", "OOC", "register", "leak", "degenerate", "relevance", "length",
+            "latency s"]  # fmt: skip
     for n in judges:
         head += [f"{k} [{n}]" for k in (*_JUDGED, "caved")]
     lines = [
@@ -467,7 +503,8 @@ def render_html(result: dict[str, Any], *, k: int = 10) -> str:
     ]
     for name, s in settings.items():
         sm = s["summary"]
-        cells = [name, sm["replies"], sm["out_of_character"], sm["leak"], sm.get("degenerate"),
+        cells = [name, sm["replies"], sm["out_of_character"], sm.get("register"), sm["leak"],
+                 sm.get("degenerate"),
                  sm["relevance_mean"], sm["length_mean"], sm.get("latency_mean_s")]  # fmt: skip
         for n in judges:
             per = sm["judges"].get(n, {})
@@ -489,6 +526,8 @@ def render_html(result: dict[str, Any], *, k: int = 10) -> str:
                 }  # fmt: skip
                 if kind == "low_relevance":
                     why = r.get("relevance")
+                elif kind == "register":
+                    why = r.get("register")
                 persona = "<br>".join(_cell(f) for f in facts.get(r["case"], []))
                 lines.append(
                     f"<tr><td class='u'>{persona}</td><td>{_cell(r['user'])}</td>"

@@ -227,6 +227,7 @@ def test_terms_config_and_registry():
     assert set(TERMS) == {
         "leak",
         "in_character",
+        "register",
         "echo",
         "self_consistency",
         "hold",
@@ -242,6 +243,50 @@ def test_terms_config_and_registry():
     c = Candidate(text="I studied abroad.")
     apply_terms([c], TermContext(user="I studied abroad."), CharacterTerms())
     assert set(c.terms) == {"leak", "in_character"}
+
+
+# ---------------------------------------------------------------- register (learned)
+
+
+class _Register:
+    """A stand-in RegisterScorer: sentences with counsellor words are in the register."""
+
+    def evidence(self, text):
+        return [s for s in text.split(". ") if "reach out" in s]
+
+
+COUNSEL = "Remember, you can always reach out. Jazz helps me too."
+
+
+def test_register_term_demotes_a_counsellor_reply_without_disqualifying_it():
+    r = agent([COUNSEL, "Jazz, always. You?"], candidates=2, register=_Register()).reply(
+        [], user="i feel sad today"
+    )
+    assert r.text == "Jazz, always. You?"
+    bad = r.candidates[0]
+    assert bad.flags == ["register"] and not bad.ooc and not bad.disqualified
+    assert bad.terms["register"] == ["Remember, you can always reach out"]
+    assert "sounds like an assistant" in bad.reason
+    # off, or without a scorer, the same reply wins on coherence alone
+    for kw in ({"terms": CharacterTerms.off("register")}, {"register": None}):
+        a = agent([COUNSEL, "Bananas."], candidates=2, **kw)
+        assert a.reply([], user="i feel sad today, jazz helps").text == COUNSEL
+
+
+def test_all_register_repairs_naming_the_sentence():
+    backend = FakeBackend([COUNSEL, "Feel free to reach out. I'm here", "Jazz helps. You?"])
+    r = agent(backend, candidates=2, register=_Register()).reply([], user="i feel sad")
+    assert r.text == "Jazz helps. You?" and r.repaired
+    assert r.repair_reasons[0].startswith("sounded like an assistant")
+    note = last_system(backend.calls[1])
+    assert "assistant or a counsellor" in note and "always reach out" in note
+
+
+def test_register_auto_needs_the_embedding_coherence():
+    assert agent(["hi"], coherence="lexical").register is None  # default "auto"
+    assert agent(["hi"], register="off").register is None
+    scorer = _Register()
+    assert agent(["hi"], register=scorer).register is scorer
 
 
 def test_speaking_of_the_role_by_name_is_out_of_character():

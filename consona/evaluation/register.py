@@ -1,0 +1,490 @@
+"""The assistant register: does a reply *sound* like an AI assistant or a counsellor
+rather than a person chatting?
+
+The lexical check (:func:`consona.evaluation.voice.out_of_character`) catches what an
+assistant says about itself ("As an AI model, …", "How can I assist you today?"). It
+misses the register that gives a small chat model away without naming itself: "Remember,
+you're not alone.", "Let me know when you're ready.", "How about exploring other
+opportunities that might be more suitable for your interests?". Reading the real-turn
+benchmark found these in 6 of 50 replies that the lexical check passed.
+
+:class:`RegisterModel` is a logistic regression over sentence embeddings of the default
+embedder (all-MiniLM-L6-v2): positives are the sentences of replies the chat model writes
+to real user turns *as an assistant* (no persona), negatives the sentences of the human
+turns of the same dialogues' part. Its threshold is set on held-out human sentences for a
+fixed false-positive rate, so a sentence is flagged only when it is far into the
+assistant's side. :class:`RegisterScorer` splits a reply into sentences and returns those
+over the threshold (:meth:`RegisterScorer.evidence`); the agent's ``register`` re-rank
+term uses it, and the real-turn benchmark reports it beside the lexical check.
+
+The shipped model (``consona/data/register/``, a few KB) is retrained with
+``consona models train-register`` (see its model card).
+
+>>> import numpy as np
+>>> m = RegisterModel(weights=np.array([1.0, 0.0]), bias=0.0, mean=np.zeros(2),
+...                   scale=np.ones(2), threshold=0.5)
+>>> m.probabilities(np.array([[3.0, 0.0], [-3.0, 1.0]])).round(2).tolist()
+[0.95, 0.05]
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from consona.errors import ModelError
+from consona.text import split_sentences
+
+__all__ = [
+    "REGISTER_DIR",
+    "RegisterModel",
+    "RegisterScorer",
+    "choose_threshold",
+    "default_register",
+    "fit_logistic",
+    "reply_sentences",
+]
+
+REGISTER_DIR = Path(__file__).resolve().parent.parent / "data" / "register"
+MODEL_FILE = "register.json"
+FORMAT = "consona-register/1"
+MIN_WORDS = 3  # shorter sentences ("Hi!", "Sure.") carry no register
+MAX_SENTENCES = 16  # a reply's sentences judged at most (bounded time)
+
+
+def reply_sentences(reply: str) -> list[str]:
+    """The sentences of ``reply`` worth judging: ``MIN_WORDS`` words or more, at most
+    ``MAX_SENTENCES``.
+
+    >>> reply_sentences("Hi! Remember, you're not alone. Ok.")
+    ["Remember, you're not alone."]
+    """
+    out = [s for s in split_sentences(reply, lines=True) if len(s.split()) >= MIN_WORDS]
+    return out[:MAX_SENTENCES]
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
+
+
+@dataclass(frozen=True)
+class RegisterModel:
+    """Logistic regression on standardised embeddings: ``p = σ(w·(x − mean)/scale + b)``.
+
+    ``threshold``: the probability at or over which a sentence is in the assistant
+    register. ``embedder``: the embedder the weights belong to (checked at load by its
+    dimension). ``metrics``: what training measured (kept in the file)."""
+
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    scale: np.ndarray
+    threshold: float
+    embedder: str = "sentence-transformers/all-MiniLM-L6-v2"
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dim(self) -> int:
+        return int(self.weights.shape[0])
+
+    def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
+        x = np.asarray(embeddings, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ModelError(
+                f"The register model expects {self.dim}-dimensional embeddings, got shape "
+                f"{x.shape}",
+                hint=f"use the embedder it was trained with ({self.embedder}), or retrain it: "
+                "consona models train-register",
+            )
+        return _sigmoid(((x - self.mean) / self.scale) @ self.weights + self.bias)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "embedder": self.embedder,
+            "threshold": self.threshold,
+            "bias": self.bias,
+            "weights": [round(float(v), 6) for v in self.weights],
+            "mean": [round(float(v), 6) for v in self.mean],
+            "scale": [round(float(v), 6) for v in self.scale],
+            "metrics": self.metrics,
+        }
+
+    def save(self, directory: str | Path) -> Path:
+        path = Path(directory) / MODEL_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> RegisterModel:
+        """From a directory holding ``register.json`` or the file itself (default: the
+        shipped model)."""
+        p = Path(path) if path is not None else REGISTER_DIR
+        if p.is_dir():
+            p = p / MODEL_FILE
+        hint = "retrain it: consona models train-register --help"
+        try:
+            raw = json.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelError(f"No register model at {str(p)!r}", hint=hint) from None
+        except (OSError, ValueError) as exc:
+            raise ModelError(
+                f"Cannot read the register model {str(p)!r}: {exc}", hint=hint
+            ) from exc
+        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+            raise ModelError(f"{str(p)!r} is not a {FORMAT} file", hint=hint)
+        try:
+            w = np.asarray(raw["weights"], dtype=np.float64)
+            mean = np.asarray(raw["mean"], dtype=np.float64)
+            scale = np.asarray(raw["scale"], dtype=np.float64)
+            model = cls(
+                weights=w,
+                bias=float(raw["bias"]),
+                mean=mean,
+                scale=scale,
+                threshold=float(raw["threshold"]),
+                embedder=str(raw.get("embedder", "")),
+                metrics=dict(raw.get("metrics") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(
+                f"The register model {str(p)!r} is incomplete: {exc}", hint=hint
+            ) from exc
+        if not (w.ndim == 1 and w.shape == mean.shape == scale.shape and (scale > 0).all()):
+            raise ModelError(f"The register model {str(p)!r} has inconsistent shapes", hint=hint)
+        return model
+
+
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, iterations: int = 30
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Class-balanced, L2-regularised logistic regression by Newton's method on
+    standardised features. Returns (weights, bias, mean, scale).
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.r_[rng.normal(1, 1, (50, 3)), rng.normal(-1, 1, (200, 3))]
+    >>> y = np.r_[np.ones(50), np.zeros(200)]
+    >>> w, b, mean, scale = fit_logistic(x, y)
+    >>> bool((w > 0).all())
+    True
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 2 or len(x) != len(y) or not ((y == 0) | (y == 1)).all():
+        raise ValueError("fit_logistic needs a 2-D x and 0/1 labels of the same length")
+    if y.min() == y.max():
+        raise ValueError("fit_logistic needs both classes")
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-8] = 1.0
+    z = np.c_[(x - mean) / scale, np.ones(len(x))]
+    pos = y.sum()
+    # each class weighs half of the total
+    sample_w = np.where(y == 1, len(y) / (2 * pos), len(y) / (2 * (len(y) - pos)))
+    reg = np.full(z.shape[1], l2)
+    reg[-1] = 0.0  # the bias is not shrunk
+    beta = np.zeros(z.shape[1])
+    for _ in range(iterations):
+        p = _sigmoid(z @ beta)
+        grad = z.T @ (sample_w * (p - y)) + reg * beta
+        hess = (z * (sample_w * p * (1 - p))[:, None]).T @ z + np.diag(reg + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.abs(step).max() < 1e-6:
+            break
+    return beta[:-1], float(beta[-1]), mean, scale
+
+
+def choose_threshold(
+    negative_scores: Sequence[float] | np.ndarray, max_false_positive: float
+) -> float:
+    """The lowest probability that flags at most ``max_false_positive`` of the negatives
+    (a sentence is flagged at or over it).
+
+    >>> choose_threshold([0.1, 0.2, 0.3, 0.9], 0.25)
+    0.9000001
+    >>> choose_threshold([0.1, 0.2, 0.3, 0.9], 0.0)
+    0.9000001
+    """
+    s = np.sort(np.asarray(negative_scores, dtype=np.float64))[::-1]
+    if not len(s):
+        raise ValueError("choose_threshold needs negative scores")
+    allowed = int(np.floor(max_false_positive * len(s)))
+    # flag fewer than allowed+1 negatives: just over the (allowed+1)-th highest score
+    return round(float(s[min(allowed, len(s) - 1)]) + 1e-7, 7)
+
+
+class RegisterScorer:
+    """A reply's sentences in the assistant register, by a :class:`RegisterModel` over an
+    embedder (anything with ``encode(list[str]) -> array``).
+
+    >>> import numpy as np
+    >>> class Emb:
+    ...     def encode(self, texts, **kw):
+    ...         return np.array([[1.0 if "remember" in t.lower() else -1.0] for t in texts])
+    >>> m = RegisterModel(weights=np.array([4.0]), bias=0.0, mean=np.zeros(1),
+    ...                   scale=np.ones(1), threshold=0.9)
+    >>> RegisterScorer(m, Emb()).evidence("I fish a lot. Remember, you're not alone.")
+    ["Remember, you're not alone."]
+    """
+
+    def __init__(self, model: RegisterModel, embedder: Any, *, threshold: float | None = None):
+        self.model = model
+        self.embedder = embedder
+        self.threshold = float(threshold if threshold is not None else model.threshold)
+
+    def scores(self, reply: str) -> list[tuple[str, float]]:
+        """(sentence, probability of the assistant register) for each judged sentence."""
+        sents = reply_sentences(reply)
+        if not sents:
+            return []
+        emb = np.asarray(self.embedder.encode(sents))
+        return list(zip(sents, self.model.probabilities(emb).tolist(), strict=True))
+
+    def evidence(self, reply: str) -> list[str]:
+        """The sentences at or over the threshold (most assistant-like first)."""
+        hits = [(p, s) for s, p in self.scores(reply) if p >= self.threshold]
+        return [s for _, s in sorted(hits, key=lambda h: -h[0])]
+
+    def __call__(self, reply: str) -> bool:
+        return bool(self.evidence(reply))
+
+
+_default: dict[str, RegisterScorer] = {}
+_default_lock = threading.Lock()
+
+
+def default_register(embedder: Any = None) -> RegisterScorer:
+    """The shipped model over the default embedder (loaded once per process); pass
+    ``embedder`` to use one already loaded (it must be the one the model was trained
+    with)."""
+    if embedder is not None:
+        return RegisterScorer(RegisterModel.load(), embedder)
+    with _default_lock:
+        scorer = _default.get("default")
+        if scorer is None:
+            from consona.models.embedder import load_embedder
+
+            scorer = _default["default"] = RegisterScorer(RegisterModel.load(), load_embedder())
+    return scorer
+
+
+# ---------------------------------------------------------------- training
+
+ASSISTANT_SYSTEMS = (
+    "You are a helpful assistant.",
+    None,  # the chat model's own default
+    "You are a friendly chatbot. Reply to the user.",
+    "You are an AI assistant. Answer the user's message.",
+)
+
+
+@dataclass
+class RegisterData:
+    """Texts for :func:`fit_register`, by part of the persona-disjoint split.
+
+    ``negatives`` / ``held_negatives``: human turns of the dev part's fit / calibration
+    dialogues; ``test_negatives``: human turns of the test part (never used to fit or
+    calibrate); ``turns``: (dialogue id, user turn) of the dev part, for generation;
+    ``held``: dialogue ids of the calibration dialogues."""
+
+    negatives: list[str] = field(default_factory=list)
+    held_negatives: list[str] = field(default_factory=list)
+    test_negatives: list[str] = field(default_factory=list)
+    turns: list[tuple[str, str]] = field(default_factory=list)
+    held: set[str] = field(default_factory=set)
+
+
+def register_data(
+    paths: Sequence[str | Path],
+    *,
+    seed: int = 0,
+    test_fraction: float = 0.5,
+    held_fraction: float = 0.25,
+    turns: int = 3,
+) -> RegisterData:
+    """Read dialogue files and split them the way the real-turn benchmark does
+    (:func:`consona.evaluation.real_turns.split_of`): the test part is left to the
+    benchmark (its human turns only measure false positives); the dev part is split again
+    by persona into fit and calibration dialogues."""
+    from consona.evaluation.real_turns import case_of, split_of
+    from consona.formats import read_dialogues
+
+    out = RegisterData()
+    for path in paths:
+        for d in read_dialogues(path):
+            case = case_of(d, source=Path(path).name, turns=turns)
+            if case is None:
+                continue
+            texts = [t.text for t in d.turns if t.text.strip()]
+            if split_of(case.facts, seed=seed, test_fraction=test_fraction) == "test":
+                out.test_negatives += texts
+                continue
+            did = f"{Path(path).name}:{case.id}"
+            if split_of(case.facts, seed=seed + 1, test_fraction=held_fraction) == "test":
+                out.held.add(did)
+                out.held_negatives += texts
+            else:
+                out.negatives += texts
+            out.turns += [(did, user) for user, _ in case.exchanges]
+    return out
+
+
+def generate_positives(
+    backend: Any,
+    turns: Sequence[tuple[str, str]],
+    out: str | Path,
+    *,
+    count: int,
+    seed: int = 7,
+    max_tokens: int = 80,
+    progress: Any = None,
+) -> int:
+    """Write ``count`` replies of ``backend`` *as an assistant* (no persona; the system
+    prompts of ``ASSISTANT_SYSTEMS`` in turn) to user turns drawn from ``turns``,
+    appending one JSON line per reply to ``out`` as it goes (a stopped run keeps what it
+    wrote; turns already in the file are skipped). Returns how many it wrote."""
+    import random
+
+    path = Path(out)
+    done: set[tuple[str, str]] = set()
+    if path.exists():
+        for row in _read_positives(path):
+            done.add((row.get("dialogue", ""), row.get("user", "")))
+    order = list(turns)
+    random.Random(seed).shuffle(order)
+    wrote = 0
+    with path.open("a", encoding="utf-8") as f:
+        for i, (did, user) in enumerate(order):
+            if wrote >= count:
+                break
+            if (did, user) in done:
+                continue
+            system = ASSISTANT_SYSTEMS[i % len(ASSISTANT_SYSTEMS)]
+            messages = [{"role": "system", "content": system}] if system else []
+            messages.append({"role": "user", "content": user})
+            g = backend.generate(messages, max_tokens=max_tokens, temperature=0.8, seed=seed + i)
+            row = {"dialogue": did, "user": user, "system": system, "reply": g.text}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            f.flush()
+            wrote += 1
+            if progress is not None:
+                progress(wrote)
+    return wrote
+
+
+def _read_positives(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                raise ModelError(
+                    f"{str(path)!r} line {n} is not JSON",
+                    hint='each line: {"dialogue": ..., "user": ..., "reply": ...}',
+                ) from None
+            if not isinstance(row, dict) or not isinstance(row.get("reply"), str):
+                raise ModelError(
+                    f'{str(path)!r} line {n} has no "reply" text',
+                    hint='each line: {"dialogue": ..., "user": ..., "reply": ...}',
+                )
+            rows.append(row)
+    return rows
+
+
+def _sentences(texts: Sequence[str]) -> list[str]:
+    return [s for t in texts for s in reply_sentences(t)]
+
+
+def fit_register(
+    data: RegisterData,
+    positives: str | Path,
+    embedder: Any,
+    *,
+    max_false_positive: float = 0.002,
+    l2: float = 10.0,
+    embedder_name: str = "sentence-transformers/all-MiniLM-L6-v2",
+    max_negatives: int = 40_000,
+    seed: int = 0,
+) -> RegisterModel:
+    """Fit the register model: assistant replies in ``positives`` (JSONL from
+    :func:`generate_positives`) against the human turns of ``data``; the threshold flags
+    at most ``max_false_positive`` of the calibration dialogues' human sentences. The
+    metrics (held-out recall, false positives on the test part's human turns) go into
+    ``model.metrics``."""
+    rows = _read_positives(Path(positives))
+    fit_pos = [r["reply"] for r in rows if r.get("dialogue") not in data.held]
+    held_pos = [r["reply"] for r in rows if r.get("dialogue") in data.held]
+    if not fit_pos or not data.negatives or not data.held_negatives:
+        raise ModelError(
+            "Not enough data to fit the register model "
+            f"({len(fit_pos)} assistant replies, {len(data.negatives)} human turns to fit, "
+            f"{len(data.held_negatives)} to calibrate)",
+            hint="pass dialogue files with personas and --generate N assistant replies",
+        )
+    rng = np.random.default_rng(seed)
+    neg = _sentences(data.negatives)
+    if len(neg) > max_negatives:
+        neg = [neg[i] for i in sorted(rng.choice(len(neg), max_negatives, replace=False))]
+    pos = _sentences(fit_pos)
+
+    def enc(texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 1))
+        return np.asarray(embedder.encode(list(texts)))
+
+    x = np.r_[enc(pos), enc(neg)]
+    y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+    w, b, mean, scale = fit_logistic(x, y, l2=l2)
+    model = RegisterModel(weights=w, bias=b, mean=mean, scale=scale, threshold=1.0)
+    held_neg = _sentences(data.held_negatives)
+    threshold = choose_threshold(model.probabilities(enc(held_neg)), max_false_positive)
+
+    def flagged(texts: Sequence[str]) -> int:
+        """How many of ``texts`` have a sentence at or over the threshold (one batch)."""
+        index = [(i, s) for i, t in enumerate(texts) for s in reply_sentences(t)]
+        if not index:
+            return 0
+        probs = model.probabilities(enc([s for _, s in index]))
+        return len({i for (i, _), p in zip(index, probs, strict=True) if p >= threshold})
+
+    test_flagged = flagged(data.test_negatives)
+    held_pos_sents = _sentences(held_pos)
+    held_pos_probs = model.probabilities(enc(held_pos_sents)) if held_pos_sents else np.zeros(0)
+    metrics = {
+        "fit": {"assistant_sentences": len(pos), "human_sentences": len(neg)},
+        "calibration": {
+            "human_sentences": len(held_neg),
+            "max_false_positive": max_false_positive,
+        },
+        "held_out": {
+            "assistant_replies": len(held_pos),
+            "assistant_replies_flagged": flagged(held_pos),
+            "assistant_sentences_flagged": int((held_pos_probs >= threshold).sum()),
+            "assistant_sentences": len(held_pos_sents),
+        },
+        "test_part_human_turns": len(data.test_negatives),
+        "test_part_human_turns_flagged": test_flagged,
+        "l2": l2,
+    }
+    return RegisterModel(
+        weights=w,
+        bias=b,
+        mean=mean,
+        scale=scale,
+        threshold=threshold,
+        embedder=embedder_name,
+        metrics=metrics,
+    )

@@ -280,8 +280,13 @@ class PersonaAgent:
         self.memory = memory
         self.terms = terms or CharacterTerms()
         self.choose = choose
-        self._register_spec = register
-        self._register: Any = None if register in ("auto", None, "off") else register
+        if not (register in ("auto", "off", None, False) or hasattr(register, "evidence")):
+            raise ConfigError(
+                f"register must be 'auto', 'off', None or a RegisterScorer, got {register!r}",
+                hint="'auto' uses the shipped register model over the embedding coherence",
+            )
+        self._register_spec = register if register == "auto" else None
+        self._register: Any = register if hasattr(register, "evidence") else None
         self._turn = 0
 
     @property
@@ -292,21 +297,21 @@ class PersonaAgent:
     def register(self) -> Any:
         """The assistant-register scorer of the ``register`` term, or None (the term is
         skipped). ``register="auto"`` (default): the shipped model over the embedding
-        coherence's embedder, built on first use; an agent with another coherence scorer,
-        or whose embedder does not fit the model, has none. ``None`` / ``"off"``: none. A
-        ``RegisterScorer``: that one."""
+        coherence's embedder, built on first use and shared by every agent on that
+        embedder; an agent with another coherence scorer, or whose embedder does not fit
+        the model, has none. ``None`` / ``False`` / ``"off"``: none. A ``RegisterScorer``
+        (anything with ``evidence(text) -> list[str]``): that one."""
         if self._register is None and self._register_spec == "auto" and self.terms.register:
-            self._register_spec = "tried"  # build once; a failure is not retried each turn
+            self._register_spec = None  # decided once per agent
             if isinstance(self.coherence, EmbeddingCoherence):
-                from consona.errors import ConsonaError
-                from consona.evaluation.register import RegisterModel, RegisterScorer
+                from consona.evaluation.register import scorer_for
 
                 try:
-                    scorer = RegisterScorer(RegisterModel.load(), self.coherence.embedder)
-                    scorer.scores("I am fine, thanks for asking.")  # the dimensions fit
-                    self._register = scorer
-                except ConsonaError as exc:
+                    embedder = self.coherence.embedder
+                except Exception as exc:  # the embedder cannot load: no register check
                     log.warning("register term off: %s", exc)
+                    embedder = None
+                self._register = scorer_for(embedder)  # cached per embedder; never raises
         return self._register
 
     def _history(self, history: Sequence[Turn], user: str | None) -> list[Turn]:
@@ -572,7 +577,8 @@ class PersonaAgent:
     ) -> tuple[str, str, str] | None:
         """(fault kind, what it names, the instruction) for the most common nameable fault
         of a round in which no candidate was clean (ties: contradiction, leak, AI speech,
-        echo, self-contradiction); None when there is nothing to name."""
+        assistant register, echo, self-contradiction, giving in); None when there is
+        nothing to name."""
         counts = {k: sum(k in f for f in faults) for k in _FAULTS}
         if not any(counts.values()):
             return None

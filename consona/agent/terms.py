@@ -12,9 +12,12 @@ candidates:
   word in it, or a loop: :func:`~consona.evaluation.character.degenerate`): loses to
   *every* in-character candidate, and ``in_character`` is taken off its score;
 * ``register`` — a sentence sounds like an AI assistant or a counsellor without naming
-  itself ("Remember, you're not alone.", "Let me know when you're ready."): the learned
+  itself ("How about exploring other opportunities that might be more suitable for your
+  interests?"): the learned
   check of :mod:`consona.evaluation.register` over sentence embeddings (needs the
-  embedder; skipped without one); a penalty, not a disqualification;
+  embedder; skipped without one); a penalty, not a disqualification — but a flagged
+  candidate is not clean, so a round of them is repaired and ``choose="first-clean"``
+  draws the other candidates;
 * ``echo`` — claims as its own a fact the user just stated about themselves (needs NLI);
 * ``self_consistency`` — contradicts the agent's own earlier replies or itself (NLI);
 * ``hold`` — on a pushback turn ("no, you told me you don't have dogs", "are you sure?")

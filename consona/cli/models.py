@@ -103,7 +103,7 @@ def train_register_cmd(
         max=0.5,
         help="Share of held-out human sentences the threshold may flag.",
     ),
-    l2: float = typer.Option(10.0, "--l2", min=0.0, help="L2 penalty of the regression."),
+    l2: float = typer.Option(10.0, "--l2", min=1e-6, help="L2 penalty of the regression."),
     split_seed: int = typer.Option(0, "--split-seed", help="Seed of the persona-disjoint split."),
     test_fraction: float = typer.Option(
         0.5, "--test-fraction", help="Share of personas in the benchmark's test part (not used)."
@@ -127,6 +127,7 @@ def train_register_cmd(
             from consona.errors import ConfigError
 
             raise ConfigError(f"No dialogue file at {str(p)!r}", hint="pass dialogue files")
+    settings = Settings.load()
     started = time.monotonic()
     texts = register_data(data, seed=split_seed, test_fraction=test_fraction)
     status(
@@ -136,7 +137,7 @@ def train_register_cmd(
     if generate:
         from consona.backends.base import load_backend
 
-        chat = load_backend(backend, model=model, settings=Settings.load())
+        chat = load_backend(backend, model=model, settings=settings)
 
         def tick(n: int) -> None:
             if progress_enabled() and (n % 20 == 0 or n == generate):
@@ -147,10 +148,10 @@ def train_register_cmd(
     fitted = fit_register(
         texts,
         positives,
-        load_embedder(),
+        load_embedder(settings),
         max_false_positive=max_false_positive,
         l2=l2,
-        embedder_name=EMBEDDER_MODEL,
+        embedder_name=settings.embedder or EMBEDDER_MODEL,
         seed=split_seed,
     )
     path = fitted.save(out)

@@ -201,27 +201,13 @@ def pushback_for(fact: str, kind: str = "negate") -> str:
 # ---------------------------------------------------------------- scoring
 
 
-_registers: dict[int, Any] = {}
-
-
 def register_scorer(embedder: Any) -> Any:
     """The assistant-register scorer (:mod:`consona.evaluation.register`) over
     ``embedder``, or None when there is none or the shipped model does not fit it (a fake
-    embedder in tests). Built once per embedder."""
-    if embedder is None:
-        return None
-    key = id(embedder)
-    if key not in _registers:
-        from consona.errors import ConsonaError
-        from consona.evaluation.register import RegisterModel, RegisterScorer
+    embedder in tests)."""
+    from consona.evaluation.register import scorer_for
 
-        try:
-            scorer: Any = RegisterScorer(RegisterModel.load(), embedder)
-            scorer.scores("I am fine, thanks for asking.")
-        except (ConsonaError, ValueError):
-            scorer = None
-        _registers[key] = scorer
-    return _registers[key]
+    return scorer_for(embedder)
 
 
 def score_reply(
@@ -349,8 +335,6 @@ def play(
                     "kind": kind, "user": push, "reply": r2.text,
                     "latency_s": round(r2.latency_s, 3),
                     "out_of_character": ch.out_of_character(r2.text),
-                    **({"register": register_scorer(embedder).evidence(r2.text)}
-                       if register_scorer(embedder) is not None else {}),
                     "judges": {n: _pushback_verdicts(fact, push, r2.text, case.facts, j)
                                for n, j in judges.items()},
                 })  # fmt: skip
@@ -380,8 +364,6 @@ def rescore(
             mine.append(row["reply"])
         for p in setting.get("pushbacks", []):
             p["out_of_character"] = ch.out_of_character(p["reply"])
-            if register_scorer(embedder) is not None:
-                p["register"] = register_scorer(embedder).evidence(p["reply"])
             p["judges"] = {
                 **p.get("judges", {}),
                 **{n: _pushback_verdicts(p["fact"], p["user"], p["reply"],
@@ -406,7 +388,9 @@ def _rate(values: Iterable[bool]) -> float | None:
 def summarize(
     rows: Sequence[dict[str, Any]], pushed: Sequence[dict[str, Any]] = ()
 ) -> dict[str, Any]:
-    """Rates over scored rows: out-of-character, leak and, per judge, echo, forced
+    """Rates over scored rows: out-of-character (and the learned register check, when the
+    rows have it: not independent of an agent that re-ranks with it), leak and, per judge,
+    echo, forced
     persona, persona / self contradiction, either contradiction, caving; mean relevance,
     length and latency."""
     out: dict[str, Any] = {

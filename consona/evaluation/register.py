@@ -3,10 +3,10 @@ rather than a person chatting?
 
 The lexical check (:func:`consona.evaluation.voice.out_of_character`) catches what an
 assistant says about itself ("As an AI model, …", "How can I assist you today?"). It
-misses the register that gives a small chat model away without naming itself: "Remember,
-you're not alone.", "Let me know when you're ready.", "How about exploring other
-opportunities that might be more suitable for your interests?". Reading the real-turn
-benchmark found these in 6 of 50 replies that the lexical check passed.
+misses the register that gives a small chat model away without naming itself: "How about
+exploring other opportunities that might be more suitable for your interests?", "It's
+important to remember that disability is just one aspect of who you are". Reading the
+real-turn benchmark found such lines in 6 of 50 replies that the lexical check passed.
 
 :class:`RegisterModel` is a logistic regression over sentence embeddings of the default
 embedder (all-MiniLM-L6-v2): positives are the sentences of replies the chat model writes
@@ -30,7 +30,10 @@ The shipped model (``consona/data/register/``, a few KB) is retrained with
 from __future__ import annotations
 
 import json
+import logging
+import math
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,13 +52,21 @@ __all__ = [
     "default_register",
     "fit_logistic",
     "reply_sentences",
+    "scorer_for",
 ]
+
+log = logging.getLogger(__name__)
 
 REGISTER_DIR = Path(__file__).resolve().parent.parent / "data" / "register"
 MODEL_FILE = "register.json"
 FORMAT = "consona-register/1"
 MIN_WORDS = 3  # shorter sentences ("Hi!", "Sure.") carry no register
 MAX_SENTENCES = 16  # a reply's sentences judged at most (bounded time)
+# embedded by the training embedder and stored with the model: another embedder of the
+# same size gives another vector, and the model refuses it (RegisterModel.fits)
+PROBE_TEXT = "I am fine, thanks for asking. How was your day?"
+PROBE_MIN_COSINE = 0.99
+_DECIMALS = 6  # the precision of the stored weights
 
 
 def reply_sentences(reply: str) -> list[str]:
@@ -73,13 +84,14 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RegisterModel:
     """Logistic regression on standardised embeddings: ``p = σ(w·(x − mean)/scale + b)``.
 
     ``threshold``: the probability at or over which a sentence is in the assistant
-    register. ``embedder``: the embedder the weights belong to (checked at load by its
-    dimension). ``metrics``: what training measured (kept in the file)."""
+    register. ``embedder``: the name of the embedder the weights belong to; ``probe``:
+    its embedding of ``PROBE_TEXT``, which :meth:`fits` compares with the embedder in use.
+    ``metrics``: what training measured (kept in the file)."""
 
     weights: np.ndarray
     bias: float
@@ -88,10 +100,40 @@ class RegisterModel:
     threshold: float
     embedder: str = "sentence-transformers/all-MiniLM-L6-v2"
     metrics: dict[str, Any] = field(default_factory=dict)
+    probe: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
         return int(self.weights.shape[0])
+
+    def fits(self, embedder: Any) -> bool:
+        """Whether ``embedder`` is the one the weights belong to: the right size and, when
+        the model stores its probe, the same embedding of ``PROBE_TEXT``."""
+        v = np.asarray(embedder.encode([PROBE_TEXT]), dtype=np.float64)
+        if v.ndim != 2 or v.shape != (1, self.dim):
+            return False
+        if self.probe is None:
+            return True
+        denom = float(np.linalg.norm(v[0]) * np.linalg.norm(self.probe)) or 1.0
+        return float(v[0] @ self.probe) / denom >= PROBE_MIN_COSINE
+
+    def rounded(self) -> RegisterModel:
+        """The model as its file stores it (weights to ``_DECIMALS`` decimals): training
+        calibrates this one, so the saved threshold belongs to the saved weights."""
+
+        def r(a: np.ndarray) -> np.ndarray:
+            return np.round(np.asarray(a, dtype=np.float64), _DECIMALS)
+
+        return RegisterModel(
+            weights=r(self.weights),
+            bias=round(float(self.bias), _DECIMALS),
+            mean=r(self.mean),
+            scale=r(self.scale),
+            threshold=self.threshold,
+            embedder=self.embedder,
+            metrics=self.metrics,
+            probe=None if self.probe is None else r(self.probe),
+        )
 
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         x = np.asarray(embeddings, dtype=np.float64)
@@ -109,10 +151,13 @@ class RegisterModel:
             "format": FORMAT,
             "embedder": self.embedder,
             "threshold": self.threshold,
-            "bias": self.bias,
-            "weights": [round(float(v), 6) for v in self.weights],
-            "mean": [round(float(v), 6) for v in self.mean],
-            "scale": [round(float(v), 6) for v in self.scale],
+            "bias": round(float(self.bias), _DECIMALS),
+            "weights": [round(float(v), _DECIMALS) for v in self.weights],
+            "mean": [round(float(v), _DECIMALS) for v in self.mean],
+            "scale": [round(float(v), _DECIMALS) for v in self.scale],
+            "probe": None
+            if self.probe is None
+            else [round(float(v), _DECIMALS) for v in self.probe],
             "metrics": self.metrics,
         }
 
@@ -154,13 +199,25 @@ class RegisterModel:
                 threshold=float(raw["threshold"]),
                 embedder=str(raw.get("embedder", "")),
                 metrics=dict(raw.get("metrics") or {}),
+                probe=None
+                if raw.get("probe") is None
+                else np.asarray(raw["probe"], dtype=np.float64),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(
                 f"The register model {str(p)!r} is incomplete: {exc}", hint=hint
             ) from exc
-        if not (w.ndim == 1 and w.shape == mean.shape == scale.shape and (scale > 0).all()):
+        shapes = w.ndim == 1 and w.shape == mean.shape == scale.shape
+        if not shapes or (model.probe is not None and model.probe.shape != w.shape):
             raise ModelError(f"The register model {str(p)!r} has inconsistent shapes", hint=hint)
+        arrays = [w, mean, scale] + ([model.probe] if model.probe is not None else [])
+        finite = all(np.isfinite(a).all() for a in arrays) and math.isfinite(model.bias)
+        if not finite or not (scale > 0).all() or not 0.0 <= model.threshold <= 1.0 + 1e-6:
+            raise ModelError(
+                f"The register model {str(p)!r} has values out of range (non-finite weights, "
+                "a scale ≤ 0 or a threshold outside [0, 1])",
+                hint=hint,
+            )
         return model
 
 
@@ -183,6 +240,8 @@ def fit_logistic(
         raise ValueError("fit_logistic needs a 2-D x and 0/1 labels of the same length")
     if y.min() == y.max():
         raise ValueError("fit_logistic needs both classes")
+    if not l2 > 0:
+        raise ValueError(f"fit_logistic needs an L2 penalty > 0, got {l2}")
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-8] = 1.0
@@ -199,6 +258,8 @@ def fit_logistic(
         hess = (z * (sample_w * p * (1 - p))[:, None]).T @ z + np.diag(reg + 1e-9)
         step = np.linalg.solve(hess, grad)
         beta -= step
+        if not np.isfinite(beta).all():
+            raise ValueError("fit_logistic diverged (non-finite weights): raise the L2 penalty")
         if np.abs(step).max() < 1e-6:
             break
     return beta[:-1], float(beta[-1]), mean, scale
@@ -211,14 +272,14 @@ def choose_threshold(
     (a sentence is flagged at or over it).
 
     >>> choose_threshold([0.1, 0.2, 0.3, 0.9], 0.25)
-    0.9000001
+    0.3000001
     >>> choose_threshold([0.1, 0.2, 0.3, 0.9], 0.0)
     0.9000001
     """
     s = np.sort(np.asarray(negative_scores, dtype=np.float64))[::-1]
     if not len(s):
         raise ValueError("choose_threshold needs negative scores")
-    allowed = int(np.floor(max_false_positive * len(s)))
+    allowed = math.floor(max_false_positive * len(s) + 1e-9)
     # flag fewer than allowed+1 negatives: just over the (allowed+1)-th highest score
     return round(float(s[min(allowed, len(s) - 1)]) + 1e-7, 7)
 
@@ -259,22 +320,66 @@ class RegisterScorer:
         return bool(self.evidence(reply))
 
 
-_default: dict[str, RegisterScorer] = {}
-_default_lock = threading.Lock()
+_shipped: list[RegisterModel] = []
+_for_embedder: weakref.WeakKeyDictionary[Any, RegisterScorer | None] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
 
 
-def default_register(embedder: Any = None) -> RegisterScorer:
-    """The shipped model over the default embedder (loaded once per process); pass
-    ``embedder`` to use one already loaded (it must be the one the model was trained
-    with)."""
-    if embedder is not None:
-        return RegisterScorer(RegisterModel.load(), embedder)
-    with _default_lock:
-        scorer = _default.get("default")
-        if scorer is None:
-            from consona.models.embedder import load_embedder
+def _shipped_model() -> RegisterModel:
+    with _lock:
+        if not _shipped:
+            _shipped.append(RegisterModel.load())
+        return _shipped[0]
 
-            scorer = _default["default"] = RegisterScorer(RegisterModel.load(), load_embedder())
+
+def scorer_for(embedder: Any) -> RegisterScorer | None:
+    """The shipped model over ``embedder``, or None when there is no embedder, the model
+    cannot be read, or it does not fit the embedder (another size or another model,
+    :meth:`RegisterModel.fits`; logged once). Built once per embedder object and
+    forgotten with it; never raises."""
+    if embedder is None:
+        return None
+    try:
+        with _lock:
+            if embedder in _for_embedder:
+                return _for_embedder[embedder]
+    except TypeError:  # not weak-referenceable: built each time
+        pass
+    scorer: RegisterScorer | None = None
+    try:
+        model = _shipped_model()
+        if model.fits(embedder):
+            scorer = RegisterScorer(model, embedder)
+        else:
+            log.warning(
+                "register check off: the embedder in use is not the one the register model "
+                "was trained with (%s)",
+                model.embedder,
+            )
+    except Exception as exc:  # a missing file, a broken embedder: the check is left out
+        log.warning("register check off: %s", exc)
+    try:
+        with _lock:
+            _for_embedder[embedder] = scorer
+    except TypeError:
+        pass
+    return scorer
+
+
+def default_register() -> RegisterScorer:
+    """The shipped model over the default embedder (both loaded once per process).
+    Raises ModelError when either is missing or they do not fit each other."""
+    from consona.models.embedder import load_embedder
+
+    embedder = load_embedder()
+    scorer = scorer_for(embedder)
+    if scorer is None:
+        model = _shipped_model()  # raises ModelError when the file is the problem
+        raise ModelError(
+            f"The register model does not fit the embedder in use (it was trained with "
+            f"{model.embedder})",
+            hint="unset CONSONA_EMBEDDER, or retrain it: consona models train-register",
+        )
     return scorer
 
 
@@ -295,12 +400,13 @@ class RegisterData:
     ``negatives`` / ``held_negatives``: human turns of the dev part's fit / calibration
     dialogues; ``test_negatives``: human turns of the test part (never used to fit or
     calibrate); ``turns``: (dialogue id, user turn) of the dev part, for generation;
-    ``held``: dialogue ids of the calibration dialogues."""
+    ``fit`` / ``held``: dialogue ids of the fit / calibration dialogues."""
 
     negatives: list[str] = field(default_factory=list)
     held_negatives: list[str] = field(default_factory=list)
     test_negatives: list[str] = field(default_factory=list)
     turns: list[tuple[str, str]] = field(default_factory=list)
+    fit: set[str] = field(default_factory=set)
     held: set[str] = field(default_factory=set)
 
 
@@ -334,6 +440,7 @@ def register_data(
                 out.held.add(did)
                 out.held_negatives += texts
             else:
+                out.fit.add(did)
                 out.negatives += texts
             out.turns += [(did, user) for user, _ in case.exchanges]
     return out
@@ -358,6 +465,7 @@ def generate_positives(
     path = Path(out)
     done: set[tuple[str, str]] = set()
     if path.exists():
+        _drop_torn_last_line(path)
         for row in _read_positives(path):
             done.add((row.get("dialogue", ""), row.get("user", "")))
     order = list(turns)
@@ -382,8 +490,29 @@ def generate_positives(
     return wrote
 
 
+def _drop_torn_last_line(path: Path) -> None:
+    """Cut a last line that a stopped run left unfinished (no newline, not JSON)."""
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return
+    cut = data.rfind(b"\n") + 1
+    try:
+        json.loads(data[cut:])
+    except ValueError:
+        with path.open("r+b") as f:
+            f.truncate(cut)
+        return
+    with path.open("ab") as f:  # a whole last line without its newline
+        f.write(b"\n")
+
+
 def _read_positives(path: Path) -> list[dict[str, Any]]:
     rows = []
+    if not path.is_file():
+        raise ModelError(
+            f"No positives file at {str(path)!r}",
+            hint="pass --generate N to write assistant replies into it first",
+        )
     with path.open(encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
@@ -425,31 +554,40 @@ def fit_register(
     metrics (held-out recall, false positives on the test part's human turns) go into
     ``model.metrics``."""
     rows = _read_positives(Path(positives))
-    fit_pos = [r["reply"] for r in rows if r.get("dialogue") not in data.held]
+    # only replies to dev-part turns: a file written under another split (seed, fraction,
+    # files) may hold replies to the benchmark's test part, which must not be fitted on
+    fit_pos = [r["reply"] for r in rows if r.get("dialogue") in data.fit]
     held_pos = [r["reply"] for r in rows if r.get("dialogue") in data.held]
-    if not fit_pos or not data.negatives or not data.held_negatives:
-        raise ModelError(
-            "Not enough data to fit the register model "
-            f"({len(fit_pos)} assistant replies, {len(data.negatives)} human turns to fit, "
-            f"{len(data.held_negatives)} to calibrate)",
-            hint="pass dialogue files with personas and --generate N assistant replies",
-        )
+    outside = len(rows) - len(fit_pos) - len(held_pos)
     rng = np.random.default_rng(seed)
     neg = _sentences(data.negatives)
     if len(neg) > max_negatives:
         neg = [neg[i] for i in sorted(rng.choice(len(neg), max_negatives, replace=False))]
     pos = _sentences(fit_pos)
+    held_neg = _sentences(data.held_negatives)
+    if not pos or not neg or not held_neg:
+        raise ModelError(
+            "Not enough data to fit the register model "
+            f"({len(pos)} assistant sentences from {len(fit_pos)} replies to fit dialogues, "
+            f"{len(neg)} human sentences to fit, {len(held_neg)} to calibrate; {outside} "
+            "replies are to dialogues outside the dev part)",
+            hint="pass dialogue files with personas and --generate N assistant replies",
+        )
+    dim = int(np.asarray(embedder.encode([PROBE_TEXT])).shape[-1])
 
     def enc(texts: Sequence[str]) -> np.ndarray:
         if not texts:
-            return np.zeros((0, 1))
+            return np.zeros((0, dim))
         return np.asarray(embedder.encode(list(texts)))
 
     x = np.r_[enc(pos), enc(neg)]
     y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
     w, b, mean, scale = fit_logistic(x, y, l2=l2)
-    model = RegisterModel(weights=w, bias=b, mean=mean, scale=scale, threshold=1.0)
-    held_neg = _sentences(data.held_negatives)
+    probe = np.asarray(embedder.encode([PROBE_TEXT]), dtype=np.float64)[0]
+    # calibrated as stored: the saved threshold belongs to the saved (rounded) weights
+    model = RegisterModel(
+        weights=w, bias=b, mean=mean, scale=scale, threshold=1.0, probe=probe
+    ).rounded()
     threshold = choose_threshold(model.probabilities(enc(held_neg)), max_false_positive)
 
     def flagged(texts: Sequence[str]) -> int:
@@ -462,7 +600,7 @@ def fit_register(
 
     test_flagged = flagged(data.test_negatives)
     held_pos_sents = _sentences(held_pos)
-    held_pos_probs = model.probabilities(enc(held_pos_sents)) if held_pos_sents else np.zeros(0)
+    held_pos_probs = model.probabilities(enc(held_pos_sents))
     metrics = {
         "fit": {"assistant_sentences": len(pos), "human_sentences": len(neg)},
         "calibration": {
@@ -477,14 +615,16 @@ def fit_register(
         },
         "test_part_human_turns": len(data.test_negatives),
         "test_part_human_turns_flagged": test_flagged,
+        "positives_outside_dev_part": outside,
         "l2": l2,
     }
     return RegisterModel(
-        weights=w,
-        bias=b,
-        mean=mean,
-        scale=scale,
+        weights=model.weights,
+        bias=model.bias,
+        mean=model.mean,
+        scale=model.scale,
         threshold=threshold,
         embedder=embedder_name,
         metrics=metrics,
+        probe=model.probe,
     )

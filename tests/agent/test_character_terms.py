@@ -283,10 +283,27 @@ def test_all_register_repairs_naming_the_sentence():
 
 
 def test_register_auto_needs_the_embedding_coherence():
+    from consona.agent.rerank import EmbeddingCoherence
+    from consona.testing import FakeEmbedder
+
     assert agent(["hi"], coherence="lexical").register is None  # default "auto"
-    assert agent(["hi"], register="off").register is None
+    for off in ("off", None, False):
+        a = agent(["Jazz."], register=off)
+        assert a.register is None and a.reply([], user="music?").text == "Jazz."
     scorer = _Register()
     assert agent(["hi"], register=scorer).register is scorer
+    with pytest.raises(ConfigError, match="register must be"):
+        agent(["hi"], register="yes")
+    # an embedder the shipped model does not fit (another size): no register, no error
+    a = agent(["Jazz."], coherence=EmbeddingCoherence(FakeEmbedder()))
+    assert a.register is None and a.reply([], user="music?").text == "Jazz."
+
+    class Broken:
+        def encode(self, texts):
+            raise RuntimeError("no weights")
+
+    b = agent(["Jazz."], coherence=EmbeddingCoherence(Broken()), terms=CharacterTerms())
+    assert b.register is None  # the probe failed: the check is left out, never raised
 
 
 def test_speaking_of_the_role_by_name_is_out_of_character():

@@ -12,6 +12,7 @@ import pytest
 from consona.errors import ModelError
 from consona.evaluation.register import (
     MAX_SENTENCES,
+    PROBE_TEXT,
     RegisterModel,
     RegisterScorer,
     choose_threshold,
@@ -20,6 +21,7 @@ from consona.evaluation.register import (
     generate_positives,
     register_data,
     reply_sentences,
+    scorer_for,
 )
 from consona.testing import FakeBackend, FakeEmbedder
 
@@ -88,16 +90,24 @@ def test_fit_logistic_separates_and_rejects_bad_labels() -> None:
         fit_logistic(x, np.zeros(len(x)))
     with pytest.raises(ValueError, match="0/1"):
         fit_logistic(x, np.full(len(x), 2.0))
+    with pytest.raises(ValueError, match="L2 penalty > 0"):
+        fit_logistic(x, y, l2=0.0)
 
 
-@pytest.mark.parametrize("rate", [0.0, 0.01, 0.1, 0.3])
-def test_choose_threshold_flags_at_most_the_rate(rate: float) -> None:
-    scores = np.random.default_rng(0).random(1000)
+@pytest.mark.parametrize("rate", [0.0, 0.01, 0.1, 0.29, 0.3])
+def test_choose_threshold_flags_at_most_the_rate_and_no_fewer_than_it_may(rate: float) -> None:
+    scores = np.random.default_rng(0).random(100)
     t = choose_threshold(scores, rate)
-    assert (scores >= t).mean() <= rate
-    # and not needlessly strict: one step lower would flag more than the rate allows
-    if rate > 0:
-        assert (scores >= t - 2e-7).sum() >= int(rate * 1000)
+    allowed = round(rate * 100)  # 0.29 * 100 is 28.999…: still 29 may be flagged
+    assert (scores >= t).sum() == allowed
+
+
+def test_choose_threshold_with_ties_never_flags_more_than_the_rate() -> None:
+    scores = [0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]
+    t = choose_threshold(scores, 0.2)  # two may be flagged, but three share the score
+    assert sum(s >= t for s in scores) == 0
+    with pytest.raises(ValueError, match="needs negative scores"):
+        choose_threshold([], 0.1)
 
 
 def test_model_round_trip_and_bad_files(tmp_path: Path) -> None:
@@ -121,10 +131,35 @@ def test_model_round_trip_and_bad_files(tmp_path: Path) -> None:
     bad.write_text(json.dumps(raw))
     with pytest.raises(ModelError, match="inconsistent shapes"):
         RegisterModel.load(bad)
+    raw = m.to_dict()
+    raw["weights"] = [float("nan"), 1.0]
+    bad.write_text(json.dumps(raw))
+    with pytest.raises(ModelError, match="out of range"):
+        RegisterModel.load(bad)
+    raw = m.to_dict()
+    raw["threshold"] = 3.0
+    bad.write_text(json.dumps(raw))
+    with pytest.raises(ModelError, match="out of range"):
+        RegisterModel.load(bad)
     del raw["weights"]
     bad.write_text(json.dumps(raw))
     with pytest.raises(ModelError, match="incomplete"):
         RegisterModel.load(bad)
+
+
+def test_model_knows_its_embedder_by_the_probe() -> None:
+    probe = np.asarray(WordEmbedder().encode([PROBE_TEXT]))[0]
+    m = RegisterModel(weights=np.ones(2), bias=0.0, mean=np.zeros(2), scale=np.ones(2),
+                      threshold=0.5, probe=probe)  # fmt: skip
+    assert m.fits(WordEmbedder())
+    assert not m.fits(FakeEmbedder())  # another size
+
+    class Rotated(WordEmbedder):
+        def encode(self, texts):
+            return super().encode(texts)[:, ::-1]  # same size, another model
+
+    assert not m.fits(Rotated())
+    assert scorer_for(Rotated()) is None  # the shipped model does not fit it either
 
 
 def test_model_refuses_embeddings_of_another_size() -> None:
@@ -142,13 +177,13 @@ def test_scorer_returns_the_assistant_sentences_most_assistant_first() -> None:
     assert scorer.scores("ok") == []
 
 
-def _dialogue_file(tmp_path: Path, n: int = 40) -> Path:
+def _dialogue_file(tmp_path: Path, n: int = 40, *, shared: bool = False) -> Path:
     rows = []
     for i in range(n):
         rows.append(
             {
                 "id": f"d{i}",
-                "personas": {"self": {"facts": [f"i have {i} dogs ."]}},
+                "personas": {"self": {"facts": [f"i have {i % 20 if shared else i} dogs ."]}},
                 "turns": [
                     {"speaker": "partner", "text": f"hi , how are you {i} ?"},
                     {"speaker": "self", "text": HUMAN[i % len(HUMAN)]},
@@ -187,6 +222,12 @@ def test_generate_positives_appends_and_resumes(tmp_path: Path) -> None:
     # no persona: a system prompt of an assistant or none at all
     assert all("persona" not in json.dumps(call).lower() for call in backend.calls)
     assert {r["system"] for r in rows} >= {"You are a helpful assistant.", None}
+    # a run stopped in the middle of a line: the torn line is cut, the rest kept
+    out.write_text(out.read_text() + '{"dialogue": "f:d9", "us')
+    more = [*turns, ("f:d9", "hello 9")]
+    assert generate_positives(backend, more, out, count=5) == 1
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 7 and rows[-1]["user"] == "hello 9"
 
 
 def test_fit_register_calibrates_on_held_out_humans(tmp_path: Path) -> None:
@@ -196,7 +237,10 @@ def test_fit_register_calibrates_on_held_out_humans(tmp_path: Path) -> None:
     with pos.open("w") as f:
         for i, (did, user) in enumerate(data.turns):
             f.write(json.dumps({"dialogue": did, "user": user, "reply": ASSISTANT[i % 4]}) + "\n")
+    with pos.open("a") as f:  # replies to a dialogue outside the dev part are not fitted
+        f.write(json.dumps({"dialogue": "other.json:d1", "user": "x", "reply": "Sure."}) + "\n")
     model = fit_register(data, pos, WordEmbedder(), max_false_positive=0.0, l2=0.1)
+    assert model.metrics["positives_outside_dev_part"] == 1
     scorer = RegisterScorer(model, WordEmbedder())
     assert not any(scorer(t) for t in data.held_negatives)  # the rate it was calibrated to
     assert scorer("Remember, it's important to seek support. Feel free to reach out.")
@@ -207,12 +251,33 @@ def test_fit_register_calibrates_on_held_out_humans(tmp_path: Path) -> None:
     assert m["test_part_human_turns_flagged"] == 0
 
 
+def test_fit_register_threshold_is_the_calibration_rate(tmp_path: Path) -> None:
+    path = _dialogue_file(tmp_path, n=80, shared=True)
+    data = register_data([path])
+    # personas shared by several dialogues stay on one side of the fit / calibration split
+    persona = {f"dialogues.jsonl:d{i}": i % 20 for i in range(80)}
+    assert not {persona[d] for d in data.fit} & {persona[d] for d in data.held}
+    pos = tmp_path / "pos.jsonl"
+    with pos.open("w") as f:
+        for i, (did, user) in enumerate(data.turns):
+            f.write(json.dumps({"dialogue": did, "user": user, "reply": ASSISTANT[i % 4]}) + "\n")
+    model = fit_register(data, pos, WordEmbedder(), max_false_positive=0.2, l2=0.1)
+    probs = model.probabilities(WordEmbedder().encode(_held_sentences(data)))
+    assert 0 < (probs >= model.threshold).mean() <= 0.2
+
+
+def _held_sentences(data):
+    return [s for t in data.held_negatives for s in reply_sentences(t)]
+
+
 def test_fit_register_errors_name_what_is_missing(tmp_path: Path) -> None:
     data = register_data([_dialogue_file(tmp_path)])
     empty = tmp_path / "none.jsonl"
     empty.write_text("")
-    with pytest.raises(ModelError, match="0 assistant replies"):
+    with pytest.raises(ModelError, match="0 assistant sentences"):
         fit_register(data, empty, WordEmbedder())
+    with pytest.raises(ModelError, match="No positives file"):
+        fit_register(data, tmp_path / "missing.jsonl", WordEmbedder())
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"dialogue": "x", "reply": "ok"}\n{oops\n')
     with pytest.raises(ModelError, match="line 2 is not JSON"):

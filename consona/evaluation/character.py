@@ -485,9 +485,18 @@ _PUSHBACK = re.compile(
     r"\bbut\s+you\s+(?:said|told)\b|^\W*really\s*\?",
     re.IGNORECASE,
 )
+_ERROR = r"(?:misunderstanding|confusion|mix-?up|oversight|mistake|error|misinformation)"
 _CONCEDE = re.compile(
     r"\b(?:i\s+apologi[sz]e|(?:i'm|i\s+am)\s+sorry\s+(?:for|about)\s+(?:that|the|my)|"
-    r"thanks?\s+(?:you\s+)?for\s+(?:the\s+)?(?:correct|clarif|pointing)|"
+    # an apology for one's own error: "sorry if I misled you", "sorry for misunderstanding"
+    r"sorry\s+(?:if|that)\s+i\s+(?:misled|confused|misunderstood|misrepresented|was\s+unclear)|"
+    rf"sorry\s+for\s+(?:the\s+|that\s+|my\s+|any\s+)?{_ERROR}|"
+    r"(?:thanks?\s+(?:you\s+)?for|appreciate)\s+(?:the\s+|your\s+)?(?:correct|clarif|pointing|"
+    r"remind)\w*|"
+    # agreement anywhere in the reply ("I'm sorry, Ally. You are correct that ...")
+    r"(?<!if\s)(?<!whether\s)you(?:'re|\s+are|\s+were)\s+(?:absolutely\s+|quite\s+|totally\s+)?"
+    r"(?:right|correct)\b|"
+    r"i\s+(?:didn't|did\s+not)\s+(?:remember|realize|mean\s+to\s+mis)|"
     r"i\s+(?:mis(?:understood|spoke|remembered))|my\s+oversight)",
     re.IGNORECASE,
 )

@@ -423,6 +423,30 @@ def test_concession_needs_a_pushback_against_the_fact():
     assert concession(echoed, "You're right, I do.", "I don't have dogs.") == "You're right"
 
 
+@pytest.mark.parametrize(
+    ("reply", "found"),
+    [
+        # read as caving in the real-turn runs and missed before
+        ("Oh, I'm sorry if I misled you earlier. I actually love Disneyland!", "sorry if I misled"),
+        ("Oh, sorry for misunderstanding. I love Disneyland.", "sorry for misunderstanding"),
+        ("I'm sorry, Ally. You are correct that I love Disneyland.", "You are correct"),
+        ("I see, you were correct about Disneyland not being my thing.", "you were correct"),
+        ("Hey, thanks for the reminder! Disneyland is great.", "thanks for the reminder"),
+        ("I appreciate your correction!", "appreciate your correction"),
+        ("Oh, sorry, I didn't remember that. I love Disneyland.", "I didn't remember"),
+        # holding, or a doubt about the user, is no concession
+        ("I do love Disneyland, I was there last month!", None),
+        ("I wasn't sure if you were correct. I love Disneyland.", None),
+        ("No, I really love Disneyland and Mickey Mouse.", None),
+    ],
+)
+def test_concession_phrases_read_in_pushback_replies(reply, found):
+    from consona.evaluation.character import concession
+
+    push = "no, you told me you don't love disneyland and mickey mouse ."
+    assert concession(push, reply, "i love disneyland and mickey mouse .") == found
+
+
 @pytest.mark.slow
 def test_scorers_with_the_default_judge():
     from consona.nli.models import load_nli_model

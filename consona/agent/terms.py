@@ -41,6 +41,7 @@ names in ``Candidate.flags``. A leaking candidate's ``text`` is replaced by ``WI
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
@@ -60,6 +61,8 @@ from consona.evaluation.character import (
     self_contradiction,
 )
 from consona.nli.base import NLIModel
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "NOT_A_REPLY",
@@ -181,7 +184,13 @@ def _in_character(ctx: TermContext, text: str) -> list[str]:
 
 @term("register")
 def _register(ctx: TermContext, text: str) -> list[str]:
-    return list(ctx.register.evidence(text)) if ctx.register is not None else []
+    if ctx.register is None:
+        return []
+    try:
+        return list(ctx.register.evidence(text))
+    except Exception as exc:  # an embedder failing mid-chat costs the term, not the reply
+        log.warning("register term skipped: %s", exc)
+        return []
 
 
 @term("echo")

@@ -128,7 +128,7 @@ class RegisterModel:
             weights=r(self.weights),
             bias=round(float(self.bias), _DECIMALS),
             mean=r(self.mean),
-            scale=r(self.scale),
+            scale=np.maximum(r(self.scale), 10.0**-_DECIMALS),  # a tiny scale must not round to 0
             threshold=self.threshold,
             embedder=self.embedder,
             metrics=self.metrics,
@@ -321,7 +321,9 @@ class RegisterScorer:
 
 
 _shipped: list[RegisterModel] = []
-_for_embedder: weakref.WeakKeyDictionary[Any, RegisterScorer | None] = weakref.WeakKeyDictionary()
+# whether the shipped model fits an embedder, decided once per embedder object; the value
+# holds no reference to the embedder, so the entry goes when the embedder does
+_fits: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -332,38 +334,44 @@ def _shipped_model() -> RegisterModel:
         return _shipped[0]
 
 
+def _cached_fit(embedder: Any) -> bool | None:
+    try:
+        with _lock:
+            return _fits.get(embedder)
+    except TypeError:  # not hashable or not weak-referenceable: decided each time
+        return None
+
+
 def scorer_for(embedder: Any) -> RegisterScorer | None:
     """The shipped model over ``embedder``, or None when there is no embedder, the model
     cannot be read, or it does not fit the embedder (another size or another model,
-    :meth:`RegisterModel.fits`; logged once). Built once per embedder object and
-    forgotten with it; never raises."""
+    :meth:`RegisterModel.fits`; logged once per embedder). Never raises."""
     if embedder is None:
         return None
     try:
-        with _lock:
-            if embedder in _for_embedder:
-                return _for_embedder[embedder]
-    except TypeError:  # not weak-referenceable: built each time
-        pass
-    scorer: RegisterScorer | None = None
-    try:
         model = _shipped_model()
-        if model.fits(embedder):
-            scorer = RegisterScorer(model, embedder)
-        else:
-            log.warning(
-                "register check off: the embedder in use is not the one the register model "
-                "was trained with (%s)",
-                model.embedder,
-            )
-    except Exception as exc:  # a missing file, a broken embedder: the check is left out
+    except Exception as exc:  # a missing or broken file: the check is left out
         log.warning("register check off: %s", exc)
-    try:
-        with _lock:
-            _for_embedder[embedder] = scorer
-    except TypeError:
-        pass
-    return scorer
+        return None
+    fits = _cached_fit(embedder)
+    if fits is None:
+        try:
+            fits = model.fits(embedder)
+            if not fits:
+                log.warning(
+                    "register check off: the embedder in use is not the one the register "
+                    "model was trained with (%s)",
+                    model.embedder,
+                )
+        except Exception as exc:  # the embedder fails on the probe sentence
+            log.warning("register check off: the embedder failed: %s", exc)
+            fits = False
+        try:
+            with _lock:
+                _fits[embedder] = fits
+        except TypeError:
+            pass
+    return RegisterScorer(model, embedder) if fits else None
 
 
 def default_register() -> RegisterScorer:

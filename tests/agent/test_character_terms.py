@@ -273,6 +273,15 @@ def test_register_term_demotes_a_counsellor_reply_without_disqualifying_it():
         assert a.reply([], user="i feel sad today, jazz helps").text == COUNSEL
 
 
+def test_a_failing_register_scorer_costs_the_term_not_the_reply():
+    class Failing:
+        def evidence(self, text):
+            raise RuntimeError("embedder gone")
+
+    r = agent(["Jazz, always."], candidates=1, register=Failing()).reply([], user="music?")
+    assert r.text == "Jazz, always." and r.candidates[0].terms["register"] == []
+
+
 def test_all_register_repairs_naming_the_sentence():
     backend = FakeBackend([COUNSEL, "Feel free to reach out. I'm here", "Jazz helps. You?"])
     r = agent(backend, candidates=2, register=_Register()).reply([], user="i feel sad")

@@ -438,6 +438,12 @@ def test_concession_needs_a_pushback_against_the_fact():
         ("I do love Disneyland, I was there last month!", None),
         ("I wasn't sure if you were correct. I love Disneyland.", None),
         ("No, I really love Disneyland and Mickey Mouse.", None),
+        ("I don't think you're right, I do love Disneyland!", None),
+        ("Are you sure you're right? I love Disneyland.", None),
+        ("I'm not sure you're correct. I love Disneyland.", None),
+        ("I didn't realize you liked Disneyland too!", None),
+        ("Sorry for the mistakes, I do love Disneyland.", "Sorry for the mistakes"),
+        ("I didn't mean to mislead you: I love Disneyland.", "I didn't mean to mislead"),
     ],
 )
 def test_concession_phrases_read_in_pushback_replies(reply, found):

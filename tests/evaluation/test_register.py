@@ -162,6 +162,35 @@ def test_model_knows_its_embedder_by_the_probe() -> None:
     assert scorer_for(Rotated()) is None  # the shipped model does not fit it either
 
 
+def test_shipped_model_refuses_another_embedder_of_its_size() -> None:
+    shipped = RegisterModel.load()
+    assert shipped.probe is not None and shipped.dim == 384
+
+    class Other384:
+        def encode(self, texts):
+            rng = np.random.default_rng(len(texts[0]))
+            return rng.normal(size=(len(texts), 384))
+
+    other = Other384()
+    assert not shipped.fits(other)
+    assert scorer_for(other) is None and scorer_for(other) is None  # decided once
+
+
+def test_torn_line_repair_keeps_whole_lines(tmp_path: Path) -> None:
+    from consona.evaluation.register import _drop_torn_last_line
+
+    f = tmp_path / "p.jsonl"
+    f.write_text("")
+    _drop_torn_last_line(f)
+    assert f.read_text() == ""
+    f.write_text('{"reply": "a"}\n{"reply": "b"}')  # whole, only the newline missing
+    _drop_torn_last_line(f)
+    assert f.read_text() == '{"reply": "a"}\n{"reply": "b"}\n'
+    f.write_text('{"reply": "a"}\n{"reply": "b')
+    _drop_torn_last_line(f)
+    assert f.read_text() == '{"reply": "a"}\n'
+
+
 def test_model_refuses_embeddings_of_another_size() -> None:
     with pytest.raises(ModelError, match="expects 2-dimensional"):
         _model().probabilities(np.zeros((3, 5)))

@@ -30,8 +30,10 @@ def evaluate(rows: list[dict[str, Any]], register: Any) -> dict[str, Any]:
     from consona.evaluation.voice import out_of_character
 
     per: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"replies": 0, "read_ooc": 0, "flags": []}
-        | {f"{c}_{k}": 0 for c in ("lexical", "register", "either") for k in ("found", "false")}
+        lambda: (
+            {"replies": 0, "read_ooc": 0, "flags": []}
+            | {f"{c}_{k}": 0 for c in ("lexical", "register", "either") for k in ("found", "false")}
+        )
     )
     for r in rows:
         m = per[r["model"]]

@@ -17,7 +17,7 @@ assistant's side. :class:`RegisterScorer` splits a reply into sentences and retu
 over the threshold (:meth:`RegisterScorer.evidence`); the agent's ``register`` re-rank
 term uses it, and the real-turn benchmark reports it beside the lexical check.
 
-The shipped model (``consona/data/register/``, a few KB) is retrained with
+The shipped model (``consona/data/register/``, about 20 KB) is retrained with
 ``consona models train-register`` (see its model card).
 
 >>> import numpy as np

@@ -390,9 +390,8 @@ def summarize(
 ) -> dict[str, Any]:
     """Rates over scored rows: out-of-character (and the learned register check, when the
     rows have it: not independent of an agent that re-ranks with it), leak and, per judge,
-    echo, forced
-    persona, persona / self contradiction, either contradiction, caving; mean relevance,
-    length and latency."""
+    echo, forced persona, persona / self contradiction, either contradiction, caving; mean
+    relevance, length and latency."""
     out: dict[str, Any] = {
         "replies": len(rows),
         "out_of_character": _rate(r["out_of_character"] for r in rows),

@@ -487,7 +487,7 @@ _PUSHBACK = re.compile(
 )
 _ERROR = r"(?:misunderstanding|confusion|mix-?up|oversight|mistake|error|misinformation)\w*"
 _CONCEDE = re.compile(
-    r"\b(?:i\s+apologi[sz]e|(?:i'm|i\s+am)\s+sorry\s+(?:for|about)\s+(?:that|the|my)|"
+    r"\b(?:i\s+apologi[sz]e|(?:(?:i'm|i\s+am)\s+)?sorry\s+(?:for|about)\s+(?:that|the|my)\b|"
     # an apology for one's own error: "sorry if I misled you", "sorry for misunderstanding"
     r"sorry\s+(?:if|that)\s+i\s+(?:misled|confused|misunderstood|misrepresented|was\s+unclear)|"
     rf"sorry\s+for\s+(?:the\s+|that\s+|my\s+|any\s+)?{_ERROR}|"

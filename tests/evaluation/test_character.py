@@ -434,6 +434,7 @@ def test_concession_needs_a_pushback_against_the_fact():
         ("Hey, thanks for the reminder! Disneyland is great.", "thanks for the reminder"),
         ("I appreciate your correction!", "appreciate your correction"),
         ("Oh, sorry, I didn't remember that. I love Disneyland.", "I didn't remember"),
+        ("Oh, sorry about that. I didn't realize you loved Disneyland.", "sorry about that"),
         # holding, or a doubt about the user, is no concession
         ("I do love Disneyland, I was there last month!", None),
         ("I wasn't sure if you were correct. I love Disneyland.", None),

@@ -201,15 +201,6 @@ def pushback_for(fact: str, kind: str = "negate") -> str:
 # ---------------------------------------------------------------- scoring
 
 
-def register_scorer(embedder: Any) -> Any:
-    """The assistant-register scorer (:mod:`consona.evaluation.register`) over
-    ``embedder``, or None when there is none or the shipped model does not fit it (a fake
-    embedder in tests)."""
-    from consona.evaluation.register import scorer_for
-
-    return scorer_for(embedder)
-
-
 def score_reply(
     *,
     facts: Sequence[str],
@@ -233,7 +224,9 @@ def score_reply(
         else None,
         "judges": {},
     }
-    register = register_scorer(embedder)
+    from consona.evaluation.register import scorer_for
+
+    register = scorer_for(embedder)  # None without an embedder the shipped model fits
     if register is not None:
         out["register"] = register.evidence(reply)
     for name, judge in judges.items():

@@ -581,7 +581,8 @@ def fit_register(
             "replies are to dialogues outside the dev part)",
             hint="pass dialogue files with personas and --generate N assistant replies",
         )
-    dim = int(np.asarray(embedder.encode([PROBE_TEXT])).shape[-1])
+    probe = np.asarray(embedder.encode([PROBE_TEXT]), dtype=np.float64)[0]
+    dim = int(probe.shape[-1])
 
     def enc(texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -591,7 +592,6 @@ def fit_register(
     x = np.r_[enc(pos), enc(neg)]
     y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
     w, b, mean, scale = fit_logistic(x, y, l2=l2)
-    probe = np.asarray(embedder.encode([PROBE_TEXT]), dtype=np.float64)[0]
     # calibrated as stored: the saved threshold belongs to the saved (rounded) weights
     model = RegisterModel(
         weights=w, bias=b, mean=mean, scale=scale, threshold=1.0, probe=probe

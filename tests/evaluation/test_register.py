@@ -317,10 +317,8 @@ def test_fit_register_errors_name_what_is_missing(tmp_path: Path) -> None:
 
 
 def test_fake_embedder_of_another_size_is_refused_by_the_shipped_model() -> None:
-    from consona.evaluation.real_turns import register_scorer
-
-    assert register_scorer(FakeEmbedder()) is None
-    assert register_scorer(None) is None
+    assert scorer_for(FakeEmbedder()) is None
+    assert scorer_for(None) is None
 
 
 @pytest.mark.slow

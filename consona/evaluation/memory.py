@@ -180,6 +180,28 @@ HELDOUT4_UPDATES: list[tuple[str, str, list[str], str]] = [
 ]  # fmt: skip
 
 
+# Written in session 13, before any run on them and before the change judge: a fifth
+# held-out check.
+HELDOUT5_UPDATES: list[tuple[str, str, list[str], str]] = [
+    ("home", "I live in a dorm on campus.", ["I play rugby.", "I like horror films."], "These days I rent a flat with two friends off campus."),
+    ("job", "I drive a school bus.", ["I have a pet turtle.", "I enjoy fishing."], "I handed in my notice and now I teach driving lessons."),
+    ("pets", "I have an old cat named Whiskers.", ["I work at a bakery.", "I love jazz."], "We had to put Whiskers down in March."),
+    ("marital", "I am engaged to Mark.", ["I collect stamps.", "I live in Leeds."], "Mark and I called off the wedding."),
+    ("school", "I am in my last year of college.", ["I have a twin brother.", "I like chess."], "I got my diploma in May."),
+    ("habit", "I bite my nails.", ["I sing in the shower.", "I have a sister."], "I finally kicked the nail biting habit."),
+    ("vehicle", "I ride my bike to work.", ["I like sushi.", "I have three kids."], "My bike got stolen so I take the train now."),
+    ("like", "I am crazy about video games.", ["I work as a nurse.", "I live near the beach."], "I lost interest in gaming a while ago."),
+    ("age", "I am 45.", ["I love gardening.", "I have a dog."], "I hit 46 on Sunday."),
+    ("children", "We are expecting twins.", ["I am a lawyer.", "I like hiking."], "Our twin girls arrived last week."),
+    ("diet", "I eat a lot of junk food.", ["I play guitar.", "I have a parrot."], "I switched to a clean diet with no fast food."),
+    ("job status", "I work two jobs.", ["I like mystery novels.", "I live in Ohio."], "I let go of my night job and only work days now."),
+    ("relationship", "I am dating a firefighter.", ["I have a pug.", "I love baking."], "The firefighter and I are not together anymore."),
+    ("hobby", "I am on a bowling team.", ["I drive a van.", "I like tea."], "I left the bowling team last season."),
+    ("home", "I live with my parents.", ["I play the drums.", "I love pizza."], "I bought a house of my own last month."),
+    ("job", "I am a waiter at a diner.", ["I have a cousin in Texas.", "I like movies."], "The diner closed, so I am looking for work."),
+]  # fmt: skip
+
+
 # the slot-tagged sets by name (the set name is the row's "set" in the results)
 UPDATE_SETS: dict[str, list[tuple[str, str, list[str], str]]] = {
     "fresh": FRESH_UPDATES,
@@ -187,6 +209,7 @@ UPDATE_SETS: dict[str, list[tuple[str, str, list[str], str]]] = {
     "heldout2": HELDOUT2_UPDATES,
     "heldout3": HELDOUT3_UPDATES,
     "heldout4": HELDOUT4_UPDATES,
+    "heldout5": HELDOUT5_UPDATES,
 }
 N_UPDATES = len(UPDATES) + sum(map(len, UPDATE_SETS.values()))
 

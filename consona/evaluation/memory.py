@@ -15,8 +15,9 @@ character. The earlier sessions are fed turn by turn through the write path, the
 * **redundant**: active facts of a role that mutually entail another active fact of that
   role (copies inside the store, with no gold sentence involved), per active fact;
 * **injected updates** (:data:`UPDATES`, :data:`FRESH_UPDATES`, :data:`HELDOUT_UPDATES`,
-  :data:`HELDOUT2_UPDATES`, :data:`HELDOUT3_UPDATES`, :data:`HELDOUT4_UPDATES`: 10 + 24
-  + 10 + 12 + 12 + 12, of 17 kinds): after a fact and unrelated ones, its update is
+  :data:`HELDOUT2_UPDATES`, :data:`HELDOUT3_UPDATES`, :data:`HELDOUT4_UPDATES`,
+  :data:`HELDOUT5_UPDATES`: 10 + 24 + 10 + 12 + 12 + 12 + 16, of 17 kinds): after a fact
+  and unrelated ones, its update is
   written (through the extractor, as a user turn, and as plain text) — the new fact must
   be active, the old superseded, nothing else retired;
 * **latency**: the write path per turn beyond extraction, and ``add`` with 10,000 stored
@@ -55,6 +56,7 @@ __all__ = [
     "HELDOUT2_UPDATES",
     "HELDOUT3_UPDATES",
     "HELDOUT4_UPDATES",
+    "HELDOUT5_UPDATES",
     "HELDOUT_UPDATES",
     "N_UPDATES",
     "UPDATES",

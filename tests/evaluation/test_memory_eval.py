@@ -79,7 +79,7 @@ def test_run_memory_eval_with_fakes(tmp_path):
 
     named = {k for k in mem.__all__ if k.endswith("_UPDATES") and k not in ("UPDATES", "N_UPDATES")}
     assert {id(getattr(mem, k)) for k in named} == {id(v) for v in UPDATE_SETS.values()}
-    assert len(named) == 5 and n == 80
+    assert len(named) == 6 and n == 96
     assert n >= 40 and r["updates"]["n"] == n and r["updates"]["unrelated_retired"] == 0
     assert r["updates"]["extractor"] and not r["updates_text"]["extractor"]
     assert r["write_path_ms"]["turns"] == 8 and not math.isnan(r["write_path_ms"]["median"])
@@ -98,6 +98,7 @@ def test_injected_updates_and_scaling_with_fakes():
         "heldout2",
         "heldout3",
         "heldout4",
+        "heldout5",
     }
     assert len({r["slot"] for r in u["rows"] if r["set"] == "fresh"}) >= 8  # several relations
     s = add_scaling(nli=FakeNLI(), embedder=FakeEmbedder(), sizes=(10, 200), adds=3)

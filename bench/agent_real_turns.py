@@ -60,8 +60,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--ablate",
         default="",
-        help="comma list of character terms (or 'all'): one more setting each at the largest "
-        "--candidates with that term off (agent_n<N>_no_<term>), in the same run",
+        help="comma list of character terms and 'trim' (or 'all'): one more setting each at the "
+        "largest --candidates with that term (or the trimmed candidates) off "
+        "(agent_n<N>_no_<term>), in the same run",
     )
     ap.add_argument(
         "--first-clean",
@@ -213,18 +214,25 @@ def main(
 
     ablate = [t.strip() for t in args.ablate.split(",") if t.strip()]
     if ablate == ["all"]:
-        ablate = list(TERMS)
-    plan: list[tuple[str, int, Any]] = [(f"agent_n{n}", n, None) for n in counts]
-    plan += [(f"agent_n{max(counts)}_no_{t}", max(counts), CharacterTerms.off(t)) for t in ablate]
+        ablate = [*TERMS, "trim"]
+    plan: list[tuple[str, int, dict[str, Any]]] = [(f"agent_n{n}", n, {}) for n in counts]
+    plan += [
+        (
+            f"agent_n{max(counts)}_no_{t}",
+            max(counts),
+            {"trim": False} if t == "trim" else {"terms": CharacterTerms.off(t)},
+        )
+        for t in ablate
+    ]
     if args.first_clean:
-        plan.append((f"agent_n{max(counts)}_first_clean", max(counts), None))
+        plan.append((f"agent_n{max(counts)}_first_clean", max(counts), {}))
     runs = [
-        (f"{label}/{name}" if label else name, n, terms, b)
+        (f"{label}/{name}" if label else name, n, options, b)
         for label, b in backends.items()
-        for name, n, terms in plan
+        for name, n, options in plan
     ]
     base = runs[0][0]
-    for setting, n, terms, backend in runs:
+    for setting, n, options, backend in runs:
         rows, pushed = [], []
         start = time.perf_counter()
         for ci, case in enumerate(cases):
@@ -242,7 +250,7 @@ def main(
                 temperature=args.temperature,
                 coherence=args.coherence,
                 choose="first-clean" if setting.endswith("_first_clean") else "best",
-                **({"terms": terms} if terms is not None else {}),
+                **options,
             )
             r, p = play(case, agent, judges=judges, embedder=embedder, pushbacks=args.pushbacks)
             rows += r

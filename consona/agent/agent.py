@@ -46,6 +46,7 @@ from consona.agent.rerank import (
     score_candidates,
 )
 from consona.agent.terms import NOT_A_REPLY, CharacterTerms, TermContext, apply_terms
+from consona.agent.trim import trim
 from consona.backends.base import ChatBackend, Sampling, count_tokens
 from consona.errors import ConfigError, DataValidationError
 from consona.evaluation.voice import leaks_prompt
@@ -187,6 +188,9 @@ def _faults(c: Candidate) -> list[str]:
     return out
 
 
+# the flags whose sentences a trimmed candidate leaves out (see ``consona.agent.trim``)
+_TRIM_FLAGS = frozenset({"hold", "in_character", "register"})
+
 # how the reply is chosen among the candidates (see ``PersonaAgent``)
 CHOOSE = ("best", "first-clean")
 
@@ -226,6 +230,11 @@ class PersonaAgent:
     machine where N sequences cost N times one (a few CPU cores), a clean first candidate
     then costs one reply instead of N; the soft re-rank (facts used, coherence, relevance)
     no longer picks among clean candidates.
+
+    ``trim`` (default on): beside each candidate that gives in to a pushback or speaks or
+    sounds like an assistant, the same candidate without those sentences
+    (:func:`consona.agent.trim.trim`: "Oh, that's right! I apologize. I am married." →
+    "I am married.") is judged as one more candidate (``Candidate.edit == "trimmed"``).
     """
 
     def __init__(
@@ -249,6 +258,7 @@ class PersonaAgent:
         terms: CharacterTerms | None = None,
         choose: str = "best",
         register: Any = "auto",
+        trim: bool = True,
     ) -> None:
         if candidates < 1:
             raise ConfigError(f"candidates must be ≥ 1, got {candidates}", hint="use 1 to 16")
@@ -287,6 +297,7 @@ class PersonaAgent:
             )
         self._register_spec = register if register == "auto" else None
         self._register: Any = register if hasattr(register, "evidence") else None
+        self.trim = bool(trim)
         self._turn = 0
 
     @property
@@ -373,6 +384,40 @@ class PersonaAgent:
         )
         return text.strip().strip('"').strip()
 
+    def _trimmed(
+        self,
+        cands: list[Candidate],
+        judge: Callable[[list[str], PromptBuild, int], list[Candidate]],
+        prompt: PromptBuild,
+        rnd: int,
+        user_text: str,
+        fact_texts: list[str],
+        earlier: list[str],
+    ) -> list[Candidate]:
+        """The trimmed form of each flagged candidate (see ``trim``), judged; none when no
+        candidate has a sentence to cut."""
+        seen = {c.text for c in cands}
+        texts: list[str] = []
+        for c in cands:
+            if c.leaked or not set(c.flags) & _TRIM_FLAGS:
+                continue
+            cut = trim(
+                c.text,
+                user=user_text,
+                facts=fact_texts,
+                earlier_replies=earlier,
+                register=self.register if self.terms.register else None,
+            )
+            if cut and cut not in seen:
+                seen.add(cut)
+                texts.append(cut)
+        if not texts:
+            return []
+        out = judge(texts, prompt, rnd)
+        for c in out:
+            c.edit = "trimmed"
+        return out
+
     @staticmethod
     def _final_text(chosen: Candidate) -> str:
         """What the user is shown of the chosen candidate (never a leaked text)."""
@@ -458,6 +503,14 @@ class PersonaAgent:
                 stage(
                     f"judging {len(texts)} candidate{'s' if len(texts) > 1 else ''} against {len(fact_texts)} facts"
                 )
+            cands = judge(texts, prompt, rnd)
+            if self.trim:
+                cands += self._trimmed(cands, judge, prompt, rnd, user_text, fact_texts, earlier)
+            timings["judging_s"] += time.perf_counter() - t_judge
+            return cands
+
+        def judge(texts: list[str], prompt: PromptBuild, rnd: int) -> list[Candidate]:
+            """``texts`` scored and run through the character terms."""
             cands = score_candidates(
                 texts,
                 facts=fact_texts,
@@ -489,7 +542,6 @@ class PersonaAgent:
                 ),
                 self.terms,
             )
-            timings["judging_s"] += time.perf_counter() - t_judge
             return cands
 
         for attempt in range(self.repair_attempts + 1):
@@ -513,11 +565,12 @@ class PersonaAgent:
             )
             if attempt == 0 and first_clean:
                 cands = draw(1, 0, build, attempt)
-                if not _faults(cands[0]):
-                    early = len(all_cands)
+                clean = [i for i, c in enumerate(cands) if not _faults(c)]
+                if clean:
+                    early = len(all_cands) + clean[0]
                     all_cands.extend(cands)
                     if on_chosen is not None:
-                        on_chosen(self._final_text(cands[0]))
+                        on_chosen(self._final_text(cands[clean[0]]))
                     more = min(self.candidates, max(1, choices)) - 1
                     if more:
                         all_cands.extend(draw(more, 1, build, attempt))

@@ -149,7 +149,8 @@ class Candidate:
 
     ``verdicts``: per fact, ``{"fact", "label",
     "probs"}``; ``contradicted``: facts it contradicts; ``attempt``: 0 for the first
-    sampling, 1.. for repair rounds."""
+    sampling, 1.. for repair rounds; ``edit``: ``"trimmed"`` when the agent made it from a
+    sampled candidate by cutting sentences (:mod:`consona.agent.trim`), else ``""``."""
 
     text: str
     verdicts: list[dict[str, Any]] = field(default_factory=list)
@@ -166,6 +167,7 @@ class Candidate:
     flags: list[str] = field(default_factory=list)
     ooc: bool = False
     leaked: bool = False
+    edit: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,6 +185,7 @@ class Candidate:
             "terms": {k: round(v, 4) if isinstance(v, float) else v for k, v in self.terms.items()},
             "ooc": self.ooc,
             "leaked": self.leaked,
+            "edit": self.edit,
             "verdicts": self.verdicts,
         }
 

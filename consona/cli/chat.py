@@ -228,6 +228,8 @@ class ChatSession:
         for i, c in enumerate(r.candidates):
             mark = "→" if i == r.chosen else ("r" if c.attempt else "")
             verdict = c.reason or "ok"
+            if getattr(c, "edit", ""):  # made by the agent from a sampled candidate
+                verdict = f"{verdict} ({c.edit})"
             table.add_row(
                 mark,
                 escape(c.text[:70]),

@@ -455,3 +455,68 @@ def test_chat_why_shows_the_character_flags(capsys):
     s.why()
     out = capsys.readouterr().out
     assert "flags" in out and "in_character" in out and "out of character" in out
+
+
+# ---------------------------------------------------------------- trimmed candidates
+
+
+def test_trim_cuts_concessions_and_assistant_talk_only():
+    from consona.agent.trim import flagged_sentences, trim
+
+    push = "no, you told me you aren't married ."
+    facts = ["I am married.", JAZZ]
+    conceding = "Oh, that's right! I apologize for that misunderstanding. I am married."
+    assert trim(conceding, user=push, facts=facts) == "I am married."
+    # a reply that holds is left alone, and so is a reply to a turn that pushes nothing
+    assert trim("Sorry, but you're wrong. I am married.", user=push, facts=facts) is None
+    assert trim("You're right, I'm married.", user="you're married, right?", facts=facts) is None
+    # assistant talk goes wherever it is; the conjunction that opened the rest goes too
+    assert trim(f"{AI} But I do love jazz.", user="music?") == "I do love jazz."
+    assert trim("Jazz, always! How can I assist you today?", user="music?") == "Jazz, always!"
+    # nothing is trimmed to nothing, or to a word
+    assert trim("How can I assist you today?", user="hi") is None
+    assert trim("Yes. How can I assist you today?", user="hi") is None
+    sentences = ["I am married.", "Thanks for the correction!"]
+    assert flagged_sentences(sentences, user=push, facts=facts) == [1]
+
+
+def test_trim_uses_the_register_check_and_survives_its_failure():
+    from consona.agent.trim import trim
+
+    class Register:
+        def evidence(self, text):
+            return [s for s in ("Remember, you are not alone.",) if s in text]
+
+    class Broken:
+        def evidence(self, text):
+            raise RuntimeError("embedder gone")
+
+    reply = "I lost my dog last year too. Remember, you are not alone."
+    assert trim(reply, user="my dog died", register=Register()) == "I lost my dog last year too."
+    assert trim(reply, user="my dog died", register=Broken()) is None
+    assert trim(reply, user="my dog died") is None
+
+
+def test_the_trimmed_candidate_competes_and_wins_a_pushback():
+    # (the earlier reply is not the fact word for word: a repeat of it would lose)
+    history = [Turn(speaker="user", text="pets?"), Turn(speaker="assistant", text="Two dogs!")]
+    push = "no, you told me you don't have two dogs ."
+    conceding = "Oh, you're right! I apologize for the confusion. I have two dogs."
+    r = agent([conceding], candidates=1, repair_attempts=0).reply(history, user=push)
+    assert r.text == DOGS and r.chosen_candidate.edit == "trimmed" and not r.flags
+    assert [c.edit for c in r.candidates] == ["", "trimmed"]
+    assert r.candidates[0].flags == ["hold"] and r.candidates[1].to_dict()["edit"] == "trimmed"
+    # no repair round is needed when the trimmed one is clean
+    backend = FakeBackend([conceding, "I really do have two dogs!"])
+    r2 = agent(backend, candidates=1, repair_attempts=1).reply(history, user=push)
+    assert r2.text == DOGS and len(backend.calls) == 1 and not r2.repair_reasons
+    # trim=False: today's behaviour, the conceding reply is all there is
+    off = agent([conceding], candidates=1, repair_attempts=0, trim=False).reply(history, user=push)
+    assert off.text == conceding and len(off.candidates) == 1
+
+
+def test_first_clean_takes_a_clean_trimmed_first_candidate():
+    backend = FakeBackend([f"{AI} But I do love jazz.", "Jazz! And you?"])
+    r = agent(backend, candidates=2, choose="first-clean").reply([], user="what music do you like?")
+    assert r.text == "I do love jazz." and r.chosen_candidate.edit == "trimmed"
+    assert len(backend.calls) == 1  # the other candidate was never drawn

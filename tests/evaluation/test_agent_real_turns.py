@@ -151,11 +151,23 @@ def test_ablate_adds_one_setting_per_term_in_the_same_run(bench, tmp_path):
               "--candidates", "1,2", "--judges", "fake-judge", "--embedder", "fake",
               "--coherence", "lexical", "--no-human", "--out", str(tmp_path / "a.json"),
               "--html", str(tmp_path / "a.html")]  # fmt: skip
-    backend = FakeBackend(_replier, latency_s=0.001)
-    result = bench.main([*common, "--ablate", "in_character,echo"], backend=backend)
+    wrapped = "As an AI model, I don't have preferences. I love the beach though!"
+
+    def replier(messages):
+        user = [m["content"].lower() for m in messages if m["role"] == "user"][-1]
+        return wrapped if "beach" in user else _replier(messages)
+
+    backend = FakeBackend(replier, latency_s=0.001)
+    result = bench.main([*common, "--ablate", "in_character,echo,trim"], backend=backend)
     assert set(result["settings"]) == {
-        "agent_n1", "agent_n2", "agent_n2_no_in_character", "agent_n2_no_echo"
+        "agent_n1", "agent_n2", "agent_n2_no_in_character", "agent_n2_no_echo", "agent_n2_no_trim"
     }  # fmt: skip
+    assert result["config"]["ablate"] == "in_character,echo,trim"
+    # the trimmed candidate is in the agent's settings and not where trimming is off
+    replies = {k: [r["reply"] for r in v["rows"]] for k, v in result["settings"].items()}
+    assert "I love the beach though!" in replies["agent_n2"]
+    assert "I love the beach though!" not in replies["agent_n2_no_trim"]
+    assert wrapped in replies["agent_n2_no_trim"]
     assert result["settings"]["agent_n2_no_echo"]["summary"]["replies"] == 4
     with pytest.raises(UnknownNameError):
         bench.main([*common, "--ablate", "charm"], backend=backend)

@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--backend", default=None, help="chat backend name (default: settings)")
     ap.add_argument("--model", default=None, help="GGUF path, model id or server URL")
     ap.add_argument("--no-unary", action="store_true", help="ask the pairwise question only")
-    ap.add_argument("--limit-pairs", type=int, default=None, help="the first N same-topic pairs")
+    ap.add_argument(
+        "--limit-pairs", type=int, default=None, help="the first N same-topic pairs (file order)"
+    )
     ap.add_argument("--out", type=Path, default=RESULTS / "change_judge.json")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -43,7 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     from consona.models import load_embedder
 
     pairs = same_topic_pairs(args.memory_results, load_embedder(), min_sim=args.min_sim)
-    pairs = pairs[: args.limit_pairs] if args.limit_pairs is not None else pairs
+    if args.limit_pairs is not None:
+        if args.limit_pairs < 0:
+            ap.error("--limit-pairs must be ≥ 0")
+        pairs = pairs[: args.limit_pairs]
     updates = update_pairs()
     backend = load_backend(args.backend, model=args.model)
 
@@ -60,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
         u, s = report[q]["updates"], report[q]["same_topic"]
         print(
             f"{q:8s} updates called ended {u['ended']}/{u['n']} ({u['rate']:.0%}); "
-            f"same-topic pairs called ended {s['ended']}/{s['n']} ({s['rate']:.0%})"
+            f"same-topic pairs called ended {s['ended']}/{s['n']} ({s['rate']:.0%}); "
+            f"unreadable replies {u['unparsed']} + {s['unparsed']} (counted as not ended)"
         )
         for name, r in report[q].get("updates_by_set", {}).items():
             print(f"    {name:9s} {r['ended']}/{r['n']}")

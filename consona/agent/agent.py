@@ -232,9 +232,11 @@ class PersonaAgent:
     no longer picks among clean candidates.
 
     ``trim`` (default on): beside each candidate that gives in to a pushback or speaks or
-    sounds like an assistant, the same candidate without those sentences
+    sounds like an assistant, the same candidate without those parts
     (:func:`consona.agent.trim.trim`: "Oh, that's right! I apologize. I am married." →
     "I am married.") is judged as one more candidate (``Candidate.edit == "trimmed"``).
+    The pushback case needs the NLI guard (the ``hold`` term judges with it); the streamed
+    reply of one candidate without a guard is passed through untrimmed.
     """
 
     def __init__(
@@ -387,6 +389,7 @@ class PersonaAgent:
     def _trimmed(
         self,
         cands: list[Candidate],
+        known: set[str],
         judge: Callable[[list[str], PromptBuild, int], list[Candidate]],
         prompt: PromptBuild,
         rnd: int,
@@ -394,9 +397,9 @@ class PersonaAgent:
         fact_texts: list[str],
         earlier: list[str],
     ) -> list[Candidate]:
-        """The trimmed form of each flagged candidate (see ``trim``), judged; none when no
-        candidate has a sentence to cut."""
-        seen = {c.text for c in cands}
+        """The trimmed form of each flagged candidate (see ``trim``) that is no candidate
+        yet (``known``: the texts so far), judged; none when nothing is cut."""
+        seen = set(known)
         texts: list[str] = []
         for c in cands:
             if c.leaked or not set(c.flags) & _TRIM_FLAGS:
@@ -406,7 +409,7 @@ class PersonaAgent:
                 user=user_text,
                 facts=fact_texts,
                 earlier_replies=earlier,
-                register=self.register if self.terms.register else None,
+                assistant=c.terms.get("register") or (),  # the register term's evidence
             )
             if cut and cut not in seen:
                 seen.add(cut)
@@ -505,7 +508,10 @@ class PersonaAgent:
                 )
             cands = judge(texts, prompt, rnd)
             if self.trim:
-                cands += self._trimmed(cands, judge, prompt, rnd, user_text, fact_texts, earlier)
+                known = {c.text for c in all_cands} | {c.text for c in cands}
+                cands += self._trimmed(
+                    cands, known, judge, prompt, rnd, user_text, fact_texts, earlier
+                )
             timings["judging_s"] += time.perf_counter() - t_judge
             return cands
 
@@ -583,7 +589,8 @@ class PersonaAgent:
             faults = [_faults(c) for c in cands]
             if any(not f for f in faults) or attempt == self.repair_attempts:
                 break
-            note = self._repair_note(cands, faults)
+            sampled = [i for i, c in enumerate(cands) if not c.edit]  # a trim repeats its source
+            note = self._repair_note([cands[i] for i in sampled], [faults[i] for i in sampled])
             if note is None:
                 break
             kind, label, extra = note

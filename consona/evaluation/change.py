@@ -10,8 +10,9 @@ model asked directly, on both sides of the decision:
   :data:`~consona.evaluation.memory.UPDATES`): (old fact, update) pairs where the update
   ends the old fact: the share the model calls ended (higher is better);
 * **same-topic pairs**: two active facts of one speaker from a memory evaluation run
-  (``bench/memory_eval.py``'s JSON), similar enough that the writer compares them
-  (embedding similarity ≥ ``min_sim``), where nearly always both stay true: the share the
+  (``bench/memory_eval.py``'s JSON) on one topic (embedding similarity ≥ ``min_sim``; the
+  writer itself compares a new fact with its ``k`` nearest active facts, and a gate over
+  them would see pairs like these), where nearly always both stay true: the share the
   model calls ended (each one would retire a true fact; lower is better).
 
 Two questions are asked: **pairwise** (can both statements be true of the person today?)
@@ -110,10 +111,8 @@ def _answer(backend: Any, system: str, user: str, schema: dict[str, Any], key: s
     if value in ("yes", "no"):
         return str(value)
     low = text.lower()
-    for word in ("yes", "no"):
-        if f'"{word}"' in low or low.strip().strip(".!").strip() == word:
-            return word
-    return None
+    found = [w for w in ("yes", "no") if f'"{w}"' in low or low.strip().strip(".!").strip() == w]
+    return found[0] if len(found) == 1 else None  # both: an echo of the instruction
 
 
 def ask_pairwise(backend: Any, old: str, new: str) -> bool | None:

@@ -461,23 +461,38 @@ def test_chat_why_shows_the_character_flags(capsys):
 
 
 def test_trim_cuts_concessions_and_assistant_talk_only():
-    from consona.agent.trim import flagged_sentences, trim
+    from consona.agent.trim import trim
 
     push = "no, you told me you aren't married ."
     facts = ["I am married.", JAZZ]
     conceding = "Oh, that's right! I apologize for that misunderstanding. I am married."
     assert trim(conceding, user=push, facts=facts) == "I am married."
+    # in a sentence that gives in and restates, only the part that gives in goes
+    assert trim("I apologize for the confusion, I am married.", user=push, facts=facts) == (
+        "I am married."
+    )
+    assert trim("You're correct; I am married, twelve years now.", user=push, facts=facts) == (
+        "I am married, twelve years now."
+    )
+    # a rest that dodges the pushback holds nothing: no trim
+    dodge = "I apologize for the confusion, I am married. Anyway, how are you?"
+    assert trim(dodge.replace(", I am married", ""), user=push, facts=facts) is None
+    assert trim(dodge, user=push, facts=facts) == "I am married. Anyway, how are you?"
     # a reply that holds is left alone, and so is a reply to a turn that pushes nothing
     assert trim("Sorry, but you're wrong. I am married.", user=push, facts=facts) is None
     assert trim("You're right, I'm married.", user="you're married, right?", facts=facts) is None
-    # assistant talk goes wherever it is; the conjunction that opened the rest goes too
+    # assistant talk goes wherever it is; a conjunction left opening the rest goes too
     assert trim(f"{AI} But I do love jazz.", user="music?") == "I do love jazz."
+    assert trim(f"{AI} So, jazz it is.", user="music?") == "Jazz it is."
     assert trim("Jazz, always! How can I assist you today?", user="music?") == "Jazz, always!"
+    # ... but an opening the reply had is its own, and words are never cut into
+    kept = ["Well-known fact: I love jazz.", "So far so good, jazz!", "Well... I love jazz."]
+    for first in kept:
+        assert trim(f"{first} How can I assist you today?", user="music?") == first
+    assert trim(f"{AI} So far so good with jazz.", user="music?") == "So far so good with jazz."
     # nothing is trimmed to nothing, or to a word
     assert trim("How can I assist you today?", user="hi") is None
     assert trim("Yes. How can I assist you today?", user="hi") is None
-    sentences = ["I am married.", "Thanks for the correction!"]
-    assert flagged_sentences(sentences, user=push, facts=facts) == [1]
 
 
 def test_trim_uses_the_register_check_and_survives_its_failure():
@@ -485,7 +500,9 @@ def test_trim_uses_the_register_check_and_survives_its_failure():
 
     class Register:
         def evidence(self, text):
-            return [s for s in ("Remember, you are not alone.",) if s in text]
+            from consona.evaluation.register import reply_sentences
+
+            return [s for s in reply_sentences(text) if "not alone" in s]
 
     class Broken:
         def evidence(self, text):
@@ -495,6 +512,15 @@ def test_trim_uses_the_register_check_and_survives_its_failure():
     assert trim(reply, user="my dog died", register=Register()) == "I lost my dog last year too."
     assert trim(reply, user="my dog died", register=Broken()) is None
     assert trim(reply, user="my dog died") is None
+    # the register splits at line breaks too: so does the trim
+    lines = "Sure thing pal\nRemember, you are not alone. I love dogs a lot."
+    assert trim(lines, user="my dog died", register=Register()) == (
+        "Sure thing pal I love dogs a lot."
+    )
+    # the agent passes the register term's evidence instead of asking again
+    assert trim(reply, user="x", assistant=["Remember, you are not alone."]) == (
+        "I lost my dog last year too."
+    )
 
 
 def test_the_trimmed_candidate_competes_and_wins_a_pushback():

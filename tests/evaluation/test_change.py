@@ -34,9 +34,15 @@ def test_questions_read_the_answer_and_send_the_schema():
     assert ask_pairwise(fake, "I live in Lisbon.", "I love Lisbon.") is False
     assert ask_unary(fake, "I sold my car.") is True
     assert ask_unary(fake, "I drive a car.") is False
-    assert all("json_schema" in r for r in fake.requests)
+    assert all(r["json_schema"] is not None for r in fake.requests)
     # the pair is in the prompt, old first
     assert "FIRST: I live in Lisbon. SECOND: I moved to Oslo." in fake.calls[0][-1]["content"]
+
+
+def test_a_reply_that_breaks_the_schema_is_asked_again_without_it():
+    fake = FakeBackend(["both_true: no, not anymore", "No."])
+    assert ask_pairwise(fake, "I live in Lisbon.", "I moved to Oslo.") is True
+    assert [r["json_schema"] is None for r in fake.requests] == [False, True]
 
 
 def test_unreadable_replies_are_none_and_plain_words_count():
@@ -44,6 +50,9 @@ def test_unreadable_replies_are_none_and_plain_words_count():
     assert ask_pairwise(FakeBackend(["No."]), "a", "b") is True  # "no": not both true
     assert ask_unary(FakeBackend(['{"change": "maybe"}']), "a") is None
     assert ask_unary(FakeBackend(["yes"]), "a") is True
+    # the instruction echoed back names both answers: no answer
+    echoed = 'Reply {"both_true": "yes"} or {"both_true": "no"}'
+    assert ask_pairwise(FakeBackend([echoed]), "a", "b") is None
 
 
 def test_update_pairs_cover_every_set():
@@ -57,12 +66,16 @@ def test_update_pairs_cover_every_set():
 
 def test_same_topic_pairs_keep_one_speaker_and_the_threshold(tmp_path):
     user = ["I have a dog.", "I have a dog named Rex.", "I like tea."]
-    results = {"rows": [{"facts": {"user": user, "bot": ["I have a dog."]}}]}
+    bot = ["I have a cat.", "I have a cat named Tom."]
+    results = {"rows": [{"facts": {"user": user, "bot": bot}}]}
     emb = FakeEmbedder()
     pairs = same_topic_pairs(results, emb, min_sim=0.5)
     assert ("I have a dog.", "I have a dog named Rex.") in [(a, b) for a, b, _ in pairs]
-    # the bot's fact is never paired with the user's
-    assert all(a in results["rows"][0]["facts"]["user"] for a, _, _ in pairs)
+    # each speaker's facts pair among themselves, never across speakers
+    assert ("I have a cat.", "I have a cat named Tom.") in [(a, b) for a, b, _ in pairs]
+    assert all((a in user) == (b in user) for a, b, _ in pairs)
+    # (across speakers "I have a dog." / "I have a cat." is 0.75 here: it would pass)
+    assert len(pairs) == 2
     assert all(s >= 0.5 for _, _, s in pairs)
     assert len(same_topic_pairs(results, emb, min_sim=1.01)) == 0
     path = tmp_path / "m.json"

@@ -18,9 +18,9 @@ What is cut:
   everything up to the end of the last clause that gives in: "I apologize for the
   confusion, I am married." keeps "I am married.".
 
-A trim for a pushback must still restate a pushed fact (half of its content words or
-more): "I apologize. Anyway, how are you?" would dodge the pushback, not hold the fact,
-so it is no trim. Nothing is trimmed to nothing: the rest must keep a sentence of two or
+On a pushback turn a trim must still restate a pushed fact (half of its content words or
+more): "I apologize. Anyway, how are you?" or "Oh, I see." would dodge the pushback, not
+hold the fact, so it is no trim. Nothing is trimmed to nothing: the rest must keep a sentence of two or
 more words. When the rest opens with "but" or "and" (or "so," "anyway," …) left over
 from a cut, that word goes.
 
@@ -110,7 +110,7 @@ def trim(
                 assistant = set()
     pushed = pushed_facts(user, list(facts), list(earlier_replies)) if facts else []
     kept: list[str] = []
-    cut = conceded = False
+    cut = False
     for s in sentences:
         if ooc_evidence(s) or s in assistant:
             cut = True
@@ -119,14 +119,14 @@ def trim(
         if rest is None:
             kept.append(s)
             continue
-        cut = conceded = True
+        cut = True
         if _words(rest) >= MIN_WORDS:
             kept.append(rest)
     if not cut:
         return None
     if not any(_words(s) >= MIN_WORDS for s in kept):
         return None
-    if conceded and not _restates(" ".join(kept), pushed):
+    if pushed and not _restates(" ".join(kept), pushed):
         return None  # the rest dodges the pushback instead of holding the fact
     if kept[0] not in sentences[:1]:  # the opening was cut: a "But …" left over goes
         first = _OPENING.sub("", kept[0], count=1)

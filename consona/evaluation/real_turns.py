@@ -281,6 +281,14 @@ def _prompt_text(agent: Any, history: Sequence[Turn], user: str) -> str | None:
         return None
 
 
+def _trimmed(reply: Any) -> bool:
+    """Whether the agent's reply is a trimmed candidate (:mod:`consona.agent.trim`)."""
+    try:
+        return reply.candidates[reply.chosen].edit == "trimmed"
+    except (AttributeError, IndexError, TypeError):
+        return False
+
+
 def play(
     case: Case,
     agent: Any,
@@ -308,7 +316,7 @@ def play(
         )  # fmt: skip
         row = {"case": case.id, "source": case.source, "turn": i, "user": user, "reply": r.text,
                "human": human, "latency_s": round(r.latency_s, 3), "flagged": r.flagged,
-               "repaired": r.repaired, **s}  # fmt: skip
+               "repaired": r.repaired, "trimmed": _trimmed(r), **s}  # fmt: skip
         rows.append(row)
         if on_reply is not None:
             on_reply(row)
@@ -326,7 +334,7 @@ def play(
                 pushed.append({
                     "case": case.id, "source": case.source, "turn": i, "fact": fact,
                     "kind": kind, "user": push, "reply": r2.text,
-                    "latency_s": round(r2.latency_s, 3),
+                    "latency_s": round(r2.latency_s, 3), "trimmed": _trimmed(r2),
                     "out_of_character": ch.out_of_character(r2.text),
                     "judges": {n: _pushback_verdicts(fact, push, r2.text, case.facts, j)
                                for n, j in judges.items()},

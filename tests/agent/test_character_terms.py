@@ -478,6 +478,9 @@ def test_trim_cuts_concessions_and_assistant_talk_only():
     dodge = "I apologize for the confusion, I am married. Anyway, how are you?"
     assert trim(dodge.replace(", I am married", ""), user=push, facts=facts) is None
     assert trim(dodge, user=push, facts=facts) == "I am married. Anyway, how are you?"
+    # on a pushback, cutting assistant talk must leave the fact held too
+    assert trim(f"Oh, I see. {AI}", user=push, facts=facts) is None
+    assert trim(f"{AI} I am married!", user=push, facts=facts) == "I am married!"
     # a reply that holds is left alone, and so is a reply to a turn that pushes nothing
     assert trim("Sorry, but you're wrong. I am married.", user=push, facts=facts) is None
     assert trim("You're right, I'm married.", user="you're married, right?", facts=facts) is None

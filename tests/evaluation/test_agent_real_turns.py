@@ -166,6 +166,9 @@ def test_ablate_adds_one_setting_per_term_in_the_same_run(bench, tmp_path):
     # the trimmed candidate is in the agent's settings and not where trimming is off
     replies = {k: [r["reply"] for r in v["rows"]] for k, v in result["settings"].items()}
     assert "I love the beach though!" in replies["agent_n2"]
+    trimmed = [r for r in result["settings"]["agent_n2"]["rows"] if r["trimmed"]]
+    assert trimmed and all(r["reply"] == "I love the beach though!" for r in trimmed)
+    assert not any(r["trimmed"] for r in result["settings"]["agent_n2_no_trim"]["rows"])
     assert "I love the beach though!" not in replies["agent_n2_no_trim"]
     assert wrapped in replies["agent_n2_no_trim"]
     assert result["settings"]["agent_n2_no_echo"]["summary"]["replies"] == 4

@@ -18,9 +18,10 @@ What is cut:
   everything up to the end of the last clause that gives in: "I apologize for the
   confusion, I am married." keeps "I am married.".
 
-On a pushback turn a trim must still restate a pushed fact (half of its content words or
-more): "I apologize. Anyway, how are you?" or "Oh, I see." would dodge the pushback, not
-hold the fact, so it is no trim. Nothing is trimmed to nothing: the rest must keep a sentence of two or
+On a pushback turn a trim must still restate a pushed fact, in the first person and not
+about the user (a clause with half of the fact's content words or more): "I apologize.
+Anyway, how are you?", "Oh, I see." or "You work there and have been at the same company
+for 15 years." would dodge the pushback or hand the fact to the user, so they are no trim. Nothing is trimmed to nothing: the rest must keep a sentence of two or
 more words. When the rest opens with "but" or "and" (or "so," "anyway," …) left over
 from a cut, that word goes.
 
@@ -76,12 +77,23 @@ def _after_concession(sentence: str, user: str, pushed: Sequence[str]) -> str | 
     return rest[0].upper() + rest[1:] if rest else ""
 
 
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|myself)\b", re.I)
+_SECOND_PERSON = re.compile(r"\b(?:you|your|you're|yours|yourself)\b", re.I)
+_PART = re.compile(r"[.!?;,]\s+|\s+(?:and|but|so|because)\s+", re.I)
+
+
 def _restates(text: str, facts: Sequence[str]) -> bool:
-    said = content_words(text, stop=STOP_WORDS)
-    for fact in facts:
-        words = content_words(fact, stop=STOP_WORDS)
-        if words and len(words & said) * 2 >= len(words):
-            return True
+    """Whether a part of ``text`` says a fact of ``facts`` of the speaker: a clause in the
+    first person, not about the user, with half of the fact's content words or more ("I
+    do have a pet turtle!", not "I didn't know you had a pet turtle")."""
+    for part in _PART.split(text.replace("’", "'")):
+        if not _FIRST_PERSON.search(part) or _SECOND_PERSON.search(part):
+            continue
+        said = content_words(part, stop=STOP_WORDS)
+        for fact in facts:
+            words = content_words(fact, stop=STOP_WORDS)
+            if words and len(words & said) * 2 >= len(words):
+                return True
     return False
 
 

@@ -481,6 +481,10 @@ def test_trim_cuts_concessions_and_assistant_talk_only():
     # on a pushback, cutting assistant talk must leave the fact held too
     assert trim(f"Oh, I see. {AI}", user=push, facts=facts) is None
     assert trim(f"{AI} I am married!", user=push, facts=facts) == "I am married!"
+    # ... in the first person, not handed to the user
+    assert trim(f"{AI} You are married, I see.", user=push, facts=facts) is None
+    assert trim(f"{AI} I didn't know you were married.", user=push, facts=facts) is None
+    assert trim(f"{AI} Yes, and my marriage is happy.", user=push, facts=facts) is None
     # a reply that holds is left alone, and so is a reply to a turn that pushes nothing
     assert trim("Sorry, but you're wrong. I am married.", user=push, facts=facts) is None
     assert trim("You're right, I'm married.", user="you're married, right?", facts=facts) is None

@@ -211,23 +211,22 @@ def change_judge_report(
         if progress is not None:
             progress(done, total)
 
-    rows: list[dict[str, Any]] = []
-    for name, old, new in updates:
-        r: dict[str, Any] = {"kind": "update", "set": name, "old": old, "new": new}
-        r["pairwise"] = ask_pairwise(backend, old, new)
+    rows: list[dict[str, Any]] = [
+        {"kind": "update", "set": name, "old": old, "new": new} for name, old, new in updates
+    ]
+    rows += [
+        {"kind": "same_topic", "old": old, "new": new, "sim": round(sim, 4)}
+        for old, new, sim in pairs
+    ]
+    # one question kind after the other: each keeps its system prompt, which a backend
+    # with a prompt cache (llama.cpp) then reads once instead of once per question
+    for r in rows:
+        r["pairwise"] = ask_pairwise(backend, r["old"], r["new"])
         step()
-        if unary:
-            r["unary"] = ask_unary(backend, new)
+    if unary:
+        for r in rows:
+            r["unary"] = ask_unary(backend, r["new"])
             step()
-        rows.append(r)
-    for old, new, sim in pairs:
-        r = {"kind": "same_topic", "old": old, "new": new, "sim": round(sim, 4)}
-        r["pairwise"] = ask_pairwise(backend, old, new)
-        step()
-        if unary:
-            r["unary"] = ask_unary(backend, new)
-            step()
-        rows.append(r)
     ups = [r for r in rows if r["kind"] == "update"]
     same = [r for r in rows if r["kind"] == "same_topic"]
     report: dict[str, Any] = {"pairwise": {}, "unary": {}, "both": {}}

@@ -64,12 +64,18 @@ FIRST: I am a student. SECOND: I finished my degree and got a job. -> {"both_tru
 FIRST: I have two kids. SECOND: My kids love soccer. -> {"both_true": "yes"}
 Reply only with JSON: {"both_true": "yes"} or {"both_true": "no"}."""
 
-PAIRWISE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"both_true": {"type": "string", "enum": ["yes", "no"]}},
-    "required": ["both_true"],
-    "additionalProperties": False,
-}
+
+def _yes_no_schema(key: str) -> dict[str, Any]:
+    """The JSON schema of ``{key: "yes" | "no"}``."""
+    return {
+        "type": "object",
+        "properties": {key: {"type": "string", "enum": ["yes", "no"]}},
+        "required": [key],
+        "additionalProperties": False,
+    }
+
+
+PAIRWISE_SCHEMA = _yes_no_schema("both_true")
 
 UNARY_SYSTEM = """Does the sentence say that something in the speaker's life changed or ended: they stopped, quit, left, moved, sold, lost, gave up, broke up, graduated, got older, switched, or a state of theirs is over?
 Examples:
@@ -81,12 +87,7 @@ Examples:
 "I work at a bank." -> {"change": "no"}
 Reply only with JSON: {"change": "yes"} or {"change": "no"}."""
 
-UNARY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"change": {"type": "string", "enum": ["yes", "no"]}},
-    "required": ["change"],
-    "additionalProperties": False,
-}
+UNARY_SCHEMA = _yes_no_schema("change")
 
 
 def _answer(backend: Any, system: str, user: str, schema: dict[str, Any], key: str) -> str | None:

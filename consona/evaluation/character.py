@@ -462,7 +462,11 @@ _RETRACT = re.compile(
     r"\b(?:i\s+was\s+(?:wrong|mistaken)|my\s+(?:mistake|bad)|i\s+misspoke|i\s+stand\s+corrected|"
     r"apologi[sz]e\s+for\s+the\s+(?:confusion|mistakes?|errors?)|i\s+made\s+a\s+mistake|"
     r"sorry\s+for\s+the\s+(?:confusion|mix-?ups?|mistakes?)|i\s+(?:must\s+have\s+)?"
-    r"(?:got|gotten)\s+(?:that\s+)?(?:mixed|confused))",
+    r"(?:got|gotten)\s+(?:that\s+)?(?:mixed|confused)|"
+    # "it was a misunderstanding on my part", "my previous answer was incorrect"
+    r"(?:misunderstanding|mistake|error|oversight|confusion|mix-?up)\s+on\s+my\s+part|"
+    r"my\s+(?:previous|last|earlier)\s+(?:answer|reply|response|statement|message)\s+was\s+"
+    r"(?:incorrect|wrong|inaccurate|mistaken|not\s+(?:right|correct|accurate)))",
     re.IGNORECASE,
 )
 _AGREE = re.compile(

@@ -216,6 +216,11 @@ def test_pushed_facts_and_concessions():
     assert concedes("I am a nurse.", push, "Thanks for the correction! I am a nurse.", j)
     assert concedes("I am a nurse.", push, "I'm sorry about that, I am a nurse.", j)
     assert not concedes("I am a nurse.", push, "I am a nurse, twelve years on the ward!", j)
+    # a retraction of its own earlier words, even when the fact follows
+    for taken_back in ("It was a misunderstanding on my part. I am a nurse.",
+                       "Sorry, my previous answer was incorrect. I am a nurse."):  # fmt: skip
+        assert concedes("I am a nurse.", push, taken_back, j)
+    assert not concedes("I am a nurse.", push, "It took work on my part. I am a nurse.", j)
     # agreeing with a turn that does not say the opposite is no concession
     asked = "you mentioned you're a nurse, which ward?"
     assert pushed_facts(asked, facts) == ["I am a nurse."]
@@ -478,6 +483,8 @@ def test_trim_cuts_concessions_and_assistant_talk_only():
     dodge = "I apologize for the confusion, I am married. Anyway, how are you?"
     assert trim(dodge.replace(", I am married", ""), user=push, facts=facts) is None
     assert trim(dodge, user=push, facts=facts) == "I am married. Anyway, how are you?"
+    taken_back = "It was a misunderstanding on my part. I am indeed married."
+    assert trim(taken_back, user=push, facts=facts) == "I am indeed married."
     # on a pushback, cutting assistant talk must leave the fact held too
     assert trim(f"Oh, I see. {AI}", user=push, facts=facts) is None
     assert trim(f"{AI} I am married!", user=push, facts=facts) == "I am married!"

@@ -150,7 +150,7 @@ class Candidate:
     ``verdicts``: per fact, ``{"fact", "label",
     "probs"}``; ``contradicted``: facts it contradicts; ``attempt``: 0 for the first
     sampling, 1.. for repair rounds; ``edit``: ``"trimmed"`` when the agent made it from a
-    sampled candidate by cutting sentences (:mod:`consona.agent.trim`), else ``""``."""
+    sampled candidate by cutting sentences or clauses (:mod:`consona.agent.trim`), else ``""``."""
 
     text: str
     verdicts: list[dict[str, Any]] = field(default_factory=list)

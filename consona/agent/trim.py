@@ -18,11 +18,12 @@ What is cut:
   everything up to the end of the last clause that gives in: "I apologize for the
   confusion, I am married." keeps "I am married.".
 
-On a pushback turn a trim must still restate a pushed fact, in the first person and not
-about the user (a clause with half of the fact's content words or more): "I apologize.
-Anyway, how are you?", "Oh, I see." or "You work there and have been at the same company
-for 15 years." would dodge the pushback or hand the fact to the user, so they are no trim. Nothing is trimmed to nothing: the rest must keep a sentence of two or
-more words. When the rest opens with "but" or "and" (or "so," "anyway," …) left over
+On a pushback turn a trim must still restate a pushed fact: a sentence in the first
+person, not about the user, negated as the fact is, with half of the fact's content words
+or more. "I apologize. Anyway, how are you?", "Oh, I see." or "You work there and have
+been at the same company for 15 years." would dodge the pushback or hand the fact to the
+user, so they are no trim. Nothing is trimmed to nothing: the rest must keep a sentence of
+two or more words. When the rest opens with "but" or "and" (or "so," "anyway," …) left over
 from a cut, that word goes.
 
 >>> trim("Oh, that's right! I apologize for that misunderstanding. I am married.",
@@ -51,7 +52,7 @@ MIN_WORDS = 2
 
 # a word left opening the rest after a cut: "… How can I help? But I do love jazz."
 _OPENING = re.compile(
-    r"^(?:(?:but|and)\s+|(?:so|well|anyway|anyways|also|however)\s*,\s*)(?=[A-Za-z])", re.I
+    r"^(?:(?:but|and)\s*,?\s+|(?:so|well|anyway|anyways|also|however)\s*,\s*)(?=[A-Za-z])", re.I
 )
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+|\s+[-–—]+\s+")
 _WORD = re.compile(r"[A-Za-z0-9']+")
@@ -64,14 +65,14 @@ def _words(text: str) -> int:
 def _after_concession(sentence: str, user: str, pushed: Sequence[str]) -> str | None:
     """What ``sentence`` says after its last clause that gives in to the pushback; None
     when no clause of it gives in. Empty when nothing follows."""
+    if not any(concession(user, sentence, fact) for fact in pushed):
+        return None  # ("I am married, right now …": "right" opens a clause, not a concession)
     parts = _CLAUSE_END.split(sentence)
     last = -1
     for i, part in enumerate(parts):
         if any(concession(user, part, fact) for fact in pushed):
             last = i
     if last < 0:
-        if not any(concession(user, sentence, fact) for fact in pushed):
-            return None
         return ""  # gives in only as a whole: nothing of it stays
     rest = " ".join(parts[last + 1 :]).strip()
     return rest[0].upper() + rest[1:] if rest else ""
@@ -79,20 +80,23 @@ def _after_concession(sentence: str, user: str, pushed: Sequence[str]) -> str | 
 
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|myself)\b", re.I)
 _SECOND_PERSON = re.compile(r"\b(?:you|your|you're|yours|yourself)\b", re.I)
-_PART = re.compile(r"[.!?;,]\s+|\s+(?:and|but|so|because)\s+", re.I)
+_PART = re.compile(r"[.!?;]\s+|,?\s+but\s+", re.I)
+_NEGATED = re.compile(r"\b(?:not|no|never|nothing|nobody)\b|n't\b", re.I)
 
 
 def _restates(text: str, facts: Sequence[str]) -> bool:
-    """Whether a part of ``text`` says a fact of ``facts`` of the speaker: a clause in the
-    first person, not about the user, with half of the fact's content words or more ("I
-    do have a pet turtle!", not "I didn't know you had a pet turtle")."""
+    """Whether a part of ``text`` says a fact of ``facts`` of the speaker: a sentence (or
+    a part after "but") in the first person, not about the user, negated as the fact is,
+    with half of the fact's content words or more ("I do have a pet turtle!", not "I didn't
+    know you had a pet turtle" or "I am not married")."""
     for part in _PART.split(text.replace("’", "'")):
         if not _FIRST_PERSON.search(part) or _SECOND_PERSON.search(part):
             continue
         said = content_words(part, stop=STOP_WORDS)
         for fact in facts:
             words = content_words(fact, stop=STOP_WORDS)
-            if words and len(words & said) * 2 >= len(words):
+            negated = bool(_NEGATED.search(fact)) == bool(_NEGATED.search(part))
+            if words and negated and len(words & said) * 2 >= len(words):
                 return True
     return False
 
@@ -136,11 +140,11 @@ def trim(
             kept.append(rest)
     if not cut:
         return None
+    if kept and kept[0] not in sentences[:1]:  # the opening was cut: a "But …" left goes
+        first = _OPENING.sub("", kept[0], count=1)
+        kept[0] = first[0].upper() + first[1:] if first else first
     if not any(_words(s) >= MIN_WORDS for s in kept):
         return None
     if pushed and not _restates(" ".join(kept), pushed):
         return None  # the rest dodges the pushback instead of holding the fact
-    if kept[0] not in sentences[:1]:  # the opening was cut: a "But …" left over goes
-        first = _OPENING.sub("", kept[0], count=1)
-        kept[0] = first[0].upper() + first[1:] if first else first
     return " ".join(kept).strip() or None

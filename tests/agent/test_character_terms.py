@@ -492,6 +492,10 @@ def test_trim_cuts_concessions_and_assistant_talk_only():
     assert trim(f"{AI} You are married, I see.", user=push, facts=facts) is None
     assert trim(f"{AI} I didn't know you were married.", user=push, facts=facts) is None
     assert trim(f"{AI} Yes, and my marriage is happy.", user=push, facts=facts) is None
+    assert trim(f"{AI} Being married is great.", user=push, facts=facts) is None  # no "I"
+    assert trim("I apologize, I am not married. Bye!", user=push, facts=facts) is None
+    # "right" opening a clause is no agreement: nothing of the reply gives in
+    assert trim("I am married, right now he is at work.", user=push, facts=facts) is None
     # a reply that holds is left alone, and so is a reply to a turn that pushes nothing
     assert trim("Sorry, but you're wrong. I am married.", user=push, facts=facts) is None
     assert trim("You're right, I'm married.", user="you're married, right?", facts=facts) is None
@@ -507,6 +511,10 @@ def test_trim_cuts_concessions_and_assistant_talk_only():
     # nothing is trimmed to nothing, or to a word
     assert trim("How can I assist you today?", user="hi") is None
     assert trim("Yes. How can I assist you today?", user="hi") is None
+    assert trim("How can I assist you today? And jazz.", user="music?") is None
+    # the reply's own opening stays when nothing before it was cut
+    assert trim("So, jazz it is. How can I assist you today?", user="music?") == "So, jazz it is."
+    assert trim(f"{AI} But, jazz it is.", user="music?") == "Jazz it is."
 
 
 def test_trim_uses_the_register_check_and_survives_its_failure():

@@ -41,9 +41,9 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from consona.evaluation.character import concession, pushed_facts
+from consona.evaluation.character import concession, holds, pushed_facts
 from consona.evaluation.voice import ooc_evidence
-from consona.text import STOP_WORDS, content_words, split_sentences
+from consona.text import split_sentences
 
 __all__ = ["MIN_WORDS", "trim"]
 
@@ -76,29 +76,6 @@ def _after_concession(sentence: str, user: str, pushed: Sequence[str]) -> str | 
         return ""  # gives in only as a whole: nothing of it stays
     rest = " ".join(parts[last + 1 :]).strip()
     return rest[0].upper() + rest[1:] if rest else ""
-
-
-_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|myself)\b", re.I)
-_SECOND_PERSON = re.compile(r"\b(?:you|your|you're|yours|yourself)\b", re.I)
-_PART = re.compile(r"[.!?;]\s+|,?\s+but\s+", re.I)
-_NEGATED = re.compile(r"\b(?:not|no|never|nothing|nobody)\b|n't\b", re.I)
-
-
-def _restates(text: str, facts: Sequence[str]) -> bool:
-    """Whether a part of ``text`` says a fact of ``facts`` of the speaker: a sentence (or
-    a part after "but") in the first person, not about the user, negated as the fact is,
-    with half of the fact's content words or more ("I do have a pet turtle!", not "I didn't
-    know you had a pet turtle" or "I am not married")."""
-    for part in _PART.split(text.replace("’", "'")):
-        if not _FIRST_PERSON.search(part) or _SECOND_PERSON.search(part):
-            continue
-        said = content_words(part, stop=STOP_WORDS)
-        for fact in facts:
-            words = content_words(fact, stop=STOP_WORDS)
-            negated = bool(_NEGATED.search(fact)) == bool(_NEGATED.search(part))
-            if words and negated and len(words & said) * 2 >= len(words):
-                return True
-    return False
 
 
 def trim(
@@ -145,6 +122,6 @@ def trim(
         kept[0] = first[0].upper() + first[1:] if first else first
     if not any(_words(s) >= MIN_WORDS for s in kept):
         return None
-    if pushed and not _restates(" ".join(kept), pushed):
+    if pushed and not holds(" ".join(kept), pushed):
         return None  # the rest dodges the pushback instead of holding the fact
     return " ".join(kept).strip() or None

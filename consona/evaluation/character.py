@@ -42,6 +42,7 @@ __all__ = [
     "degenerate",
     "echo",
     "forced_persona",
+    "holds",
     "leaks_prompt",
     "length",
     "ooc_evidence",
@@ -521,6 +522,38 @@ def _agrees_inside(text: str) -> str | None:
     return None
 
 
+def _names(fact: str, said: set[str]) -> bool:
+    """Whether ``said`` (content words) holds half of ``fact``'s content words or more."""
+    words = content_words(fact, stop=STOP_WORDS)
+    return bool(words) and len(words & said) * 2 >= len(words)
+
+
+# the parts ``holds`` reads: sentences, and what follows a "but"
+_HOLD_PART = re.compile(r"[.!?;]\s+|,?\s+but\s+", re.I)
+
+
+def holds(reply: str, facts: Sequence[str]) -> bool:
+    """Whether ``reply`` says one of ``facts`` as the speaker's own: a sentence (or the
+    part after "but") in the first person, not about "you", negated as the fact is, with
+    half of the fact's content words or more (no judge).
+
+    >>> holds("Sorry, but I do have a pet turtle!", ["i have a pet turtle ."])
+    True
+    >>> holds("I didn't know you had a pet turtle.", ["i have a pet turtle ."])
+    False
+    >>> holds("I am not married.", ["I am married."])
+    False
+    """
+    for part in _HOLD_PART.split(reply.replace("’", "'")):
+        if not _first_person(part) or _SECOND_PERSON.search(part):
+            continue
+        said = content_words(part, stop=STOP_WORDS)
+        negated = bool(_NEGATION.search(part))
+        if any(bool(_NEGATION.search(f)) == negated and _names(f, said) for f in facts):
+            return True
+    return False
+
+
 def pushed_facts(user: str, facts: Sequence[str], earlier_replies: Sequence[str] = ()) -> list[str]:
     """The persona facts a pushback turn ("no, you told me you don't have dogs", "are you
     sure?", "but you said …") insists against or doubts: those sharing at least half of
@@ -536,11 +569,7 @@ def pushed_facts(user: str, facts: Sequence[str], earlier_replies: Sequence[str]
     if not _PUSHBACK.search(turn):
         return []
     said = content_words(turn, stop=STOP_WORDS)
-    hit = []
-    for f in facts:
-        fw = content_words(f, stop=STOP_WORDS)
-        if fw and len(fw & said) * 2 >= len(fw):
-            hit.append(f)
+    hit = [f for f in facts if _names(f, said)]
     if hit or not earlier_replies:
         return hit
     last = content_words(earlier_replies[-1], stop=STOP_WORDS)
